@@ -1,0 +1,110 @@
+"""Turning model outputs into numbers, and the metrics that count what matters."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from helpers.sequences import BLANK
+
+_EPS = 1e-12
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """Predicted label rows [length, d1..dN] (BLANK-padded) and the probability of each answer."""
+
+    rows: np.ndarray
+    confidence: np.ndarray
+
+
+def decode_multihead(outputs: dict[str, np.ndarray]) -> Decoded:
+    """Most probable whole number: argmax over L of log P(L) + best digits before L + blanks after.
+
+    As in Goodfellow et al. 2013 the length and the digits are chosen jointly, so a confident
+    digit head can overrule a hesitant length head; the score is the answer's probability.
+    """
+    length_log = np.log(np.asarray(outputs["length"], np.float64) + _EPS)
+    positions = len(length_log[0]) - 1
+    digits = np.stack([outputs[f"digit_{i}"] for i in range(1, positions + 1)], axis=1)
+    digit_log = np.log(digits.astype(np.float64) + _EPS)
+    best_digit = digit_log[:, :, :BLANK].argmax(-1)
+    best_digit_log = digit_log[:, :, :BLANK].max(-1)
+    blank_log = digit_log[:, :, BLANK]
+    zeros = np.zeros((len(digits), 1))
+    digits_before = np.concatenate([zeros, np.cumsum(best_digit_log, axis=1)], axis=1)
+    blanks_from = np.concatenate([np.cumsum(blank_log[:, ::-1], axis=1)[:, ::-1], zeros], axis=1)
+    scores = length_log + digits_before + blanks_from
+    lengths = scores.argmax(1)
+    rows = np.full((len(digits), positions + 1), BLANK, np.int64)
+    rows[:, 0] = lengths
+    keep = np.arange(positions)[None, :] < lengths[:, None]
+    rows[:, 1:] = np.where(keep, best_digit, BLANK)
+    return Decoded(rows, np.exp(scores.max(1)))
+
+
+def decode_ctc(logits: np.ndarray, max_digits: int = 5) -> Decoded:
+    """Greedy CTC decoding: best class per column, merge repeats, drop blanks.
+
+    A path with more than `max_digits` digits gets length -1, so it never counts as correct.
+    """
+    logits = np.asarray(logits, np.float64)
+    log_probs = logits - logits.max(-1, keepdims=True)
+    log_probs -= np.log(np.exp(log_probs).sum(-1, keepdims=True))
+    best = log_probs.argmax(-1)
+    confidence = np.exp(log_probs.max(-1).sum(-1))
+    rows = np.full((len(best), max_digits + 1), BLANK, np.int64)
+    for row, path in zip(rows, best):
+        merged = path[np.insert(path[1:] != path[:-1], 0, True)]
+        digits = merged[merged != BLANK]
+        if len(digits) > max_digits:
+            row[0] = -1
+            continue
+        row[0] = len(digits)
+        row[1:1 + len(digits)] = digits
+    return Decoded(rows, confidence)
+
+
+def number_string(row: np.ndarray) -> str:
+    """Label row -> the number as text ("" for no digits, "?" for an invalid row)."""
+    length = int(row[0])
+    return "?" if length < 0 else "".join(str(int(d)) for d in row[1:1 + length])
+
+
+def coverage_at_accuracy(correct: np.ndarray, confidence: np.ndarray, target: float = 0.98) -> float:
+    """Largest share of inputs the model can answer, most confident first, at >= `target` accuracy."""
+    correct = np.asarray(correct, bool)
+    if correct.size == 0:
+        raise ValueError("coverage needs at least one prediction.")
+    order = np.argsort(-np.asarray(confidence), kind="stable")
+    running = np.cumsum(correct[order]) / np.arange(1, correct.size + 1)
+    passing = np.nonzero(running >= target)[0]
+    return float((passing[-1] + 1) / correct.size) if passing.size else 0.0
+
+
+def sequence_metrics(predicted: Decoded, labels: np.ndarray) -> dict[str, float]:
+    """Whole-number accuracy (length and every digit right), per-digit accuracy, coverage."""
+    labels = np.asarray(labels)
+    if predicted.rows.shape != labels.shape:
+        raise ValueError(f"predictions {predicted.rows.shape} and labels {labels.shape} differ in shape.")
+    correct = (predicted.rows == labels).all(1)
+    true_digit = labels[:, 1:] != BLANK
+    digit_right = (predicted.rows[:, 1:] == labels[:, 1:]) & true_digit
+    by_length = {f"sequence_accuracy_length_{n}": float(correct[labels[:, 0] == n].mean())
+                 for n in np.unique(labels[:, 0])}
+    return {
+        "sequence_accuracy": float(correct.mean()),
+        "per_digit_accuracy": float(digit_right.sum() / true_digit.sum()),
+        "length_accuracy": float((predicted.rows[:, 0] == labels[:, 0]).mean()),
+        "coverage_at_98": coverage_at_accuracy(correct, predicted.confidence, 0.98),
+        "count": int(len(labels)),
+        **by_length,
+    }
+
+
+def digit_confusion(predicted_rows: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """11x11 counts of (true, predicted) classes over the true digit positions (10 = blank)."""
+    true_digit = labels[:, 1:] != BLANK
+    matrix = np.zeros((11, 11), np.int64)
+    np.add.at(matrix, (labels[:, 1:][true_digit], predicted_rows[:, 1:][true_digit]), 1)
+    return matrix

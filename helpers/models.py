@@ -1,0 +1,214 @@
+"""Model factories: a multi-head CNN (Goodfellow et al. 2013) and a CTC/recurrent alternative."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import keras
+from keras import layers, ops
+
+from helpers import metrics
+from helpers.sequences import BLANK, NUM_CLASSES, split_targets
+
+
+def _conv_trunk(inputs, filters: tuple[int, ...], convs_per_block: int, dropout: float):
+    """Rescale raw 0-255 pixels, then blocks of conv-BN-ReLU, each ending in 2x2 max pooling."""
+    x = layers.Rescaling(1.0 / 255.0, name="rescale_0_255_to_0_1")(inputs)
+    for block, width in enumerate(filters, start=1):
+        for conv in range(1, convs_per_block + 1):
+            # No bias: batch normalisation's own shift makes it redundant.
+            x = layers.Conv2D(width, 3, padding="same", use_bias=False, name=f"block{block}_conv{conv}")(x)
+            x = layers.BatchNormalization(name=f"block{block}_bn{conv}")(x)
+            x = layers.ReLU(name=f"block{block}_relu{conv}")(x)
+        x = layers.MaxPooling2D(2, name=f"block{block}_pool")(x)
+        if dropout:
+            x = layers.SpatialDropout2D(dropout / 2, name=f"block{block}_dropout")(x)
+    return x
+
+
+def _column_reader(trunk, rnn_units: int, dropout: float):
+    """Read the trunk's feature map column by column (left to right and back) with a BiGRU."""
+    height, width, channels = trunk.shape[1:]
+    x = layers.Permute((2, 1, 3), name="columns_first")(trunk)
+    x = layers.Reshape((width, height * channels), name="columns")(x)
+    x = layers.Dense(rnn_units * 2, activation="relu", name="column_features")(x)
+    x = layers.Dropout(dropout, name="column_dropout")(x)
+    return layers.Bidirectional(layers.GRU(rnn_units, return_sequences=True), name="bi_gru")(x)
+
+
+def build_model(input_shape: tuple[int, int, int] = (32, 128, 1), *, max_digits: int = 5,
+                filters: tuple[int, ...] = (32, 64, 128), convs_per_block: int = 1,
+                dense_units: int = 256, dropout: float = 0.3, name: str = "multihead_cnn") -> keras.Model:
+    """Conv trunk + one dense layer, then a length softmax and one softmax per digit position.
+
+    Input: raw pixel values 0-255, shape `input_shape`. Outputs: a dict with "length"
+    (max_digits + 1 classes: 0..max_digits digits) and "digit_1".."digit_N" (0-9 and blank=10).
+    """
+    if len(input_shape) != 3:
+        raise ValueError(f"input_shape must be (height, width, channels), got {input_shape}.")
+    if not filters or min(filters) < 1 or not 0 <= dropout < 1:
+        raise ValueError(f"need at least one positive filter count and 0 <= dropout < 1, got "
+                         f"filters={filters}, dropout={dropout}.")
+    inputs = keras.Input(shape=input_shape, name="image")
+    x = _conv_trunk(inputs, filters, convs_per_block, dropout)
+    outputs = {}
+    # Flatten keeps *where* each feature is, which tells the position heads apart.
+    x = layers.Flatten(name="flatten")(x)
+    x = layers.Dropout(dropout, name="flatten_dropout")(x)
+    x = layers.Dense(dense_units, activation="relu", name="shared_features")(x)
+    x = layers.Dropout(dropout, name="features_dropout")(x)
+    outputs["length"] = layers.Dense(max_digits + 1, activation="softmax", name="length")(x)
+    for position in range(1, max_digits + 1):
+        outputs[f"digit_{position}"] = layers.Dense(
+            NUM_CLASSES, activation="softmax", name=f"digit_{position}")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def build_ctc_model(input_shape: tuple[int, int, int] = (32, 128, 1), *,
+                    filters: tuple[int, ...] = (32, 64, 128), convs_per_block: int = 1,
+                    rnn_units: int = 64, dropout: float = 0.3, name: str = "ctc_crnn") -> keras.Model:
+    """Conv trunk read column by column by a bidirectional GRU, trained with CTC.
+
+    Emits per-column logits over 0-9 plus the CTC blank (index 10); the digits come out one at a
+    time, so the number of digits needs no separate head.
+    """
+    inputs = keras.Input(shape=input_shape, name="image")
+    x = _column_reader(_conv_trunk(inputs, filters, convs_per_block, dropout), rnn_units, dropout)
+    logits = layers.Dense(NUM_CLASSES, name="column_logits")(x)
+    return keras.Model(inputs, logits, name=name)
+
+
+@keras.saving.register_keras_serializable(package="helpers")
+class CTCLoss(keras.losses.Loss):
+    """CTC loss on label rows [length, d1, ..., dN] (BLANK-padded) and per-column logits."""
+
+    def __init__(self, name: str = "ctc_loss", **kwargs) -> None:
+        super().__init__(name=name, **kwargs)
+
+    def call(self, y_true, y_pred):
+        y_true = ops.cast(y_true, "int32")
+        batch, columns = ops.shape(y_pred)[0], ops.shape(y_pred)[1]
+        column_counts = ops.full((batch,), columns, dtype="int32")
+        return ops.ctc_loss(y_true[:, 1:], y_pred, y_true[:, 0], column_counts, mask_index=BLANK)
+
+
+def ctc_targets(labels, max_digits: int = 5):
+    """CTC models train on the label rows as they are."""
+    return labels
+
+
+def multihead_ctc_targets(labels, max_digits: int = 5) -> dict:
+    """Targets of a multi-head model with an auxiliary CTC output: the heads' plus the label rows."""
+    return {**split_targets(labels, max_digits), "column_logits": labels}
+
+
+def build_attention_model(input_shape: tuple[int, int, int] = (32, 128, 1), *, max_digits: int = 5,
+                          filters: tuple[int, ...] = (32, 64, 128), convs_per_block: int = 1,
+                          rnn_units: int = 64, dense_units: int = 128, dropout: float = 0.2,
+                          name: str = "multihead_attention") -> keras.Model:
+    """Multi-head reader whose digit heads each *attend* to the feature columns of their position.
+
+    A BiGRU reads the trunk's columns (so a column can know it holds, say, the 3rd digit); head i
+    scores every column with its own learned query, averages the columns with those softmax
+    weights and classifies the result (0-9 or blank). The length head reads the mean column.
+    An auxiliary "column_logits" output is trained with CTC so the columns learn digits early.
+    """
+    if len(input_shape) != 3:
+        raise ValueError(f"input_shape must be (height, width, channels), got {input_shape}.")
+    inputs = keras.Input(shape=input_shape, name="image")
+    columns = _column_reader(_conv_trunk(inputs, filters, convs_per_block, dropout), rnn_units, dropout)
+    outputs = {"column_logits": layers.Dense(NUM_CLASSES, name="column_logits")(columns)}
+    summary = layers.GlobalAveragePooling1D(name="mean_column")(columns)
+    summary = layers.Dense(dense_units, activation="relu", name="length_features")(summary)
+    outputs["length"] = layers.Dense(max_digits + 1, activation="softmax", name="length")(summary)
+    scores = layers.Dense(max_digits, name="position_scores")(columns)             # (batch, T, N)
+    weights = layers.Softmax(axis=1, name="position_attention")(scores)            # over columns
+    attended = layers.Dot(axes=(1, 1), name="attended_columns")([weights, columns])  # (batch, N, C)
+    for position in range(1, max_digits + 1):
+        picked = layers.Cropping1D((position - 1, max_digits - position), name=f"pick_{position}")(attended)
+        picked = layers.Flatten(name=f"position_{position}_features")(picked)
+        hidden = layers.Dense(dense_units, activation="relu", name=f"digit_{position}_hidden")(picked)
+        hidden = layers.Dropout(dropout, name=f"digit_{position}_dropout")(hidden)
+        outputs[f"digit_{position}"] = layers.Dense(NUM_CLASSES, activation="softmax",
+                                                    name=f"digit_{position}")(hidden)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def learning_rate_schedule(peak: float, total_steps: int, warmup_steps: int = 0):
+    """Linear warm-up to `peak`, then cosine decay to zero at `total_steps`."""
+    warmup_steps = min(warmup_steps, max(total_steps - 1, 0))
+    return keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=0.0 if warmup_steps else peak, decay_steps=max(total_steps - warmup_steps, 1),
+        warmup_target=peak if warmup_steps else None, warmup_steps=warmup_steps)
+
+
+def compile_multihead(model: keras.Model, learning_rate) -> keras.Model:
+    """Adam on the summed cross-entropies of the length head and every digit head (+ CTC if any)."""
+    losses = {name: CTCLoss() if name == "column_logits" else keras.losses.SparseCategoricalCrossentropy()
+              for name in model.output_names}
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=losses)
+    return model
+
+
+def compile_ctc(model: keras.Model, learning_rate) -> keras.Model:
+    """Adam on the CTC loss."""
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=CTCLoss())
+    return model
+
+
+@dataclass(frozen=True)
+class Design:
+    """Everything that differs between two ways of reading a number with the same conv trunk."""
+
+    key: str
+    name: str
+    build: Callable[..., keras.Model]
+    compile: Callable[[keras.Model, object], keras.Model]
+    decode: Callable
+    targets: Callable
+
+
+DESIGNS = {
+    "multihead": Design("multihead", "multi-head CNN, flattened features (Goodfellow et al.)", build_model, compile_multihead,
+                        metrics.decode_multihead, split_targets),
+    "attention": Design("attention", "multi-head CNN + BiGRU, each digit head attends to its column",
+                        build_attention_model, compile_multihead, metrics.decode_multihead,
+                        multihead_ctc_targets),
+    "ctc": Design("ctc", "CNN + BiGRU with CTC (digits emitted column by column)", build_ctc_model, compile_ctc,
+                  metrics.decode_ctc, ctc_targets),
+}
+
+
+def describe(model: keras.Model) -> str:
+    """A Markdown description of a model built by this module, read off its layers."""
+    names = {layer.name for layer in model.layers}
+    convs = [layer.filters for layer in model.layers if isinstance(layer, layers.Conv2D)]
+    trunk_out = model.get_layer([n for n in (l.name for l in model.layers) if n.endswith("_pool")][-1]).output.shape
+    lines = [f"* input: a {model.input.shape[1]}x{model.input.shape[2]} grey image, raw pixels 0-255, "
+             "rescaled to 0-1 inside the model;",
+             f"* {len(convs)} convolution blocks with {', '.join(map(str, convs))} filters: 3x3 convolution "
+             f"(no bias), batch normalisation, ReLU, 2x2 max pooling and spatial dropout, giving a "
+             f"{trunk_out[1]}x{trunk_out[2]} map of {trunk_out[3]} features;"]
+    if "bi_gru" in names:
+        gru = model.get_layer("bi_gru").forward_layer.units
+        lines.append(f"* the map is cut into its {trunk_out[2]} columns, each projected to "
+                     f"{model.get_layer('column_features').units} ReLU units and read by a bidirectional GRU "
+                     f"({gru} units each way), so every column's output knows its neighbours;")
+    if "position_scores" in names:
+        hidden = model.get_layer("digit_1_hidden").units
+        lines += [f"* each digit head scores the columns with its own learned query, turns the scores into "
+                  f"softmax weights over the {trunk_out[2]} columns and classifies their weighted mean "
+                  f"through {hidden} ReLU units into 11 classes (0-9, blank); the length head reads the "
+                  f"mean column through {model.get_layer('length_features').units} units into "
+                  f"{model.get_layer('length').units} classes (0-{model.get_layer('length').units - 1} digits);",
+                  "* an extra 11-way output per column is trained with CTC loss next to the heads' "
+                  "cross-entropies (deep supervision); reading a number does not use it;"]
+    elif "flatten" in names:
+        lines.append(f"* the map is flattened (keeping *where* each feature is, which tells the positions "
+                     f"apart), then dropout and {model.get_layer('shared_features').units} ReLU units shared "
+                     f"by a length softmax ({model.get_layer('length').units} classes) and one 11-way "
+                     "softmax per digit position (0-9, blank);")
+    else:
+        lines.append("* each column emits 11 logits (0-9 and the CTC blank), decoded greedily;")
+    lines.append(f"* {model.count_params():,} parameters in all.")
+    return "\n".join(lines)

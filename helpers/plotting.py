@@ -1,0 +1,83 @@
+"""Figures for the report, all saved through one helper."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+FIGURE_DIR: Path | None = None
+
+
+def setup(figure_dir: Path) -> None:
+    """Plot defaults for the whole report, and the folder that `save_fig` writes to."""
+    global FIGURE_DIR
+    FIGURE_DIR = Path(figure_dir)
+    FIGURE_DIR.mkdir(parents=True, exist_ok=True)
+    plt.rcParams.update({"figure.dpi": 90, "savefig.dpi": 110, "axes.titlesize": 11,
+                         "axes.labelsize": 10, "font.size": 10, "image.cmap": "gray",
+                         "axes.grid": False})
+
+
+def save_fig(fig: plt.Figure, name: str) -> Path:
+    """Save a figure as `<figure_dir>/<name>.png` (tight layout) and return its path."""
+    if FIGURE_DIR is None:
+        raise ValueError("call plotting.setup(folder) before saving figures.")
+    path = FIGURE_DIR / f"{name}.png"
+    fig.tight_layout()
+    fig.savefig(path, bbox_inches="tight")
+    return path
+
+
+def number_grid(images: np.ndarray, titles: list[str], columns: int = 4, title: str = "",
+                title_colors: list[str] | None = None) -> plt.Figure:
+    """Show images (n, h, w[, c]) in a grid with a caption above each."""
+    rows = int(np.ceil(len(images) / columns))
+    height, width = images.shape[1:3]
+    fig, axes = plt.subplots(rows, columns, figsize=(columns * 2.6 * width / max(height * 2.5, width),
+                                                     rows * 2.6 * height / max(width / 2.5, height) * 0.55 + 0.4),
+                             squeeze=False)
+    for index, axis in enumerate(axes.flat):
+        axis.axis("off")
+        if index < len(images):
+            image = images[index]
+            axis.imshow(image[..., 0] if image.ndim == 3 and image.shape[-1] == 1 else image,
+                        vmin=0, vmax=255)
+            color = title_colors[index] if title_colors else "black"
+            axis.set_title(titles[index], fontsize=9, color=color)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def training_curves(histories: dict[str, dict[str, list[float]]], title: str) -> plt.Figure:
+    """Training loss and validation whole-number accuracy per epoch, one line per model."""
+    fig, (loss_axis, accuracy_axis) = plt.subplots(1, 2, figsize=(10, 3.4))
+    for label, history in histories.items():
+        epochs = np.arange(1, len(history["loss"]) + 1)
+        loss_axis.plot(epochs, history["loss"], marker="o", ms=3, label=label)
+        accuracy_axis.plot(epochs, 100 * np.asarray(history["val_sequence_accuracy"]), marker="o", ms=3,
+                           label=label)
+    loss_axis.set(xlabel="epoch", ylabel="training loss (sum over heads)", title="Training loss",
+                  yscale="log")
+    accuracy_axis.set(xlabel="epoch", ylabel="whole-number accuracy (%)", title="Validation accuracy")
+    for axis in (loss_axis, accuracy_axis):
+        axis.grid(alpha=0.3)
+        axis.legend()
+    fig.suptitle(title)
+    return fig
+
+
+def confusion(matrix: np.ndarray, labels: list[str], title: str) -> plt.Figure:
+    """A confusion matrix with counts, on a log colour scale so rare errors stay visible."""
+    fig, axis = plt.subplots(figsize=(6.2, 5.2))
+    shown = np.ma.masked_equal(matrix, 0)
+    image = axis.imshow(np.ma.log10(shown), cmap="viridis")
+    for (row, col), value in np.ndenumerate(matrix):
+        if value:
+            axis.text(col, row, str(value), ha="center", va="center", fontsize=7,
+                      color="white" if row != col else "black")
+    axis.set(xticks=range(len(labels)), yticks=range(len(labels)), xticklabels=labels,
+             yticklabels=labels, xlabel="predicted", ylabel="true", title=title)
+    fig.colorbar(image, ax=axis, label="log10(count)")
+    return fig

@@ -1,0 +1,84 @@
+"""The machine-readable record of a run: results/metrics.json."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+
+def update(path: Path, section: str, values: dict[str, Any]) -> dict:
+    """Merge `values` into `section` of the JSON file at `path` (written atomically)."""
+    path = Path(path)
+    record = load(path) if path.exists() else {}
+    record.setdefault(section, {}).update(values)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    os.replace(temporary, path)
+    return record
+
+
+def load(path: Path) -> dict:
+    """Read a metrics file, with a clear error when it is missing or damaged."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist yet: run the notebook to create it.")
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path} is not valid JSON ({error}); delete it and re-run the notebook.") from error
+
+
+def start(path: Path, run: dict[str, Any]) -> dict:
+    """Begin a fresh record for a top-to-bottom run (older figures in the file are dropped)."""
+    Path(path).unlink(missing_ok=True)
+    return update(path, "run", run)
+
+
+def markdown_table(rows: list[dict[str, Any]], columns: dict[str, str]) -> str:
+    """A Markdown table of `rows`, with `columns` mapping each key to its header."""
+    lines = ["| " + " | ".join(columns.values()) + " |", "|" + "---|" * len(columns)]
+    for row in rows:
+        lines.append("| " + " | ".join(str(row.get(key, "")) for key in columns) + " |")
+    return "\n".join(lines)
+
+
+README_START, README_END = "<!-- results:start -->", "<!-- results:end -->"
+
+
+def glance_table(record: dict) -> str:
+    """The "results at a glance" Markdown table, rendered from a metrics record."""
+    rows = []
+    if "step1" in record:
+        step = record["step1"]
+        rows.append({"step": "1: synthetic MNIST numbers (1-5 digits)", "data": f"{step['count']:,} test numbers "
+                     "from MNIST test digits", "seq": f"{100 * step['sequence_accuracy']:.2f}%",
+                     "digit": f"{100 * step['per_digit_accuracy']:.2f}%",
+                     "coverage": f"{100 * step['coverage_at_98']:.1f}%",
+                     "train": f"{step['train_seconds'] / 60:.1f} min"})
+    mode = "fast smoke run" if record.get("run", {}).get("fast_mode") else "full run"
+    table = markdown_table(rows, {"step": "step", "data": "test data", "seq": "whole-number accuracy",
+                                  "digit": "per-digit accuracy", "coverage": "coverage at 98% accuracy",
+                                  "train": "training time"})
+    cores = record.get("run", {}).get("cpu_cores", "?")
+    return f"{table}\n\n_From `results/metrics.json` ({mode}, {cores} CPU cores, started {record.get('run', {}).get('started', '?')})._"
+
+
+def update_readme(readme: Path, record: dict) -> None:
+    """Replace the README's results section (between the markers) with the table for `record`."""
+    readme = Path(readme)
+    text = readme.read_text()
+    if README_START not in text or README_END not in text:
+        raise ValueError(f"{readme} has no {README_START} ... {README_END} section to fill in.")
+    head, rest = text.split(README_START, 1)
+    tail = rest.split(README_END, 1)[1]
+    readme.write_text(f"{head}{README_START}\n{glance_table(record)}\n{README_END}{tail}")
+
+
+if __name__ == "__main__":
+    # Used by scripts/report.sh after a full run: refresh the README's results table.
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    update_readme(root / "README.md", load(Path(sys.argv[1]) if len(sys.argv) > 1 else root / "results" / "metrics.json"))

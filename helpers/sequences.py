@@ -1,0 +1,165 @@
+"""Synthetic multi-digit numbers made of MNIST digits, and the tf.data pipelines that stream them."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+BLANK = 10          # class of an unused digit position ("no digit here")
+NUM_CLASSES = 11    # digits 0-9 plus BLANK
+
+
+@dataclass(frozen=True)
+class SequenceConfig:
+    """How synthetic numbers look: canvas size, lengths, glyph sizes, spacing and jitter."""
+
+    height: int = 32
+    width: int = 128
+    max_digits: int = 5
+    min_length: int = 1
+    digit_height: tuple[int, int] = (18, 28)   # glyph height range in pixels (MNIST ink is ~20)
+    spacing: tuple[int, int] = (0, 6)           # gap between glyph boxes in pixels (0: touching)
+    jitter: int = 2                             # per-digit vertical wobble in pixels
+    shift: int = 8                              # random horizontal offset from centred, pixels
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.min_length <= self.max_digits:
+            raise ValueError(f"min_length must be in 1..max_digits, got {self.min_length}.")
+        if not 4 <= self.digit_height[0] <= self.digit_height[1] <= self.height:
+            raise ValueError(f"digit_height {self.digit_height} must fit in height {self.height}.")
+        if self.spacing[0] > self.spacing[1]:
+            raise ValueError(f"spacing range {self.spacing} is empty.")
+
+
+class DigitSource:
+    """A pool of single digits (one MNIST split) with the tight box of each digit's ink."""
+
+    def __init__(self, images: np.ndarray, labels: np.ndarray, name: str = "digits") -> None:
+        images, labels = np.asarray(images), np.asarray(labels)
+        if images.ndim != 3 or images.dtype != np.uint8:
+            raise ValueError(f"images must be a uint8 array (n, h, w), got {images.dtype} {images.shape}.")
+        if len(images) != len(labels) or len(images) == 0:
+            raise ValueError(f"need as many labels as images (and at least one): {len(images)} vs {len(labels)}.")
+        self.images, self.labels, self.name = images, labels.astype(np.int64), name
+        self.boxes = ink_boxes(images)
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def glyph(self, index: int) -> np.ndarray:
+        """The digit's ink, cropped to its tight box."""
+        top, bottom, left, right = self.boxes[index]
+        return self.images[index, top:bottom, left:right]
+
+
+def ink_boxes(images: np.ndarray) -> np.ndarray:
+    """Tight (top, bottom, left, right) box of the non-zero pixels of every image, vectorised."""
+    rows, cols = images.any(axis=2), images.any(axis=1)
+    height, width = images.shape[1:]
+    top = np.where(rows.any(1), rows.argmax(1), 0)
+    bottom = np.where(rows.any(1), height - rows[:, ::-1].argmax(1), height)
+    left = np.where(cols.any(1), cols.argmax(1), 0)
+    right = np.where(cols.any(1), width - cols[:, ::-1].argmax(1), width)
+    return np.stack([top, bottom, left, right], axis=1)
+
+
+def split_indices(count: int, validation_size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Shuffle 0..count-1 and split off `validation_size` indices (disjoint from training)."""
+    if not 0 < validation_size < count:
+        raise ValueError(f"validation_size must be between 1 and {count - 1}, got {validation_size}.")
+    order = np.random.default_rng(seed).permutation(count)
+    return np.sort(order[validation_size:]), np.sort(order[:validation_size])
+
+
+def render_sequence(glyphs: list[np.ndarray], rng: np.random.Generator,
+                    config: SequenceConfig) -> np.ndarray:
+    """Place glyphs left to right with random size, spacing, shift and jitter on a black canvas."""
+    canvas = np.zeros((config.height, config.width), np.uint8)
+    count = len(glyphs)
+    base = rng.integers(config.digit_height[0], config.digit_height[1] + 1)
+    heights = np.clip(np.round(base * rng.uniform(0.9, 1.1, count)), 4, config.height).astype(int)
+    aspect = np.array([g.shape[1] / g.shape[0] for g in glyphs])
+    widths = np.maximum(1, np.round(heights * aspect)).astype(int)
+    gaps = rng.integers(config.spacing[0], config.spacing[1] + 1, size=count - 1)
+    total = widths.sum() + gaps.sum()
+    if total > config.width:   # too long for the canvas: shrink glyphs and gaps together
+        shrink = config.width / total
+        heights = np.maximum(4, np.floor(heights * shrink)).astype(int)
+        widths = np.maximum(1, np.floor(widths * shrink)).astype(int)
+        gaps = np.floor(gaps * shrink).astype(int)
+        total = widths.sum() + gaps.sum()
+    # Centred like a crop around the number (as in Goodfellow et al.), then shifted a little.
+    slack = config.width - total
+    x = int(np.clip(slack // 2 + rng.integers(-config.shift, config.shift + 1), 0, slack))
+    top = int(rng.integers(0, config.height - heights.max() + 1))
+    for glyph, height, width, gap in zip(glyphs, heights, widths, np.append(gaps, 0)):
+        resized = np.asarray(Image.fromarray(glyph).resize((int(width), int(height)), Image.BILINEAR))
+        y = int(np.clip(top + rng.integers(-config.jitter, config.jitter + 1), 0, config.height - height))
+        region = canvas[y:y + height, x:x + width]
+        np.maximum(region, resized[:, :region.shape[1]], out=region)
+        x += int(width + gap)
+    return canvas
+
+
+def encode_labels(digits: list[int], max_digits: int) -> np.ndarray:
+    """Label row [length, d1, ..., d_max] with BLANK in unused positions."""
+    if not 0 <= len(digits) <= max_digits:
+        raise ValueError(f"a number may have at most {max_digits} digits, got {len(digits)}.")
+    row = np.full(max_digits + 1, BLANK, np.int64)
+    row[0] = len(digits)
+    row[1:1 + len(digits)] = digits
+    return row
+
+
+def generate_sequences(source: DigitSource, count: int, seed: int | tuple[int, ...],
+                       config: SequenceConfig = SequenceConfig()) -> tuple[np.ndarray, np.ndarray]:
+    """`count` numbers as uint8 images (count, H, W, 1) and labels (count, 1 + max_digits)."""
+    rng = np.random.default_rng(seed)
+    images = np.zeros((count, config.height, config.width, 1), np.uint8)
+    labels = np.zeros((count, config.max_digits + 1), np.int64)
+    lengths = rng.integers(config.min_length, config.max_digits + 1, size=count)
+    for row, length in enumerate(lengths):
+        picks = rng.integers(0, len(source), size=length)
+        images[row, :, :, 0] = render_sequence([source.glyph(i) for i in picks], rng, config)
+        labels[row] = encode_labels(source.labels[picks].tolist(), config.max_digits)
+    return images, labels
+
+
+def sequence_batches(source: DigitSource, batch_size: int, seed: int,
+                     config: SequenceConfig = SequenceConfig()) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Endless fresh batches, deterministic under `seed`: every step sees new numbers."""
+    for step in range(2**62):
+        yield generate_sequences(source, batch_size, seed=(seed, step), config=config)
+
+
+def split_targets(labels, max_digits: int = 5) -> dict:
+    """Label rows -> the model's targets {"length": ..., "digit_1": ..., ...}."""
+    targets = {"length": labels[:, 0]}
+    for position in range(1, max_digits + 1):
+        targets[f"digit_{position}"] = labels[:, position]
+    return targets
+
+
+def train_dataset(source: DigitSource, batch_size: int, seed: int,
+                  config: SequenceConfig = SequenceConfig(), target_fn=split_targets):
+    """Stream endless training batches with tf.data (generated on the fly in uint8)."""
+    import tensorflow as tf
+
+    signature = (tf.TensorSpec((None, config.height, config.width, 1), tf.uint8),
+                 tf.TensorSpec((None, config.max_digits + 1), tf.int64))
+    dataset = tf.data.Dataset.from_generator(
+        lambda: sequence_batches(source, batch_size, seed, config), output_signature=signature)
+    return dataset.map(lambda x, y: (tf.cast(x, tf.float32), target_fn(y, config.max_digits)),
+                       num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
+def eval_dataset(images: np.ndarray, labels: np.ndarray, batch_size: int = 256,
+                 max_digits: int = 5, target_fn=split_targets):
+    """Batches of a fixed uint8 set (validation/test), cast to float32 one batch at a time."""
+    import tensorflow as tf
+
+    dataset = tf.data.Dataset.from_tensor_slices((images, labels)).batch(batch_size)
+    return dataset.map(lambda x, y: (tf.cast(x, tf.float32), target_fn(y, max_digits)),
+                       num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)

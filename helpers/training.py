@@ -1,0 +1,121 @@
+"""Training with best-checkpoint selection on whole-number accuracy, and a trained-weights cache."""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from helpers import metrics, models, paths, sequences
+
+
+class SequenceAccuracy(keras.callbacks.Callback):
+    """Adds `val_sequence_accuracy` (whole number right) to the epoch logs.
+
+    Listed before ModelCheckpoint/EarlyStopping, it lets them pick the epoch that reads the
+    most whole numbers correctly rather than the one with the lowest summed loss.
+    """
+
+    def __init__(self, images: np.ndarray, labels: np.ndarray,
+                 decode: Callable[[object], metrics.Decoded], batch_size: int = 512) -> None:
+        super().__init__()
+        self.images, self.labels, self.decode, self.batch_size = images, labels, decode, batch_size
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        outputs = self.model.predict(self.images.astype(np.float32), batch_size=self.batch_size, verbose=0)
+        correct = (self.decode(outputs).rows == self.labels).all(1)
+        if logs is not None:
+            logs["val_sequence_accuracy"] = float(correct.mean())
+
+
+@dataclass
+class TrainedModel:
+    """A trained model with its per-epoch history and how long training took."""
+
+    model: keras.Model
+    history: dict[str, list[float]]
+    train_seconds: float
+    from_cache: bool
+    path: Path
+    info: dict = field(default_factory=dict)
+
+
+def cache_key(settings: dict) -> str:
+    """Short stable hash of the settings that determine a trained model."""
+    return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+def train_or_load(name: str, settings: dict, build: Callable[[], keras.Model], train_data,
+                  validation: tuple[np.ndarray, np.ndarray], decode: Callable, *, epochs: int,
+                  steps_per_epoch: int, patience: int = 4, cache: bool = True) -> TrainedModel:
+    """Load `name`'s weights from the cache if these exact settings were trained before, else train.
+
+    Training keeps the epoch with the best validation whole-number accuracy (ModelCheckpoint),
+    stops early when it stalls, and only then moves the model into the cache, so an interrupted
+    run never leaves a half-trained model that a later run would mistake for a finished one.
+    """
+    folder = paths.cache_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = f"{name}-{cache_key({**settings, 'epochs': epochs, 'steps_per_epoch': steps_per_epoch})}"
+    model_path, info_path = folder / f"{stem}.keras", folder / f"{stem}.json"
+    if cache and model_path.exists() and info_path.exists():
+        info = json.loads(info_path.read_text())
+        model = keras.models.load_model(model_path, compile=False)
+        return TrainedModel(model, info["history"], info["train_seconds"], True, model_path, info)
+
+    model = build()
+    in_progress = folder / f"{stem}.training.keras"
+    callbacks = [
+        SequenceAccuracy(*validation, decode=decode),
+        keras.callbacks.ModelCheckpoint(in_progress, monitor="val_sequence_accuracy", mode="max",
+                                        save_best_only=True),
+        keras.callbacks.EarlyStopping(monitor="val_sequence_accuracy", mode="max", patience=patience,
+                                      restore_best_weights=True),
+    ]
+    start = time.perf_counter()
+    history = model.fit(train_data, epochs=epochs, steps_per_epoch=steps_per_epoch,
+                        callbacks=callbacks, verbose=2, shuffle=False)
+    seconds = time.perf_counter() - start
+    best = keras.models.load_model(in_progress, compile=False)
+    os.replace(in_progress, model_path)
+    info = {"settings": settings, "history": {k: [float(v) for v in vals] for k, vals in history.history.items()},
+            "train_seconds": seconds, "epochs_run": len(history.epoch),
+            "best_epoch": int(np.argmax(history.history["val_sequence_accuracy"])) + 1,
+            "images_seen": len(history.epoch) * steps_per_epoch * int(settings.get("batch_size", 0))}
+    info_path.write_text(json.dumps(info, indent=1))
+    return TrainedModel(best, info["history"], seconds, False, model_path, info)
+
+
+def predict(model: keras.Model, images: np.ndarray, decode: Callable, batch_size: int = 512) -> metrics.Decoded:
+    """Decode a model's predictions on uint8 images, one batch at a time."""
+    return decode(model.predict(images.astype(np.float32), batch_size=batch_size, verbose=0))
+
+
+def fit_design(design: models.Design, source: sequences.DigitSource, validation: tuple[np.ndarray, np.ndarray],
+               *, batch_size: int, epochs: int, steps_per_epoch: int, learning_rate: float, seed: int,
+               config: sequences.SequenceConfig = sequences.SequenceConfig(), model_args: dict | None = None,
+               cache: bool = True, patience: int = 4) -> TrainedModel:
+    """Train (or load) one design on freshly generated numbers with warm-up + cosine learning rate."""
+    model_args = dict(model_args or {})
+    total_steps = epochs * steps_per_epoch
+
+    def build() -> "keras.Model":
+        keras.utils.set_random_seed(seed)   # same initial weights for the same settings
+        model = design.build((config.height, config.width, 1), **model_args)
+        return design.compile(model, models.learning_rate_schedule(learning_rate, total_steps,
+                                                                  warmup_steps=steps_per_epoch // 2))
+
+    settings = {"design": design.name, "batch_size": batch_size, "learning_rate": learning_rate,
+                "seed": seed, "config": dataclasses.asdict(config), "model_args": model_args,
+                "source": f"{source.name}:{len(source)}"}
+    data = sequences.train_dataset(source, batch_size, seed, config, target_fn=design.targets)
+    return train_or_load(design.key, settings, build, data,
+                         validation, design.decode, epochs=epochs, steps_per_epoch=steps_per_epoch,
+                         patience=patience, cache=cache)

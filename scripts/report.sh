@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# One command for the report: environment, data, full notebook run, report.html.
+#   bash scripts/report.sh                 # full run (downloads MNIST into data/ if needed)
+#   DIGITS_DATA_DIR=../shared/data ...     # read the datasets from another folder (offline)
+#   DIGITS_FAST=1 bash scripts/report.sh   # quick smoke run (outputs go to build/fast/)
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+source scripts/setup_env.sh
+echo "==> data folder: ${DIGITS_DATA_DIR:-data}"
+.venv/bin/python -m helpers.data
+# A fast run executes the same notebook (from the project root, so `helpers` imports) but writes
+# the executed copy to build/fast/, leaving the committed full-run notebook untouched.
+OUT_DIR=.
+[ "${DIGITS_FAST:-0}" = "1" ] && OUT_DIR=build/fast && mkdir -p "$OUT_DIR"
+NOTEBOOK="$OUT_DIR/digit_recognition.ipynb"
+echo "==> executing digit_recognition.ipynb into $NOTEBOOK (the long part: training on the CPU)"
+start=$(date +%s)
+.venv/bin/jupyter nbconvert --to notebook --execute digit_recognition.ipynb --output-dir "$OUT_DIR" \
+    --output digit_recognition.ipynb --ExecutePreprocessor.timeout=-1 --ExecutePreprocessor.kernel_name=python3
+echo "==> exporting report.html next to the notebook"
+.venv/bin/jupyter nbconvert --to html "$NOTEBOOK" --output report.html \
+    --TagRemovePreprocessor.enabled=True --TagRemovePreprocessor.remove_input_tags=hide_input
+if [ "${DIGITS_FAST:-0}" != "1" ]; then
+    echo "==> refreshing the README's results table from results/metrics.json"
+    .venv/bin/python -m helpers.results results/metrics.json
+fi
+echo "==> done in $(( $(date +%s) - start )) s: $(dirname "$NOTEBOOK")/report.html"

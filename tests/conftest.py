@@ -1,0 +1,63 @@
+"""Shared fixtures: tiny fake MNIST files and a local HTTP server, all built by the tests."""
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT_ROOT))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("MPLBACKEND", "Agg")   # no screen in CI
+
+SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
+
+
+def fake_digits(count: int, seed: int, intensity: int = 255) -> tuple[np.ndarray, np.ndarray]:
+    """Random blobs of ink on 28x28 canvases with labels 0-9 (stand-ins for MNIST digits)."""
+    rng = np.random.default_rng(seed)
+    images = np.zeros((count, 28, 28), np.uint8)
+    for image in images:
+        top, left = rng.integers(2, 8, size=2)
+        height, width = rng.integers(12, 20), rng.integers(6, 18)
+        image[top:top + height, left:left + width] = intensity
+    return images, rng.integers(0, 10, size=count).astype(np.uint8)
+
+
+@pytest.fixture
+def fake_mnist_dir(tmp_path: Path) -> Path:
+    """A data folder holding a tiny MNIST in the real file layout (gzip IDX)."""
+    from helpers import data
+
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    for prefix, count, seed in (("train", 60, 1), ("t10k", 20, 2)):
+        images, labels = fake_digits(count, seed)
+        data.write_idx(folder / f"{prefix}-images-idx3-ubyte.gz", images)
+        data.write_idx(folder / f"{prefix}-labels-idx1-ubyte.gz", labels)
+    return tmp_path
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:  # keep pytest output clean
+        pass
+
+
+@pytest.fixture
+def http_root(tmp_path: Path):
+    """Serve a temporary folder on 127.0.0.1; yields (folder, base_url)."""
+    root = tmp_path / "served"
+    root.mkdir()
+    handler = functools.partial(_QuietHandler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield root, f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()

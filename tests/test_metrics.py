@@ -1,0 +1,76 @@
+"""Decoding model outputs and the metrics computed from them."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from helpers import metrics
+from helpers.sequences import BLANK
+
+
+def _one_hot_outputs(length_probs, digit_probs) -> dict:
+    outputs = {"length": np.array([length_probs])}
+    for i, probs in enumerate(digit_probs, start=1):
+        outputs[f"digit_{i}"] = np.array([probs])
+    return outputs
+
+
+def _probs(hot: int, strength: float = 0.9) -> np.ndarray:
+    p = np.full(11, (1 - strength) / 10)
+    p[hot] = strength
+    return p
+
+
+def test_decode_multihead_reads_length_then_digits() -> None:
+    outputs = _one_hot_outputs(_probs(2)[:6] / _probs(2)[:6].sum(),
+                               [_probs(4), _probs(2), _probs(BLANK), _probs(BLANK), _probs(BLANK)])
+    decoded = metrics.decode_multihead(outputs)
+    np.testing.assert_array_equal(decoded.rows[0], [2, 4, 2, BLANK, BLANK, BLANK])
+    assert 0 < decoded.confidence[0] < 1
+    assert metrics.number_string(decoded.rows[0]) == "42"
+
+
+def test_decode_multihead_lets_confident_digits_overrule_a_hesitant_length() -> None:
+    length = np.array([0.0, 0.0, 0.45, 0.55, 0.0, 0.0])           # slightly prefers 3 digits
+    outputs = _one_hot_outputs(length, [_probs(1, .99), _probs(7, .99), _probs(BLANK, .99),
+                                        _probs(BLANK, .99), _probs(BLANK, .99)])
+    assert metrics.number_string(metrics.decode_multihead(outputs).rows[0]) == "17"
+
+
+def test_decode_ctc_merges_repeats_and_drops_blanks() -> None:
+    path = [BLANK, 3, 3, BLANK, 3, 5, 5, BLANK]
+    logits = np.full((1, len(path), 11), -5.0)
+    logits[0, np.arange(len(path)), path] = 5.0
+    decoded = metrics.decode_ctc(logits)
+    assert metrics.number_string(decoded.rows[0]) == "335"
+    assert decoded.rows[0, 0] == 3 and (decoded.rows[0, 4:] == BLANK).all()
+
+
+def test_decode_ctc_marks_too_long_paths_invalid() -> None:
+    path = [1, BLANK, 2, BLANK, 3, BLANK, 4, BLANK, 5, BLANK, 6]
+    logits = np.full((1, len(path), 11), -5.0)
+    logits[0, np.arange(len(path)), path] = 5.0
+    row = metrics.decode_ctc(logits).rows[0]
+    assert row[0] == -1 and metrics.number_string(row) == "?"
+
+
+def test_coverage_at_accuracy() -> None:
+    correct = np.array([1, 1, 1, 0, 1, 0, 0, 0, 0, 0], bool)
+    confidence = np.linspace(1.0, 0.1, 10)
+    assert metrics.coverage_at_accuracy(correct, confidence, 1.0) == pytest.approx(0.3)
+    assert metrics.coverage_at_accuracy(correct, confidence, 0.8) == pytest.approx(0.5)
+    assert metrics.coverage_at_accuracy(np.zeros(4, bool), np.ones(4), 0.98) == 0.0
+    with pytest.raises(ValueError):
+        metrics.coverage_at_accuracy(np.array([], bool), np.array([]), 0.98)
+
+
+def test_sequence_metrics_count_whole_numbers() -> None:
+    labels = np.array([[2, 1, 2, BLANK, BLANK, BLANK], [1, 7, BLANK, BLANK, BLANK, BLANK]])
+    rows = np.array([[2, 1, 3, BLANK, BLANK, BLANK], [1, 7, BLANK, BLANK, BLANK, BLANK]])
+    result = metrics.sequence_metrics(metrics.Decoded(rows, np.array([0.9, 0.8])), labels)
+    assert result["sequence_accuracy"] == 0.5
+    assert result["per_digit_accuracy"] == pytest.approx(2 / 3)
+    assert result["length_accuracy"] == 1.0
+    assert result["sequence_accuracy_length_2"] == 0.0 and result["sequence_accuracy_length_1"] == 1.0
+    confusion = metrics.digit_confusion(rows, labels)
+    assert confusion.sum() == 3 and confusion[2, 3] == 1 and confusion[7, 7] == 1

@@ -1,0 +1,103 @@
+"""Model factories: output shapes, named layers, a training step that learns, saving and loading."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+from helpers import metrics, models, sequences
+
+SMALL = dict(input_shape=(32, 128, 1), filters=(4, 8, 8))
+
+
+def _batch(count: int = 16, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, 256, (count, 32, 128, 1)).astype(np.float32), \
+        sequences.generate_sequences(sequences.DigitSource(np.full((3, 28, 28), 255, np.uint8), np.arange(3)),
+                                     count, seed=seed)[1]
+
+
+def test_multihead_outputs() -> None:
+    model = models.build_model(**SMALL, dense_units=16)
+    outputs = model.predict(np.zeros((3, 32, 128, 1), np.float32), verbose=0)
+    assert sorted(outputs) == ["digit_1", "digit_2", "digit_3", "digit_4", "digit_5", "length"]
+    assert outputs["length"].shape == (3, 6) and outputs["digit_3"].shape == (3, 11)
+    np.testing.assert_allclose(outputs["digit_1"].sum(-1), 1, rtol=1e-5)
+    assert model.get_layer("shared_features").units == 16
+
+
+def test_attention_model_outputs_heads_and_columns() -> None:
+    model = models.build_attention_model(**SMALL, rnn_units=8, dense_units=8)
+    outputs = model.predict(np.zeros((3, 32, 128, 1), np.float32), verbose=0)
+    assert sorted(outputs) == ["column_logits", "digit_1", "digit_2", "digit_3", "digit_4", "digit_5", "length"]
+    assert outputs["column_logits"].shape == (3, 16, 11) and outputs["digit_5"].shape == (3, 11)
+    attention = keras.Model(model.input, model.get_layer("position_attention").output)
+    weights = attention.predict(np.zeros((1, 32, 128, 1), np.float32), verbose=0)
+    np.testing.assert_allclose(weights.sum(axis=1), 1, rtol=1e-5)   # each head's weights over columns
+
+
+def test_attention_model_learns_with_auxiliary_ctc() -> None:
+    images, labels = _batch()
+    model = models.compile_multihead(models.build_attention_model(**SMALL, rnn_units=8, dropout=0.0), 3e-3)
+    targets = models.multihead_ctc_targets(labels)
+    before = model.evaluate(images, targets, verbose=0, return_dict=True)
+    model.fit(images, targets, epochs=15, batch_size=16, verbose=0)
+    after = model.evaluate(images, targets, verbose=0, return_dict=True)
+    assert after["loss"] < 0.7 * before["loss"] and np.isfinite(after["column_logits_loss"])
+
+
+def test_ctc_model_outputs_one_column_per_four_pixels() -> None:
+    model = models.build_ctc_model(**SMALL, rnn_units=8)
+    assert model.predict(np.zeros((2, 32, 128, 1), np.float32), verbose=0).shape == (2, 16, 11)
+
+
+@pytest.mark.parametrize("kwargs", [dict(input_shape=(32, 128)), dict(filters=()), dict(dropout=1.0)])
+def test_bad_arguments_raise_value_error(kwargs) -> None:
+    with pytest.raises(ValueError):
+        models.build_model(**{**SMALL, **kwargs})
+
+
+def test_one_training_step_lowers_the_multihead_loss() -> None:
+    images, labels = _batch()
+    model = models.compile_multihead(models.build_model(**SMALL, dense_units=16, dropout=0.0), 3e-3)
+    targets = sequences.split_targets(labels)
+    before = model.evaluate(images, targets, verbose=0, return_dict=True)["loss"]
+    model.fit(images, targets, epochs=15, batch_size=16, verbose=0)
+    assert model.evaluate(images, targets, verbose=0, return_dict=True)["loss"] < 0.7 * before
+
+
+def test_ctc_loss_is_finite_and_learns() -> None:
+    images, labels = _batch()
+    model = models.compile_ctc(models.build_ctc_model(**SMALL, rnn_units=8, dropout=0.0), 3e-3)
+    before = model.evaluate(images, labels, verbose=0)
+    model.fit(images, labels, epochs=15, batch_size=16, verbose=0)
+    after = model.evaluate(images, labels, verbose=0)
+    assert np.isfinite(before) and after < 0.8 * before
+
+
+@pytest.mark.parametrize("key", sorted(models.DESIGNS))
+def test_saved_model_reloads_with_plain_load_model(tmp_path: Path, key: str) -> None:
+    design = models.DESIGNS[key]
+    model = design.compile(design.build(SMALL["input_shape"], filters=SMALL["filters"]), 1e-3)
+    images, _ = _batch(4)
+    model.save(tmp_path / "m.keras")
+    again = keras.models.load_model(tmp_path / "m.keras")   # no custom_objects needed
+    expected = keras.tree.flatten(model.predict(images, verbose=0))
+    for want, got in zip(expected, keras.tree.flatten(again.predict(images, verbose=0)), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+
+
+def test_learning_rate_schedule_warms_up_then_decays() -> None:
+    schedule = models.learning_rate_schedule(1e-3, total_steps=100, warmup_steps=10)
+    rates = [float(schedule(step)) for step in (0, 10, 55, 100)]
+    assert rates[0] < rates[1] and rates[1] == pytest.approx(1e-3) and rates[2] < rates[1]
+    assert rates[3] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_decoders_accept_real_model_outputs() -> None:
+    images, labels = _batch(5)
+    model = models.build_model(**SMALL, dense_units=8)
+    decoded = metrics.decode_multihead(model.predict(images, verbose=0))
+    assert decoded.rows.shape == labels.shape and ((decoded.confidence > 0) & (decoded.confidence <= 1)).all()

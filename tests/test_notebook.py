@@ -1,0 +1,55 @@
+"""The notebook itself: executed top to bottom in fast mode, and the committed copy kept clean."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from conftest import PROJECT_ROOT
+
+NOTEBOOK = PROJECT_ROOT / "digit_recognition.ipynb"
+QUESTIONS = [f"Question {n}" for n in range(1, 4)]
+
+
+def _errors(notebook) -> list[str]:
+    return [f"cell {i}: {out.get('ename')}: {out.get('evalue')}" for i, cell in enumerate(notebook.cells)
+            if cell.cell_type == "code" for out in cell.get("outputs", []) if out.output_type == "error"]
+
+
+def test_notebook_runs_top_to_bottom_in_fast_mode(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("DIGITS_FAST", "1")
+    monkeypatch.setenv("DIGITS_OUTPUT_DIR", str(tmp_path / "out"))
+    monkeypatch.setenv("DIGITS_CACHE_DIR", str(tmp_path / "cache"))
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    NotebookClient(notebook, timeout=600, kernel_name="python3",
+                   resources={"metadata": {"path": str(PROJECT_ROOT)}}).execute()
+    assert not _errors(notebook)
+    record = json.loads((tmp_path / "out" / "results" / "metrics.json").read_text())
+    assert record["run"]["fast_mode"] is True
+    step1 = record["step1"]
+    for key in ("sequence_accuracy", "per_digit_accuracy", "coverage_at_98", "train_seconds"):
+        assert 0 <= step1[key] and (key == "train_seconds" or step1[key] <= 1), key
+    figures = {p.name for p in (tmp_path / "out" / "figures").glob("*.png")}
+    assert {"step1_synthetic_samples.png", "step1_training_curves.png", "step1_confusion.png"} <= figures
+    answers = [c for c in notebook.cells if "hide_input" in c.metadata.get("tags", [])]
+    assert len(answers) >= len(QUESTIONS)
+    assert all(out.get("data", {}).get("text/markdown", "").startswith("\n**Answer.**")
+               for cell in answers for out in cell.outputs)
+
+
+def test_committed_notebook_is_a_clean_restart_and_run_all() -> None:
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    assert [cell.execution_count for cell in code] == list(range(1, len(code) + 1))
+    assert not _errors(notebook)
+    too_long = [i for i, cell in enumerate(notebook.cells) if len(cell.source.splitlines()) > 30 and cell.cell_type == "code"]
+    assert not too_long, f"code cells over 30 lines: {too_long}"
+    text = "\n".join(cell.source for cell in notebook.cells)
+    for question in QUESTIONS:
+        assert question in text
+    parameters = [cell for cell in code if "parameters" in cell.metadata.get("tags", [])]
+    assert len(parameters) == 1 and "FAST_MODE" in parameters[0].source

@@ -1,0 +1,67 @@
+"""The metrics record, its tables, and the README/report numbers that must match it."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import PROJECT_ROOT
+from helpers import plotting, results
+
+COMMITTED = PROJECT_ROOT / "results" / "metrics.json"
+
+
+def test_update_merges_sections_atomically(tmp_path: Path) -> None:
+    path = tmp_path / "r" / "metrics.json"
+    results.start(path, {"fast_mode": True})
+    results.update(path, "step1", {"a": 1})
+    results.update(path, "step1", {"b": 2})
+    assert results.load(path) == {"run": {"fast_mode": True}, "step1": {"a": 1, "b": 2}}
+    assert not list(path.parent.glob("*.tmp"))
+
+
+def test_load_gives_clear_errors(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="run the notebook"):
+        results.load(tmp_path / "missing.json")
+    (tmp_path / "bad.json").write_text("{not json")
+    with pytest.raises(ValueError, match="not valid JSON"):
+        results.load(tmp_path / "bad.json")
+
+
+def test_markdown_table() -> None:
+    table = results.markdown_table([{"a": 1, "b": "x"}], {"a": "A", "b": "B"})
+    assert table.splitlines() == ["| A | B |", "|---|---|", "| 1 | x |"]
+
+
+def test_update_readme_replaces_only_the_marked_section(tmp_path: Path) -> None:
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{results.README_START}\nold\n{results.README_END}\noutro\n")
+    record = {"run": {"fast_mode": False, "cpu_cores": 2, "started": "now"},
+              "step1": {"count": 10, "sequence_accuracy": 0.5, "per_digit_accuracy": 0.75,
+                        "coverage_at_98": 0.25, "train_seconds": 120}}
+    results.update_readme(readme, record)
+    text = readme.read_text()
+    assert text.startswith("intro\n") and text.endswith("\noutro\n") and "old" not in text
+    assert "| 50.00% | 75.00% | 25.0% | 2.0 min |" in text
+    (tmp_path / "plain.md").write_text("no markers")
+    with pytest.raises(ValueError, match="section to fill in"):
+        results.update_readme(tmp_path / "plain.md", record)
+
+
+def test_save_fig_needs_setup(tmp_path: Path, monkeypatch) -> None:
+    import matplotlib.pyplot as plt
+
+    monkeypatch.setattr(plotting, "FIGURE_DIR", None)
+    fig = plt.figure()
+    with pytest.raises(ValueError, match="setup"):
+        plotting.save_fig(fig, "x")
+    plotting.setup(tmp_path)
+    assert plotting.save_fig(fig, "x").exists()
+    plt.close(fig)
+
+
+def test_committed_readme_matches_committed_metrics() -> None:
+    record = json.loads(COMMITTED.read_text())
+    assert record["run"]["fast_mode"] is False, "the committed metrics must come from a full run"
+    assert results.glance_table(record) in (PROJECT_ROOT / "README.md").read_text()

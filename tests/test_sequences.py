@@ -1,0 +1,108 @@
+"""Synthetic numbers: shapes, labels, blank padding, determinism and no test digits in training."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import fake_digits
+from helpers import sequences
+from helpers.sequences import BLANK, DigitSource, SequenceConfig
+
+
+@pytest.fixture
+def source() -> DigitSource:
+    return DigitSource(*fake_digits(50, seed=0))
+
+
+def test_ink_boxes_are_tight() -> None:
+    image = np.zeros((1, 28, 28), np.uint8)
+    image[0, 5:9, 10:20] = 200
+    np.testing.assert_array_equal(sequences.ink_boxes(image)[0], [5, 9, 10, 20])
+
+
+def test_shapes_dtype_and_label_layout(source: DigitSource) -> None:
+    images, labels = sequences.generate_sequences(source, 200, seed=1)
+    assert images.shape == (200, 32, 128, 1) and images.dtype == np.uint8
+    assert labels.shape == (200, 6)
+    lengths = labels[:, 0]
+    assert lengths.min() == 1 and lengths.max() == 5
+    for row in labels:
+        digits = row[1:]
+        assert (digits[:row[0]] < 10).all(), row     # real digits first
+        assert (digits[row[0]:] == BLANK).all(), row  # then blanks
+
+
+def test_labels_are_the_digits_drawn() -> None:
+    images, _ = fake_digits(30, seed=3)
+    only_sevens = DigitSource(images, np.full(30, 7))
+    _, labels = sequences.generate_sequences(only_sevens, 50, seed=0)
+    for row in labels:
+        assert (row[1:1 + row[0]] == 7).all()
+
+
+def test_every_digit_leaves_ink_inside_the_canvas(source: DigitSource) -> None:
+    full = DigitSource(np.full((5, 28, 28), 255, np.uint8), np.arange(5))  # widest possible glyphs
+    config = SequenceConfig(min_length=5, spacing=(6, 6), digit_height=(28, 28))
+    images, labels = sequences.generate_sequences(full, 20, seed=2, config=config)
+    assert (labels[:, 0] == 5).all()
+    ink_columns = (images[..., 0] > 0).any(axis=1).sum(axis=1)
+    assert (ink_columns > 5 * 10).all()   # squeezed to fit, but no digit fell off the canvas
+
+
+def test_deterministic_under_seed(source: DigitSource) -> None:
+    first = sequences.generate_sequences(source, 20, seed=5)
+    again = sequences.generate_sequences(source, 20, seed=5)
+    other = sequences.generate_sequences(source, 20, seed=6)
+    np.testing.assert_array_equal(first[0], again[0])
+    np.testing.assert_array_equal(first[1], again[1])
+    assert not np.array_equal(first[0], other[0])
+
+
+def test_split_is_disjoint_and_complete() -> None:
+    train, validation = sequences.split_indices(100, 10, seed=0)
+    assert len(validation) == 10 and len(train) == 90
+    assert not set(train) & set(validation)
+    assert sorted(np.concatenate([train, validation])) == list(range(100))
+    with pytest.raises(ValueError):
+        sequences.split_indices(10, 10, seed=0)
+
+
+def test_training_stream_never_uses_test_digits() -> None:
+    # Training digits are painted 100, test digits 200; bilinear resizing never exceeds its inputs.
+    train = DigitSource(*fake_digits(40, seed=1, intensity=100))
+    test = DigitSource(*fake_digits(40, seed=2, intensity=200))
+    batches = sequences.sequence_batches(train, batch_size=32, seed=0)
+    for _ in range(5):
+        images, _ = next(batches)
+        assert 0 < images.max() <= 100
+    test_images, _ = sequences.generate_sequences(test, 32, seed=0)
+    assert test_images.max() > 100
+
+
+def test_stream_batches_differ_but_repeat_under_seed(source: DigitSource) -> None:
+    first, second = sequences.sequence_batches(source, 8, seed=1), sequences.sequence_batches(source, 8, seed=1)
+    a1, a2 = next(first)[0], next(first)[0]
+    np.testing.assert_array_equal(a1, next(second)[0])
+    assert not np.array_equal(a1, a2)
+
+
+def test_train_dataset_yields_model_targets(source: DigitSource) -> None:
+    dataset = sequences.train_dataset(source, batch_size=4, seed=0)
+    images, targets = next(iter(dataset))
+    assert images.shape == (4, 32, 128, 1) and images.dtype.name == "float32"
+    assert sorted(targets) == ["digit_1", "digit_2", "digit_3", "digit_4", "digit_5", "length"]
+    assert targets["length"].shape == (4,)
+
+
+@pytest.mark.parametrize("kwargs", [dict(min_length=0), dict(min_length=6), dict(digit_height=(20, 40)),
+                                    dict(spacing=(3, 1))])
+def test_bad_config_is_rejected(kwargs) -> None:
+    with pytest.raises(ValueError):
+        SequenceConfig(**kwargs)
+
+
+def test_bad_source_is_rejected() -> None:
+    with pytest.raises(ValueError, match="uint8"):
+        DigitSource(np.zeros((3, 28, 28), np.float32), np.zeros(3))
+    with pytest.raises(ValueError, match="labels"):
+        DigitSource(np.zeros((3, 28, 28), np.uint8), np.zeros(2))

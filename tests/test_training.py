@@ -1,0 +1,39 @@
+"""Training with checkpoint selection, and the trained-weights cache."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from conftest import fake_digits
+from helpers import metrics, models, sequences, training
+
+
+def test_train_then_load_from_cache(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("DIGITS_CACHE_DIR", str(tmp_path))
+    source = sequences.DigitSource(*fake_digits(40, seed=0))
+    validation = sequences.generate_sequences(source, 32, seed=1)
+    settings = {"test": "tiny", "batch_size": 8}
+
+    def build():
+        return models.compile_multihead(models.build_model(filters=(4, 8, 8), dense_units=8), 1e-3)
+
+    first = training.train_or_load("tiny", settings, build, sequences.train_dataset(source, 8, seed=2),
+                                   validation, metrics.decode_multihead, epochs=2, steps_per_epoch=3)
+    assert not first.from_cache and len(first.history["val_sequence_accuracy"]) == 2
+    assert first.path.exists() and not list(tmp_path.glob("*.training.keras"))
+    best = int(np.argmax(first.history["val_sequence_accuracy"])) + 1
+    assert first.info["best_epoch"] == best and first.info["images_seen"] == 2 * 3 * 8
+
+    again = training.train_or_load("tiny", settings, build, None, validation, metrics.decode_multihead,
+                                   epochs=2, steps_per_epoch=3)
+    assert again.from_cache and again.history == first.history
+    images = validation[0][:4]
+    np.testing.assert_allclose(training.predict(again.model, images, metrics.decode_multihead).confidence,
+                               training.predict(first.model, images, metrics.decode_multihead).confidence,
+                               rtol=1e-5)
+
+
+def test_cache_key_depends_on_every_setting() -> None:
+    assert training.cache_key({"a": 1, "b": 2}) == training.cache_key({"b": 2, "a": 1})
+    assert training.cache_key({"a": 1}) != training.cache_key({"a": 2})
