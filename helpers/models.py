@@ -11,8 +11,12 @@ from helpers import metrics
 from helpers.sequences import BLANK, NUM_CLASSES, split_targets
 
 
-def _conv_trunk(inputs, filters: tuple[int, ...], convs_per_block: int, dropout: float):
-    """Rescale raw 0-255 pixels, then blocks of conv-BN-ReLU, each ending in 2x2 max pooling."""
+def _conv_trunk(inputs, filters: tuple[int, ...], convs_per_block: int, dropout: float, top_convs: int = 0):
+    """Rescale raw 0-255 pixels, then blocks of conv-BN-ReLU, each ending in 2x2 max pooling.
+
+    `top_convs` extra conv-BN-ReLU layers after the last pooling deepen the trunk cheaply: at the
+    lowest resolution they cost little but widen every feature's view to whole digits.
+    """
     x = layers.Rescaling(1.0 / 255.0, name="rescale_0_255_to_0_1")(inputs)
     for block, width in enumerate(filters, start=1):
         for conv in range(1, convs_per_block + 1):
@@ -23,6 +27,10 @@ def _conv_trunk(inputs, filters: tuple[int, ...], convs_per_block: int, dropout:
         x = layers.MaxPooling2D(2, name=f"block{block}_pool")(x)
         if dropout:
             x = layers.SpatialDropout2D(dropout / 2, name=f"block{block}_dropout")(x)
+    for conv in range(1, top_convs + 1):
+        x = layers.Conv2D(filters[-1], 3, padding="same", use_bias=False, name=f"top_conv{conv}")(x)
+        x = layers.BatchNormalization(name=f"top_bn{conv}")(x)
+        x = layers.ReLU(name=f"top_relu{conv}")(x)
     return x
 
 
@@ -37,7 +45,7 @@ def _column_reader(trunk, rnn_units: int, dropout: float):
 
 
 def build_model(input_shape: tuple[int, int, int] = (32, 128, 1), *, max_digits: int = 5,
-                filters: tuple[int, ...] = (32, 64, 128), convs_per_block: int = 1,
+                filters: tuple[int, ...] = (32, 64, 128), convs_per_block: int = 1, top_convs: int = 0,
                 dense_units: int = 256, dropout: float = 0.3, name: str = "multihead_cnn") -> keras.Model:
     """Conv trunk + one dense layer, then a length softmax and one softmax per digit position.
 
@@ -50,7 +58,7 @@ def build_model(input_shape: tuple[int, int, int] = (32, 128, 1), *, max_digits:
         raise ValueError(f"need at least one positive filter count and 0 <= dropout < 1, got "
                          f"filters={filters}, dropout={dropout}.")
     inputs = keras.Input(shape=input_shape, name="image")
-    x = _conv_trunk(inputs, filters, convs_per_block, dropout)
+    x = _conv_trunk(inputs, filters, convs_per_block, dropout, top_convs)
     outputs = {}
     # Flatten keeps *where* each feature is, which tells the position heads apart.
     x = layers.Flatten(name="flatten")(x)
@@ -65,7 +73,7 @@ def build_model(input_shape: tuple[int, int, int] = (32, 128, 1), *, max_digits:
 
 
 def build_ctc_model(input_shape: tuple[int, int, int] = (32, 128, 1), *,
-                    filters: tuple[int, ...] = (32, 64, 128), convs_per_block: int = 1,
+                    filters: tuple[int, ...] = (32, 64, 128), convs_per_block: int = 1, top_convs: int = 0,
                     rnn_units: int = 64, dropout: float = 0.3, name: str = "ctc_crnn") -> keras.Model:
     """Conv trunk read column by column by a bidirectional GRU, trained with CTC.
 
@@ -73,7 +81,7 @@ def build_ctc_model(input_shape: tuple[int, int, int] = (32, 128, 1), *,
     time, so the number of digits needs no separate head.
     """
     inputs = keras.Input(shape=input_shape, name="image")
-    x = _column_reader(_conv_trunk(inputs, filters, convs_per_block, dropout), rnn_units, dropout)
+    x = _column_reader(_conv_trunk(inputs, filters, convs_per_block, dropout, top_convs), rnn_units, dropout)
     logits = layers.Dense(NUM_CLASSES, name="column_logits")(x)
     return keras.Model(inputs, logits, name=name)
 
@@ -103,7 +111,7 @@ def multihead_ctc_targets(labels, max_digits: int = 5) -> dict:
 
 
 def build_attention_model(input_shape: tuple[int, int, int] = (32, 128, 1), *, max_digits: int = 5,
-                          filters: tuple[int, ...] = (32, 64, 128), convs_per_block: int = 1,
+                          filters: tuple[int, ...] = (32, 64, 128), convs_per_block: int = 1, top_convs: int = 0,
                           rnn_units: int = 64, dense_units: int = 128, dropout: float = 0.2,
                           name: str = "multihead_attention") -> keras.Model:
     """Multi-head reader whose digit heads each *attend* to the feature columns of their position.
@@ -116,7 +124,8 @@ def build_attention_model(input_shape: tuple[int, int, int] = (32, 128, 1), *, m
     if len(input_shape) != 3:
         raise ValueError(f"input_shape must be (height, width, channels), got {input_shape}.")
     inputs = keras.Input(shape=input_shape, name="image")
-    columns = _column_reader(_conv_trunk(inputs, filters, convs_per_block, dropout), rnn_units, dropout)
+    columns = _column_reader(_conv_trunk(inputs, filters, convs_per_block, dropout, top_convs),
+                             rnn_units, dropout)
     outputs = {"column_logits": layers.Dense(NUM_CLASSES, name="column_logits")(columns)}
     summary = layers.GlobalAveragePooling1D(name="mean_column")(columns)
     summary = layers.Dense(dense_units, activation="relu", name="length_features")(summary)
@@ -182,13 +191,17 @@ DESIGNS = {
 def describe(model: keras.Model) -> str:
     """A Markdown description of a model built by this module, read off its layers."""
     names = {layer.name for layer in model.layers}
-    convs = [layer.filters for layer in model.layers if isinstance(layer, layers.Conv2D)]
+    convs = [layer.filters for layer in model.layers if layer.name.startswith("block") and isinstance(layer, layers.Conv2D)]
     trunk_out = model.get_layer([n for n in (l.name for l in model.layers) if n.endswith("_pool")][-1]).output.shape
     lines = [f"* input: a {model.input.shape[1]}x{model.input.shape[2]} grey image, raw pixels 0-255, "
              "rescaled to 0-1 inside the model;",
              f"* {len(convs)} convolution blocks with {', '.join(map(str, convs))} filters: 3x3 convolution "
              f"(no bias), batch normalisation, ReLU, 2x2 max pooling and spatial dropout, giving a "
              f"{trunk_out[1]}x{trunk_out[2]} map of {trunk_out[3]} features;"]
+    top = [layer for layer in model.layers if layer.name.startswith("top_conv")]
+    if top:
+        lines.append(f"* then {len(top)} more 3x3 convolution{'s' if len(top) > 1 else ''} with BN and ReLU on that "
+                     "map, cheap at this resolution, which lets every feature see a whole digit and its neighbours;")
     if "bi_gru" in names:
         gru = model.get_layer("bi_gru").forward_layer.units
         lines.append(f"* the map is cut into its {trunk_out[2]} columns, each projected to "

@@ -68,16 +68,20 @@ def training_curves(histories: dict[str, dict[str, list[float]]], title: str) ->
     return fig
 
 
-def confusion(matrix: np.ndarray, labels: list[str], title: str) -> plt.Figure:
-    """A confusion matrix with counts, on a log colour scale so rare errors stay visible."""
-    fig, axis = plt.subplots(figsize=(6.2, 5.2))
+def confusion(matrix: np.ndarray, labels: list[str], title: str, rows: int | None = None) -> plt.Figure:
+    """A confusion matrix with counts, on a log colour scale so rare errors stay visible.
+
+    `rows` keeps only the first rows (e.g. the true classes that can occur).
+    """
+    matrix = matrix[:rows] if rows else matrix
+    fig, axis = plt.subplots(figsize=(6.2, 0.45 * len(matrix) + 0.6))
     shown = np.ma.masked_equal(matrix, 0)
     image = axis.imshow(np.ma.log10(shown), cmap="viridis")
     for (row, col), value in np.ndenumerate(matrix):
         if value:
             axis.text(col, row, str(value), ha="center", va="center", fontsize=7,
                       color="white" if row != col else "black")
-    axis.set(xticks=range(len(labels)), yticks=range(len(labels)), xticklabels=labels,
-             yticklabels=labels, xlabel="predicted", ylabel="true", title=title)
+    axis.set(xticks=range(len(labels)), yticks=range(len(matrix)), xticklabels=labels,
+             yticklabels=labels[:len(matrix)], xlabel="predicted", ylabel="true", title=title)
     fig.colorbar(image, ax=axis, label="log10(count)")
     return fig

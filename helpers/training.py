@@ -29,8 +29,7 @@ class SequenceAccuracy(keras.callbacks.Callback):
         self.images, self.labels, self.decode, self.batch_size = images, labels, decode, batch_size
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        outputs = self.model.predict(self.images.astype(np.float32), batch_size=self.batch_size, verbose=0)
-        correct = (self.decode(outputs).rows == self.labels).all(1)
+        correct = (predict(self.model, self.images, self.decode, self.batch_size).rows == self.labels).all(1)
         if logs is not None:
             logs["val_sequence_accuracy"] = float(correct.mean())
 
@@ -94,8 +93,8 @@ def train_or_load(name: str, settings: dict, build: Callable[[], keras.Model], t
 
 
 def predict(model: keras.Model, images: np.ndarray, decode: Callable, batch_size: int = 512) -> metrics.Decoded:
-    """Decode a model's predictions on uint8 images, one batch at a time."""
-    return decode(model.predict(images.astype(np.float32), batch_size=batch_size, verbose=0))
+    """Decode a model's predictions on uint8 images (Keras casts one batch at a time, no float copy)."""
+    return decode(model.predict(images, batch_size=batch_size, verbose=0))
 
 
 def fit_design(design: models.Design, source: sequences.DigitSource, validation: tuple[np.ndarray, np.ndarray],

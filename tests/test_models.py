@@ -7,16 +7,15 @@ import keras
 import numpy as np
 import pytest
 
+from conftest import fake_digits
 from helpers import metrics, models, sequences
 
 SMALL = dict(input_shape=(32, 128, 1), filters=(4, 8, 8))
 
 
 def _batch(count: int = 16, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    return rng.integers(0, 256, (count, 32, 128, 1)).astype(np.float32), \
-        sequences.generate_sequences(sequences.DigitSource(np.full((3, 28, 28), 255, np.uint8), np.arange(3)),
-                                     count, seed=seed)[1]
+    """Synthetic numbers whose images really show their labels (made of fake digit blobs)."""
+    return sequences.generate_sequences(sequences.DigitSource(*fake_digits(20, seed=seed)), count, seed=seed)
 
 
 def test_multihead_outputs() -> None:
@@ -40,12 +39,11 @@ def test_attention_model_outputs_heads_and_columns() -> None:
 
 def test_attention_model_learns_with_auxiliary_ctc() -> None:
     images, labels = _batch()
-    model = models.compile_multihead(models.build_attention_model(**SMALL, rnn_units=8, dropout=0.0), 3e-3)
+    model = models.compile_multihead(models.build_attention_model(**SMALL, rnn_units=8, dropout=0.0), 1e-2)
     targets = models.multihead_ctc_targets(labels)
-    before = model.evaluate(images, targets, verbose=0, return_dict=True)
-    model.fit(images, targets, epochs=15, batch_size=16, verbose=0)
-    after = model.evaluate(images, targets, verbose=0, return_dict=True)
-    assert after["loss"] < 0.7 * before["loss"] and np.isfinite(after["column_logits_loss"])
+    # Training-mode losses: with 40 steps, batch-norm moving statistics have not settled for evaluate().
+    history = model.fit(images, targets, epochs=40, batch_size=16, verbose=0).history
+    assert history["loss"][-1] < 0.7 * history["loss"][0] and np.isfinite(history["column_logits_loss"][-1])
 
 
 def test_ctc_model_outputs_one_column_per_four_pixels() -> None:
@@ -61,18 +59,17 @@ def test_bad_arguments_raise_value_error(kwargs) -> None:
 
 def test_one_training_step_lowers_the_multihead_loss() -> None:
     images, labels = _batch()
-    model = models.compile_multihead(models.build_model(**SMALL, dense_units=16, dropout=0.0), 3e-3)
+    model = models.compile_multihead(models.build_model(**SMALL, dense_units=16, dropout=0.0), 1e-2)
     targets = sequences.split_targets(labels)
-    before = model.evaluate(images, targets, verbose=0, return_dict=True)["loss"]
-    model.fit(images, targets, epochs=15, batch_size=16, verbose=0)
-    assert model.evaluate(images, targets, verbose=0, return_dict=True)["loss"] < 0.7 * before
+    history = model.fit(images, targets, epochs=40, batch_size=16, verbose=0).history
+    assert history["loss"][-1] < 0.7 * history["loss"][0]
 
 
 def test_ctc_loss_is_finite_and_learns() -> None:
     images, labels = _batch()
-    model = models.compile_ctc(models.build_ctc_model(**SMALL, rnn_units=8, dropout=0.0), 3e-3)
+    model = models.compile_ctc(models.build_ctc_model(**SMALL, rnn_units=8, dropout=0.0), 1e-2)
     before = model.evaluate(images, labels, verbose=0)
-    model.fit(images, labels, epochs=15, batch_size=16, verbose=0)
+    model.fit(images, labels, epochs=40, batch_size=16, verbose=0)
     after = model.evaluate(images, labels, verbose=0)
     assert np.isfinite(before) and after < 0.8 * before
 

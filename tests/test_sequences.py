@@ -106,3 +106,22 @@ def test_bad_source_is_rejected() -> None:
         DigitSource(np.zeros((3, 28, 28), np.float32), np.zeros(3))
     with pytest.raises(ValueError, match="labels"):
         DigitSource(np.zeros((3, 28, 28), np.uint8), np.zeros(2))
+
+
+def test_distortion_changes_glyphs_but_keeps_labels_and_determinism(source: DigitSource) -> None:
+    plain = sequences.generate_sequences(source, 30, seed=4)
+    config = SequenceConfig(augment=True)
+    distorted = sequences.generate_sequences(source, 30, seed=4, config=config)
+    again = sequences.generate_sequences(source, 30, seed=4, config=config)
+    np.testing.assert_array_equal(distorted[0], again[0])
+    assert not np.array_equal(plain[0], distorted[0])
+    assert distorted[0].shape == plain[0].shape and (distorted[0].reshape(30, -1).max(1) > 0).all()
+
+
+def test_distort_glyph_crops_to_rotated_ink() -> None:
+    glyph = np.zeros((20, 6), np.uint8)
+    glyph[:, 2:4] = 255                      # a vertical bar
+    rng = np.random.default_rng(0)
+    out = sequences.distort_glyph(glyph, rng, SequenceConfig(rotation=30, shear=0.0))
+    assert out.shape[1] > 6 or out.shape[0] < 20   # tilted: wider or shorter than before
+    assert out[0].any() and out[-1].any() and out[:, 0].any() and out[:, -1].any()   # tight crop
