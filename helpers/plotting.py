@@ -85,3 +85,29 @@ def confusion(matrix: np.ndarray, labels: list[str], title: str, rows: int | Non
              yticklabels=labels[:len(matrix)], xlabel="predicted", ylabel="true", title=title)
     fig.colorbar(image, ax=axis, label="log10(count)")
     return fig
+
+
+def photo_grid(photos: list[np.ndarray], titles: list[str], *, digit_boxes: list[np.ndarray] | None = None,
+               frames: list[np.ndarray] | None = None, columns: int = 4, title: str = "",
+               title_colors: list[str] | None = None) -> plt.Figure:
+    """Photos of different sizes in a grid, with digit boxes (left, top, width, height; red) and
+    number frames (top, left, bottom, right; yellow, dashed) drawn on them."""
+    from matplotlib.patches import Rectangle
+
+    rows = int(np.ceil(len(photos) / columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(columns * 2.8, rows * 1.9 + 0.4), squeeze=False)
+    for index, axis in enumerate(axes.flat):
+        axis.axis("off")
+        if index >= len(photos):
+            continue
+        axis.imshow(photos[index])
+        for left, top, width, height in ([] if digit_boxes is None else digit_boxes[index]):
+            axis.add_patch(Rectangle((left, top), width, height, fill=False, color="red", lw=1))
+        if frames is not None and frames[index] is not None:
+            top, left, bottom, right = frames[index]
+            axis.add_patch(Rectangle((left, top), right - left, bottom - top, fill=False, color="yellow",
+                                     lw=1.5, ls="--"))
+        axis.set_title(titles[index], fontsize=9, color=title_colors[index] if title_colors else "black")
+    if title:
+        fig.suptitle(title)
+    return fig

@@ -57,6 +57,12 @@ def glance_table(record: dict) -> str:
                      "digit": f"{100 * step['per_digit_accuracy']:.2f}%",
                      "coverage": f"{100 * step['coverage_at_98']:.1f}%",
                      "train": f"{step['train_seconds'] / 60:.1f} min"})
+    if "step2" in record:
+        step = record["step2"]
+        rows.append({"step": "2: house numbers (SVHN format 1 pipeline)",
+                     "data": f"{step['count']:,} test numbers, {step['data_source']}",
+                     "seq": f"{100 * step['sequence_accuracy']:.2f}%", "digit": f"{100 * step['per_digit_accuracy']:.2f}%",
+                     "coverage": f"{100 * step['coverage_at_98']:.1f}%", "train": f"{step['train_seconds'] / 60:.1f} min"})
     mode = "fast smoke run" if record.get("run", {}).get("fast_mode") else "full run"
     table = markdown_table(rows, {"step": "step", "data": "test data", "seq": "whole-number accuracy",
                                   "digit": "per-digit accuracy", "coverage": "coverage at 98% accuracy",

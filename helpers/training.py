@@ -118,3 +118,25 @@ def fit_design(design: models.Design, source: sequences.DigitSource, validation:
     return train_or_load(design.key, settings, build, data,
                          validation, design.decode, epochs=epochs, steps_per_epoch=steps_per_epoch,
                          patience=patience, cache=cache)
+
+
+def fit_crops(design: models.Design, table, validation: tuple[np.ndarray, np.ndarray], *, batch_size: int,
+              epochs: int, steps_per_epoch: int, learning_rate: float, seed: int, model_args: dict | None = None,
+              random_crop: bool = True, data_name: str = "", cache: bool = True, patience: int = 4) -> TrainedModel:
+    """Train (or load) one design on 54x54 crops streamed from a format-1 split (Step 2)."""
+    from helpers import svhn
+
+    model_args = dict(model_args or {})
+
+    def build() -> "keras.Model":
+        keras.utils.set_random_seed(seed)
+        model = design.build(validation[0].shape[1:], **model_args)
+        return design.compile(model, models.learning_rate_schedule(learning_rate, epochs * steps_per_epoch,
+                                                                  warmup_steps=steps_per_epoch // 2))
+
+    settings = {"design": design.name, "batch_size": batch_size, "learning_rate": learning_rate, "seed": seed,
+                "model_args": model_args, "random_crop": random_crop, "data": data_name, "rows": len(table)}
+    stream = svhn.crop_dataset(table, training=True, batch_size=batch_size, seed=seed,
+                               target_fn=design.targets, random_crop=random_crop)
+    return train_or_load(f"step2-{design.key}", settings, build, stream, validation, design.decode,
+                         epochs=epochs, steps_per_epoch=steps_per_epoch, patience=patience, cache=cache)

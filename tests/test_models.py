@@ -6,6 +6,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from conftest import fake_digits
 from helpers import metrics, models, sequences
@@ -98,3 +99,17 @@ def test_decoders_accept_real_model_outputs() -> None:
     model = models.build_model(**SMALL, dense_units=8)
     decoded = metrics.decode_multihead(model.predict(images, verbose=0))
     assert decoded.rows.shape == labels.shape and ((decoded.confidence > 0) & (decoded.confidence <= 1)).all()
+
+
+def test_ctc_loss_matches_keras_reference_and_skips_impossible_numbers() -> None:
+    logits = np.random.default_rng(0).normal(size=(3, 6, 11)).astype(np.float32)
+    labels = np.array([[2, 1, 2, 10, 10, 10], [3, 4, 4, 5, 10, 10], [5, 1, 1, 1, 1, 1]])   # last needs 9 columns
+    ours = np.asarray(models.CTCLoss().call(labels, logits))
+    reference = np.asarray(keras.ops.ctc_loss(labels[:2, 1:], logits[:2], labels[:2, 0], np.full(2, 6),
+                                              mask_index=10))
+    np.testing.assert_allclose(ours[:2], reference, rtol=1e-4)
+    assert ours[2] == 0.0                         # too long for 6 columns: ignored, not infinite
+    logits_var = keras.Variable(logits)
+    with tf.GradientTape() as tape:
+        total = keras.ops.sum(models.CTCLoss().call(labels, logits_var))
+    assert np.isfinite(np.asarray(tape.gradient(total, logits_var.value))).all()

@@ -39,11 +39,14 @@ def test_update_readme_replaces_only_the_marked_section(tmp_path: Path) -> None:
     readme.write_text(f"intro\n{results.README_START}\nold\n{results.README_END}\noutro\n")
     record = {"run": {"fast_mode": False, "cpu_cores": 2, "started": "now"},
               "step1": {"count": 10, "sequence_accuracy": 0.5, "per_digit_accuracy": 0.75,
-                        "coverage_at_98": 0.25, "train_seconds": 120}}
+                        "coverage_at_98": 0.25, "train_seconds": 120},
+              "step2": {"count": 20, "sequence_accuracy": 0.9, "per_digit_accuracy": 0.95, "coverage_at_98": 0.8,
+                        "train_seconds": 600, "data_source": "offline stand-in (NOT real SVHN)"}}
     results.update_readme(readme, record)
     text = readme.read_text()
     assert text.startswith("intro\n") and text.endswith("\noutro\n") and "old" not in text
     assert "| 50.00% | 75.00% | 25.0% | 2.0 min |" in text
+    assert "| 20 test numbers, offline stand-in (NOT real SVHN) | 90.00% | 95.00% | 80.0% | 10.0 min |" in text
     (tmp_path / "plain.md").write_text("no markers")
     with pytest.raises(ValueError, match="section to fill in"):
         results.update_readme(tmp_path / "plain.md", record)

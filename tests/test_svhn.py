@@ -30,6 +30,24 @@ def test_real_digit_struct_files_parse_to_known_labels(split: str) -> None:
         assert annotation.boxes.shape == (len(annotation.digits), 4) and (annotation.boxes[:, 2:] > 0).all()
 
 
+def _same(first: list[Annotation], second: list[Annotation]) -> bool:
+    return len(first) == len(second) and all(
+        a.name == b.name and a.digits == b.digits and np.array_equal(a.boxes, b.boxes) for a, b in zip(first, second))
+
+
+def _no_fallback(monkeypatch) -> None:
+    monkeypatch.setattr(svhn, "_entries_h5py", lambda handle: pytest.fail("fell back to h5py"))
+
+
+@pytest.mark.skipif(not SAMPLE.exists(), reason="../shared/data/svhn-sample is absent (real SVHN sample files)")
+@pytest.mark.parametrize("split", sorted(KNOWN))
+def test_fast_reader_handles_real_files_and_agrees_with_h5py(split: str, monkeypatch) -> None:
+    path = SAMPLE / split / "digitStruct.mat"
+    slow = svhn.parse_digit_struct(path, fast=False)
+    _no_fallback(monkeypatch)
+    assert _same(svhn.parse_digit_struct(path), slow)
+
+
 def _examples() -> list[Annotation]:
     return [Annotation("1.png", (7,), np.array([[5.0, 6.0, 10.0, 20.0]])),
             Annotation("2.png", (1, 0, 3), np.array([[1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11, 12.5]])),
@@ -46,6 +64,20 @@ def test_write_then_parse_round_trip_single_and_multi_digit(tmp_path: Path) -> N
     for want, got in zip(_examples(), parsed, strict=True):
         assert got.name == want.name and got.digits == want.digits
         np.testing.assert_allclose(got.boxes, want.boxes)
+
+
+def test_fast_reader_on_generated_files_and_fallback_for_newer_hdf5(tmp_path: Path, monkeypatch) -> None:
+    rng = np.random.default_rng(0)
+    many = [Annotation(f"{i}.png", tuple(rng.integers(0, 10, rng.integers(1, 6)).tolist()), np.zeros(0))
+            for i in range(1, 300)]
+    many = [Annotation(a.name, a.digits, rng.uniform(0, 500, (len(a.digits), 4)).round(1)) for a in many]
+    old = svhn.write_digit_struct(tmp_path / "old.mat", many)
+    new = svhn.write_digit_struct(tmp_path / "new.mat", many, libver="latest")
+    slow = svhn.parse_digit_struct(old, fast=False)
+    assert _same(slow, many)
+    assert _same(svhn.parse_digit_struct(new), many)       # v2 headers: read through h5py
+    _no_fallback(monkeypatch)
+    assert _same(svhn.parse_digit_struct(old), many)       # MATLAB-style file: the fast reader alone
 
 
 def test_malformed_files_give_clear_errors(tmp_path: Path) -> None:
@@ -111,3 +143,11 @@ def test_fetch_svhn_downloads_verifies_and_extracts(http_root, tmp_path: Path, m
     assert not any((tmp_path / "data2").rglob("*.gz*"))
     with pytest.raises(ValueError, match="unknown SVHN split"):
         svhn.fetch_svhn("validation", tmp_path)
+
+
+def test_truncated_digit_struct_gives_a_clear_error(tmp_path: Path) -> None:
+    path = svhn.write_digit_struct(tmp_path / "digitStruct.mat", _examples())
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match="digitStruct.mat"):
+        svhn.parse_digit_struct(path)

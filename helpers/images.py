@@ -1,0 +1,101 @@
+"""Loading any photo a user may bring as a clean RGB array, and box overlap (IoU)."""
+from __future__ import annotations
+
+import io
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+MAX_SIDE = 2048          # larger photos are shrunk on load: reading a number needs far fewer pixels
+MAX_PIXELS = 120_000_000  # refuse "decompression bombs" beyond this many pixels
+
+
+def _to_rgb(image: Image.Image, background: tuple[int, int, int] = (255, 255, 255)) -> Image.Image:
+    """Any Pillow mode -> RGB: transparency over `background`, 16-bit and float scaled to 8 bits."""
+    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        values = np.asarray(image, np.float64)
+        low, high = float(values.min()), float(values.max())
+        scaled = (values - low) / (high - low) * 255 if high > low else np.zeros_like(values)
+        image = Image.fromarray(scaled.round().astype(np.uint8), "L")
+    if image.mode == "P" or image.mode == "PA":
+        image = image.convert("RGBA")
+    if image.mode in ("RGBA", "LA", "La", "RGBa"):
+        image = image.convert("RGBA")
+        flat = Image.new("RGBA", image.size, background + (255,))
+        image = Image.alpha_composite(flat, image)
+    return image.convert("RGB")
+
+
+def load_image(source, *, max_side: int = MAX_SIDE) -> np.ndarray:
+    """Read a photo (path, bytes, file object, PIL image or array) as an RGB uint8 array, upright.
+
+    EXIF orientation is applied (phone photos are often stored sideways), transparency is laid on
+    white, greyscale/palette/16-bit images become RGB, and photos larger than `max_side` pixels on a
+    side are shrunk. Raises FileNotFoundError for a missing file and ValueError for anything that is
+    not a readable image.
+    """
+    if isinstance(source, np.ndarray):
+        return _array_to_rgb(source)
+    if isinstance(source, Image.Image):
+        image = source
+    else:
+        if isinstance(source, (str, Path)):
+            path = Path(source)
+            if not path.exists():
+                raise FileNotFoundError(f"{path} does not exist.")
+            if path.is_dir():
+                raise ValueError(f"{path} is a folder, not an image file.")
+            name, opener = str(path), path
+        else:
+            name = getattr(source, "name", "the uploaded data")
+            opener = io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else source
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                image = Image.open(opener)
+                if image.width * image.height > MAX_PIXELS:
+                    raise ValueError(f"{name} is {image.width}x{image.height} pixels, too large to read safely.")
+                image.draft("RGB", (max_side, max_side))   # JPEG: decode at a reduced scale directly
+                image.load()
+        except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+            raise ValueError(f"{name} is not an image that can be read (PNG, JPEG, ...): {error}") from error
+        except (OSError, SyntaxError, EOFError) as error:   # truncated or corrupt data
+            raise ValueError(f"{name} could not be decoded; the file may be truncated or corrupt ({error}).") from error
+    image = ImageOps.exif_transpose(image)
+    image = _to_rgb(image)
+    if max(image.size) > max_side:
+        image.thumbnail((max_side, max_side), Image.BILINEAR)
+    return np.asarray(image)
+
+
+def _array_to_rgb(array: np.ndarray) -> np.ndarray:
+    """An (H, W), (H, W, 1), (H, W, 3) or (H, W, 4) array of any numeric type -> RGB uint8."""
+    array = np.asarray(array)
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[..., 0]
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (3, 4)) or min(array.shape[:2]) < 1:
+        raise ValueError(f"an image array must be (H, W), (H, W, 1), (H, W, 3) or (H, W, 4); got {array.shape}.")
+    if array.dtype != np.uint8:
+        values = array.astype(np.float64)
+        if not np.isfinite(values).all():
+            raise ValueError("the image array holds NaN or infinite values.")
+        high = values.max()
+        scale = 255.0 if high <= 1.0 else (255.0 / 65535.0 if high > 255 else 1.0)
+        array = np.clip(values * scale, 0, 255).round().astype(np.uint8)
+    mode = "L" if array.ndim == 2 else ("RGB" if array.shape[2] == 3 else "RGBA")
+    return np.asarray(_to_rgb(Image.fromarray(np.ascontiguousarray(array), mode)))
+
+
+def iou(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """Intersection over union of (top, left, bottom, right) boxes, row by row (broadcasts)."""
+    first, second = np.asarray(first, np.float64), np.asarray(second, np.float64)
+    top = np.maximum(first[..., 0], second[..., 0])
+    left = np.maximum(first[..., 1], second[..., 1])
+    bottom = np.minimum(first[..., 2], second[..., 2])
+    right = np.minimum(first[..., 3], second[..., 3])
+    inter = np.clip(bottom - top, 0, None) * np.clip(right - left, 0, None)
+    area = lambda box: np.clip(box[..., 2] - box[..., 0], 0, None) * np.clip(box[..., 3] - box[..., 1], 0, None)
+    union = area(first) + area(second) - inter
+    return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)

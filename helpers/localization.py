@@ -1,0 +1,148 @@
+"""Step 4: find the house number in a whole photo, as a box regression with a "no number" score.
+
+The localizer sees the whole photo letterboxed to a square (aspect ratio kept, padded), and
+predicts the box around all the digits as (top, left, bottom, right) in 0-1 letterbox
+coordinates, plus the probability that the photo shows a number at all. Photos without a number
+(bare walls, empty plaques rendered by `street_numbers`) teach it to say "none".
+"""
+from __future__ import annotations
+
+import keras
+import numpy as np
+from keras import layers
+
+from helpers import models
+
+INPUT_SIZE = 96
+NO_BOX = -1.0            # box target of a photo with no number (the box loss skips it)
+
+
+def letterbox(image, size: int = INPUT_SIZE):
+    """uint8 (H, W, 3) tensor -> (float32 size x size x 3 photo, centred and padded; scale; (top, left) padding)."""
+    import tensorflow as tf
+
+    shape = tf.cast(tf.shape(image)[:2], tf.float32)
+    scale = size / tf.reduce_max(shape)
+    new = tf.maximum(tf.round(shape * scale), 1.0)
+    resized = tf.image.resize(tf.cast(image, tf.float32), tf.cast(new, tf.int32), antialias=True)
+    padding = tf.floor((size - new) / 2)
+    boxed = tf.image.pad_to_bounding_box(resized, tf.cast(padding[0], tf.int32), tf.cast(padding[1], tf.int32),
+                                         size, size)
+    return boxed, scale, padding
+
+
+def to_letterbox(box, scale, padding, size: int = INPUT_SIZE):
+    """A (top, left, bottom, right) box in photo pixels -> 0-1 letterbox coordinates."""
+    import tensorflow as tf
+
+    offset = tf.concat([padding, padding], 0)
+    return (tf.cast(box, tf.float32) * scale + offset) / size
+
+
+def from_letterbox(box: np.ndarray, scale: float, padding: np.ndarray, image_shape: tuple[int, ...],
+                   size: int = INPUT_SIZE) -> np.ndarray:
+    """0-1 letterbox (top, left, bottom, right) -> the photo's own pixels, ordered and clipped."""
+    box = np.asarray(box, np.float64) * size
+    box = np.concatenate([np.minimum(box[..., :2], box[..., 2:]), np.maximum(box[..., :2], box[..., 2:])], -1)
+    offset = np.concatenate([padding, padding]).astype(np.float64)
+    limits = np.array([image_shape[0], image_shape[1]] * 2, np.float64)
+    return np.clip((box - offset) / scale, 0, limits)
+
+
+def _random_window(shape, box, random_pair):
+    """A random crop window (top, left, bottom, right) that keeps `box` whole (any window if no box)."""
+    import tensorflow as tf
+
+    height, width = tf.cast(shape[0], tf.float32), tf.cast(shape[1], tf.float32)
+    u = tf.random.stateless_uniform([4], seed=random_pair)
+    has_box = box[0] >= 0
+    # With a number: keep 0-90% of each margin around it. Without: a window of 50-100% per side.
+    top = tf.where(has_box, box[0] * u[0] * 0.9, height * u[0] * 0.5)
+    left = tf.where(has_box, box[1] * u[1] * 0.9, width * u[1] * 0.5)
+    bottom = tf.where(has_box, box[2] + (height - box[2]) * (1 - u[2] * 0.9), top + (height - top) * (0.5 + u[2] / 2))
+    right = tf.where(has_box, box[3] + (width - box[3]) * (1 - u[3] * 0.9), left + (width - left) * (0.5 + u[3] / 2))
+    return tf.cast(tf.floor(tf.stack([top, left])), tf.int32), tf.cast(tf.math.ceil(tf.stack([bottom, right])), tf.int32)
+
+
+def localization_dataset(paths: np.ndarray, boxes: np.ndarray, *, training: bool, batch_size: int,
+                         seed: int = 0, size: int = INPUT_SIZE):
+    """Stream (letterboxed photo uint8, {"box", "has_number"}) batches from image files.
+
+    `boxes` holds each photo's number box (top, left, bottom, right, pixels) or NO_BOX rows for
+    photos without a number. Training shuffles, repeats and crops randomly around the number.
+    """
+    import tensorflow as tf
+
+    rows = tf.data.Dataset.from_tensor_slices((np.asarray(paths), np.asarray(boxes, np.float32)))
+    if training:
+        rows = rows.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True).repeat()
+        rows = tf.data.Dataset.zip(rows, tf.data.Dataset.random(seed=seed).batch(2))
+    else:
+        rows = rows.map(lambda *row: (row, tf.zeros(2, tf.int64)))
+
+    def load(row, random_pair):
+        path, box = row
+        image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
+        has_box = box[0] >= 0
+        if training:
+            start, stop = _random_window(tf.shape(image), box, random_pair)
+            image = image[start[0]:stop[0], start[1]:stop[1]]
+            box = box - tf.cast(tf.concat([start, start], 0), tf.float32)
+        boxed, scale, padding = letterbox(image, size)
+        target = tf.where(has_box, to_letterbox(box, scale, padding, size), tf.fill([4], NO_BOX))
+        pixels = tf.cast(tf.round(tf.clip_by_value(boxed, 0, 255)), tf.uint8)
+        return pixels, {"box": target, "has_number": tf.cast(has_box, tf.float32)[None]}
+
+    return rows.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).batch(batch_size) \
+        .prefetch(tf.data.AUTOTUNE)
+
+
+@keras.saving.register_keras_serializable(package="helpers")
+class BoxLoss(keras.losses.Loss):
+    """Smooth L1 on the normalised corners plus (1 - IoU), only for photos that have a number."""
+
+    def __init__(self, delta: float = 0.05, name: str = "box_loss", **kwargs) -> None:
+        super().__init__(name=name, **kwargs)
+        self.delta = delta
+
+    def call(self, y_true, y_pred):
+        from keras import ops
+
+        y_true, y_pred = ops.cast(y_true, "float32"), ops.cast(y_pred, "float32")
+        present = ops.cast(y_true[:, 0] >= 0, "float32")
+        error = ops.abs(y_true - y_pred)
+        huber = ops.where(error < self.delta, 0.5 * error ** 2 / self.delta, error - 0.5 * self.delta)
+        top = ops.maximum(y_true[:, 0], y_pred[:, 0])
+        left = ops.maximum(y_true[:, 1], y_pred[:, 1])
+        bottom = ops.minimum(y_true[:, 2], y_pred[:, 2])
+        right = ops.minimum(y_true[:, 3], y_pred[:, 3])
+        inter = ops.relu(bottom - top) * ops.relu(right - left)
+        area = lambda b: ops.relu(b[:, 2] - b[:, 0]) * ops.relu(b[:, 3] - b[:, 1])
+        iou = inter / (area(y_true) + area(y_pred) - inter + 1e-6)
+        return present * (ops.sum(huber, axis=-1) * 5.0 + 1.0 - iou)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "delta": self.delta}
+
+
+def build_localizer(size: int = INPUT_SIZE, *, filters: tuple[int, ...] = (32, 64, 96, 128),
+                    dense_units: int = 256, dropout: float = 0.2, name: str = "number_localizer") -> keras.Model:
+    """Conv trunk on the letterboxed photo -> "box" (4 sigmoids: top, left, bottom, right in 0-1)
+    and "has_number" (the probability that there is a number at all). Input: raw pixels 0-255."""
+    if size < 2 ** len(filters):
+        raise ValueError(f"input size {size} is too small for {len(filters)} pooling blocks.")
+    inputs = keras.Input(shape=(size, size, 3), name="image")
+    x = models._conv_trunk(inputs, filters, 1, dropout, top_convs=1)
+    x = layers.Flatten(name="flatten")(x)     # keeps where each feature is: the box is a position
+    x = layers.Dropout(dropout, name="flatten_dropout")(x)
+    x = layers.Dense(dense_units, activation="relu", name="box_features")(x)
+    box = layers.Dense(4, activation="sigmoid", name="box")(x)
+    has_number = layers.Dense(1, activation="sigmoid", name="has_number")(x)
+    return keras.Model(inputs, {"box": box, "has_number": has_number}, name=name)
+
+
+def compile_localizer(model: keras.Model, learning_rate) -> keras.Model:
+    """Adam on the box loss plus the binary cross-entropy of "has a number"."""
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate),
+                  loss={"box": BoxLoss(), "has_number": keras.losses.BinaryCrossentropy()})
+    return model

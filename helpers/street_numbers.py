@@ -1,0 +1,345 @@
+"""An offline stand-in for SVHN: house-number photos rendered in SVHN's format-1 layout.
+
+The real SVHN cannot be downloaded on the machines this project is built on, so Step 2 trains on
+images made here instead: numbers in many fonts, painted on walls (real photographic textures
+from scikit-image and procedural ones) or on plaques, seen in perspective, unevenly lit, blurred,
+noisy and JPEG-compressed, with distractor digits beside them. They are written exactly like the
+official archives (`train/1.png ...` plus `digitStruct.mat`) so the SVHN code path reads them.
+Some fonts and textures are held out of training (`HELD_OUT_FONTS`, `HELD_OUT_TEXTURES`) so that
+Step 3 can make new images the model has never seen the like of.
+"""
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+from helpers import paths, svhn
+
+# SVHN train's length mix (lengths 1-5; the rare 6-digit numbers are left out, see Step 2).
+SVHN_LENGTHS = (0.15, 0.53, 0.27, 0.045, 0.005)
+
+
+def _package_fonts(module: str) -> list[Path]:
+    """The .ttf files that a `font-*` package (or matplotlib) ships."""
+    import importlib
+
+    root = Path(importlib.import_module(module).__file__).parent
+    return sorted(root.rglob("*.ttf"))
+
+
+@lru_cache(maxsize=1)
+def font_pools() -> tuple[list[Path], list[Path]]:
+    """(training fonts, held-out fonts): the held-out ones are reserved for Step 3's new images."""
+    matplotlib_fonts = {p.name: p for p in _package_fonts("matplotlib") if "mpl-data" in p.parts}
+    train_names = [n for n in matplotlib_fonts if n.startswith(("DejaVuSans", "DejaVuSerif", "STIXGeneral"))
+                   and "Display" not in n and n != "DejaVuSerif-BoldItalic.ttf"]
+    train = [matplotlib_fonts[n] for n in sorted(train_names + ["cmr10.ttf", "cmss10.ttf", "cmtt10.ttf", "cmb10.ttf"])]
+    train += [p for p in _package_fonts("font_roboto") if "Thin" not in p.name]
+    train += _package_fonts("font_source_sans_pro")
+    held_out = _package_fonts("font_fredoka_one") + _package_fonts("font_amatic_sc")
+    held_out += [matplotlib_fonts["cmti10.ttf"], matplotlib_fonts["DejaVuSerif-BoldItalic.ttf"]]
+    return train, held_out
+
+
+# Photos bundled in scikit-image's wheel (read from disk: its fetchers would go online for others).
+TRAIN_TEXTURES = ("brick.png", "gravel.png", "grass.png", "rocket.jpg", "coffee.png", "chelsea.png",
+                  "astronaut.png", "camera.png", "moon.png", "page.png", "coins.png", "text.png",
+                  "hubble_deep_field.jpg", "motorcycle_left.png")
+HELD_OUT_TEXTURES = ("motorcycle_right.png", "ihc.png", "cell.png")
+
+
+@lru_cache(maxsize=None)
+def texture(name: str) -> np.ndarray:
+    """One of scikit-image's bundled photos as an RGB uint8 array."""
+    import skimage.data
+
+    with Image.open(Path(skimage.data.__file__).parent / name) as image:
+        return np.asarray(image.convert("RGB"))
+
+
+@dataclass(frozen=True)
+class StreetConfig:
+    """How the stand-in house numbers look; every range is sampled uniformly per image."""
+
+    lengths: tuple[float, ...] = SVHN_LENGTHS     # probability of 1..5 digits
+    final_height: tuple[int, int] = (32, 110)     # height of the saved image in pixels
+    rotation: float = 7.0                         # degrees, either way
+    perspective: float = 0.12                     # max relative corner displacement
+    plaque: float = 0.45                          # probability of a plaque behind the digits
+    photo_wall: float = 0.6                       # probability of a photo texture (else procedural)
+    distractors: float = 0.3                      # probability of other digits beside the number
+    blur: float = 1.2                             # max Gaussian blur radius at the final size
+    noise: float = 8.0                            # max Gaussian noise sigma (0-255 scale)
+    jpeg_quality: tuple[int, int] = (25, 95)
+
+
+def _random_colour(rng: np.random.Generator) -> np.ndarray:
+    return rng.integers(0, 256, 3).astype(np.float64)
+
+
+def _contrasting(rng: np.random.Generator, background: np.ndarray) -> np.ndarray:
+    """A colour whose brightness differs from `background`'s by at least 70 levels."""
+    brightness = background.mean()
+    for _ in range(20):
+        colour = _random_colour(rng)
+        if abs(colour.mean() - brightness) > 70:
+            return colour
+    return np.full(3, 0.0 if brightness > 127 else 255.0)
+
+
+def _wall(rng: np.random.Generator, height: int, width: int, config: StreetConfig,
+          textures: tuple[str, ...]) -> np.ndarray:
+    """A background: a random crop of a photo (rescaled, tinted) or a procedural surface."""
+    if rng.random() < config.photo_wall:
+        photo = texture(textures[rng.integers(len(textures))])
+        scale = rng.uniform(0.3, 1.0)
+        crop_h = min(photo.shape[0], max(8, int(height * scale * rng.uniform(0.5, 1.5))))
+        crop_w = min(photo.shape[1], max(8, int(width * scale * rng.uniform(0.5, 1.5))))
+        top = rng.integers(0, photo.shape[0] - crop_h + 1)
+        left = rng.integers(0, photo.shape[1] - crop_w + 1)
+        patch = Image.fromarray(photo[top:top + crop_h, left:left + crop_w]).resize((width, height), Image.BILINEAR)
+        wall = np.asarray(patch, np.float32)
+        tint = rng.uniform(0.6, 1.3, 3)
+        return np.clip(wall * tint + rng.uniform(-40, 40), 0, 255)
+    base = _random_colour(rng)
+    y, x = np.mgrid[0:height, 0:width] / max(height, width)
+    kind = rng.integers(4)
+    if kind == 0:      # stucco: smoothed noise
+        grain = np.asarray(Image.fromarray(rng.normal(128, 60, (height, width)).clip(0, 255).astype(np.uint8))
+                           .filter(ImageFilter.GaussianBlur(rng.uniform(0.5, 3))), np.float64) - 128
+        wall = base + grain[..., None] * rng.uniform(0.3, 1.0)
+    elif kind == 1:    # wood or siding: stripes
+        period = rng.uniform(0.05, 0.3)
+        angle = rng.uniform(0, np.pi)
+        stripes = np.sin((x * np.cos(angle) + y * np.sin(angle)) / period * 2 * np.pi + rng.uniform(0, 6))
+        wall = base + stripes[..., None] * rng.uniform(10, 40)
+    elif kind == 2:    # bricks drawn as a grid of mortar lines
+        wall = np.broadcast_to(base, (height, width, 3)).copy()
+        row = max(4, int(height * rng.uniform(0.12, 0.3)))
+        mortar = _random_colour(rng)
+        for r, top in enumerate(range(0, height, row)):
+            wall[top:top + max(1, row // 8)] = mortar
+            offset = (r % 2) * row
+            for left in range(offset, width, 2 * row):
+                wall[top:top + row, left:left + max(1, row // 8)] = mortar
+    else:              # painted surface with a smooth gradient
+        wall = base + ((x * rng.uniform(-60, 60)) + (y * rng.uniform(-60, 60)))[..., None]
+    return np.clip(wall + rng.normal(0, rng.uniform(0, 6), (height, width, 1)), 0, 255).astype(np.float32)
+
+
+def _text_layer(rng: np.random.Generator, digits: list[int], font_path: Path, size: int,
+                distractors: bool, config: StreetConfig):
+    """Digits drawn in white (outline black) on a transparent layer: (layer, per-digit boxes, extent).
+
+    They are coloured later, once the wall behind them is known, so that paint contrasts with it.
+    """
+    font = ImageFont.truetype(str(font_path), size)
+    gap = int(size * rng.uniform(-0.05, 0.25))
+    glyphs = [str(d) for d in digits]
+    widths = [font.getbbox(g)[2] - font.getbbox(g)[0] for g in glyphs]
+    total = sum(widths) + gap * (len(glyphs) - 1)
+    pad_x, pad_y = int(size * rng.uniform(1.0, 2.5)) + total // 2, int(size * rng.uniform(0.8, 1.6))
+    width, height = total + 2 * pad_x, size * 2 + 2 * pad_y
+    layer = Image.new("RGBA", (width, height), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(layer)
+    colour, stroke_colour = (255, 255, 255, 255), (0, 0, 0, 255)
+    stroke = int(size * rng.uniform(0.02, 0.06)) if rng.random() < 0.2 else 0
+    boxes, x, baseline = [], pad_x, pad_y + size // 2
+    for glyph, glyph_width in zip(glyphs, widths):
+        left, top, right, bottom = font.getbbox(glyph)
+        y_jitter = int(size * rng.uniform(-0.04, 0.04))
+        origin = (x - left, baseline + y_jitter)
+        draw.text(origin, glyph, font=font, fill=colour, stroke_width=stroke, stroke_fill=stroke_colour)
+        boxes.append([x - stroke, baseline + y_jitter + top - stroke, right - left + 2 * stroke,
+                      bottom - top + 2 * stroke])
+        x += glyph_width + gap
+    boxes = np.array(boxes, np.float64)
+    extent = (boxes[:, 0].min(), boxes[:, 1].min(), (boxes[:, 0] + boxes[:, 2]).max(), (boxes[:, 1] + boxes[:, 3]).max())
+    if distractors:     # other numbers or letters beside the house number, unlabelled as in SVHN
+        other = "".join(str(d) for d in rng.integers(0, 10, rng.integers(1, 4)))
+        if rng.random() < 0.3:
+            other = "".join(chr(c) for c in rng.integers(65, 91, rng.integers(1, 4)))
+        other_width = font.getbbox(other)[2]
+        space = int(size * rng.uniform(0.6, 1.5))
+        side_x = extent[0] - space - other_width if rng.random() < 0.5 else extent[2] + space
+        draw.text((side_x, baseline + int(size * rng.uniform(-0.3, 0.3))), other, font=font, fill=colour)
+    return layer, boxes, extent
+
+
+def _plaque(layer: Image.Image, extent: tuple, rng: np.random.Generator, colour: np.ndarray) -> Image.Image:
+    """A rounded rectangle (with an optional border) drawn under `layer`."""
+    margin_x = (extent[2] - extent[0]) * rng.uniform(0.08, 0.35) + 3
+    margin_y = (extent[3] - extent[1]) * rng.uniform(0.1, 0.4) + 3
+    board = Image.new("RGBA", layer.size, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(board)
+    shape = [extent[0] - margin_x, extent[1] - margin_y, extent[2] + margin_x, extent[3] + margin_y]
+    border = tuple(int(c) for c in _random_colour(rng)) + (255,)
+    draw.rounded_rectangle(shape, radius=int(rng.uniform(0, 0.4) * margin_y * 2),
+                           fill=tuple(int(c) for c in colour) + (255,),
+                           outline=border if rng.random() < 0.5 else None, width=max(1, int(margin_y * 0.2)))
+    return Image.alpha_composite(board, layer)
+
+
+def _homography(source: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """The 3x3 projective map taking 4 source points onto 4 target points."""
+    rows = []
+    for (x, y), (u, v) in zip(source, target):
+        rows.append([x, y, 1, 0, 0, 0, -u * x, -u * y])
+        rows.append([0, 0, 0, x, y, 1, -v * x, -v * y])
+    solution = np.linalg.solve(np.array(rows, np.float64), target.reshape(-1))
+    return np.append(solution, 1.0).reshape(3, 3)
+
+
+def _warp_boxes(boxes: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """Axis-aligned boxes around each projected box (left, top, width, height)."""
+    out = []
+    for left, top, width, height in boxes:
+        corners = np.array([[left, top, 1], [left + width, top, 1], [left, top + height, 1],
+                            [left + width, top + height, 1]]) @ matrix.T
+        xy = corners[:, :2] / corners[:, 2:]
+        out.append([xy[:, 0].min(), xy[:, 1].min(), np.ptp(xy[:, 0]), np.ptp(xy[:, 1])])
+    return np.array(out)
+
+
+def render_house_number(rng: np.random.Generator, config: StreetConfig = StreetConfig(), *,
+                        fonts: list[Path] | None = None, textures: tuple[str, ...] = TRAIN_TEXTURES,
+                        digits: list[int] | None = None, blank: bool = False
+                        ) -> tuple[np.ndarray, tuple[int, ...], np.ndarray]:
+    """One stand-in photo: (RGB uint8 image, digits, per-digit boxes as left/top/width/height).
+
+    `blank=True` renders the same kind of scene with the characters left out (an empty plaque, a
+    bare wall): a photo with no number, returned with no digits and no boxes.
+    """
+    fonts = fonts or font_pools()[0]
+    if digits is None:
+        length = rng.choice(len(config.lengths), p=np.asarray(config.lengths) / sum(config.lengths)) + 1
+        digits = rng.integers(0, 10, length).tolist()
+        if digits[0] == 0 and rng.random() < 0.9:     # house numbers rarely start with 0
+            digits[0] = int(rng.integers(1, 10))
+    size = int(rng.integers(24, 48))
+    text, boxes, extent = _text_layer(rng, digits, fonts[rng.integers(len(fonts))], size,
+                                      rng.random() < config.distractors, config)
+    if blank:
+        text = Image.new("RGBA", text.size)
+    width, height = text.size
+    wall = _wall(rng, height, width, config, textures)
+    behind = wall[int(extent[1]):int(extent[3]) + 1, int(extent[0]):int(extent[2]) + 1].mean((0, 1))
+    if rng.random() < config.plaque:
+        behind = _random_colour(rng)
+        plaque = np.asarray(_plaque(Image.new("RGBA", text.size), extent, rng, behind), np.float32)
+        wall = wall * (1 - plaque[..., 3:] / 255) + plaque[..., :3] * plaque[..., 3:] / 255
+    paint, outline = _contrasting(rng, behind), _random_colour(rng)
+    rgba = np.asarray(text, np.float32)
+    alpha, white = rgba[..., 3:] / 255, rgba[..., :1] / 255
+    if rng.random() < 0.3:   # a drop shadow under painted or raised numbers
+        dx, dy = rng.integers(-3, 4, 2)
+        wall = wall * (1 - np.roll(np.roll(alpha, dy, 0), dx, 1) * rng.uniform(0.3, 0.7))
+    image = wall * (1 - alpha) + (white * paint + (1 - white) * outline) * alpha
+    # Uneven light: a smooth multiplicative gradient, sometimes a hard shadow edge.
+    y, x = np.mgrid[0:height, 0:width]
+    light = 1 + rng.uniform(-0.45, 0.45) * (x / width - 0.5) + rng.uniform(-0.45, 0.45) * (y / height - 0.5)
+    if rng.random() < 0.2:
+        light = light * np.where(x * rng.uniform(-1, 1) + y * rng.uniform(-1, 1) > rng.uniform(-0.5, 0.5) * width,
+                                 rng.uniform(0.4, 0.8), 1.0)
+    image = np.clip(image * light[..., None], 0, 255)
+    # Camera: rotation + perspective as one homography, applied to the image and the boxes.
+    centre = np.array([width / 2, height / 2])
+    angle = np.deg2rad(rng.uniform(-config.rotation, config.rotation))
+    rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    corners = np.array([[0, 0], [width, 0], [width, height], [0, height]], np.float64)
+    moved = (corners - centre) @ rotation.T + centre
+    moved += rng.uniform(-config.perspective, config.perspective, (4, 2)) * [width, height]
+    forward = _homography(corners, moved)
+    inverse = np.linalg.inv(forward)
+    inverse = inverse / inverse[2, 2]
+    warped = Image.fromarray(image.astype(np.uint8)).transform(
+        (width, height), Image.PERSPECTIVE, tuple(inverse.reshape(-1)[:8]), Image.BILINEAR,
+        fillcolor=tuple(int(c) for c in wall.mean((0, 1))))
+    boxes = _warp_boxes(boxes, forward)
+    # Frame: crop around the number with uneven margins, as SVHN's photos are, then shrink.
+    union = np.array([boxes[:, 0].min(), boxes[:, 1].min(), (boxes[:, 0] + boxes[:, 2]).max(),
+                      (boxes[:, 1] + boxes[:, 3]).max()])
+    number_w, number_h = union[2] - union[0], union[3] - union[1]
+    left = max(0, int(union[0] - number_w * rng.uniform(0.1, 0.8) - number_h * 0.2))
+    right = min(width, int(union[2] + number_w * rng.uniform(0.1, 0.8) + number_h * 0.2))
+    top = max(0, int(union[1] - number_h * rng.uniform(0.15, 0.7)))
+    bottom = min(height, int(union[3] + number_h * rng.uniform(0.15, 0.7)))
+    frame = warped.crop((left, top, right, bottom))
+    boxes = boxes - [left, top, 0, 0]
+    scale = rng.integers(*config.final_height) / frame.height
+    final = frame.resize((max(8, round(frame.width * scale)), max(8, round(frame.height * scale))), Image.BILINEAR)
+    boxes = boxes * scale
+    final = final.filter(ImageFilter.GaussianBlur(rng.uniform(0, config.blur)))
+    pixels = np.asarray(final, np.float64) + rng.normal(0, rng.uniform(0, config.noise), (final.height, final.width, 1))
+    buffer = io.BytesIO()
+    Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).save(buffer, "JPEG",
+                                                                  quality=int(rng.integers(*config.jpeg_quality)))
+    result = np.asarray(Image.open(buffer).convert("RGB"))
+    if blank:
+        return result, (), np.zeros((0, 4))
+    boxes = np.round(boxes).clip(0, None)
+    boxes[:, 2:] = np.maximum(boxes[:, 2:], 1)
+    return result, tuple(int(d) for d in digits), boxes
+
+
+def _render_chunk(folder: Path, seed: int, indices: list[int], config: StreetConfig) -> list[svhn.Annotation]:
+    """Render and save images `indices` (worker side); image i depends only on (seed, i)."""
+    annotations = []
+    for index in indices:
+        image, digits, boxes = render_house_number(np.random.default_rng((seed, index)), config)
+        name = f"{index + 1}.png"
+        Image.fromarray(image).save(folder / name, compress_level=1)
+        annotations.append(svhn.Annotation(name, digits, boxes))
+    return annotations
+
+
+def write_split(folder: Path, count: int, seed: int, config: StreetConfig = StreetConfig(), *,
+                progress: bool = True, workers: int | None = None) -> Path:
+    """Render `count` images into `folder` as 1.png ... plus digitStruct.mat (SVHN format 1)."""
+    import multiprocessing
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    from tqdm import tqdm
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    chunks = [list(range(start, min(start + 250, count))) for start in range(0, count, 250)]
+    workers = workers or min(os.cpu_count() or 1, len(chunks), 8)
+    bar = tqdm(total=count, desc=f"rendering {folder.name}", disable=not progress, mininterval=5)
+    annotations: list[svhn.Annotation] = []
+    if workers > 1:   # spawn, not fork: the parent may hold TensorFlow's threads
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            for done in pool.map(_render_chunk, *zip(*[(folder, seed, c, config) for c in chunks])):
+                annotations += done
+                bar.update(len(done))
+    else:
+        for chunk in chunks:
+            annotations += _render_chunk(folder, seed, chunk, config)
+            bar.update(len(chunk))
+    bar.close()
+    temporary = folder / "digitStruct.mat.tmp"
+    svhn.write_digit_struct(temporary, annotations)
+    temporary.replace(folder / "digitStruct.mat")    # written last: its presence marks a complete split
+    return folder
+
+
+def standin_dataset(counts: dict[str, int], seed: int = 0, config: StreetConfig = StreetConfig(),
+                    root: Path | None = None, progress: bool = True) -> Path:
+    """Make (or reuse) the stand-in's train/ and test/ folders; returns their parent folder."""
+    settings = {"counts": counts, "seed": seed, "config": asdict(config), "version": 1}
+    import hashlib
+
+    key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:10]
+    root = Path(root or paths.cache_dir()) / f"svhn-standin-{key}"
+    for offset, (split, count) in enumerate(sorted(counts.items())):
+        if not (root / split / "digitStruct.mat").exists():
+            write_split(root / split, count, seed=seed * 1000 + offset, config=config, progress=progress)
+    (root / "settings.json").write_text(json.dumps(settings, indent=1))
+    return root

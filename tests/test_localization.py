@@ -1,0 +1,79 @@
+"""Step 4's localizer: letterbox coordinates, the box loss, the data stream and the model."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+from PIL import Image
+
+from helpers import images, localization
+
+
+def test_letterbox_coordinates_map_back_to_the_photo() -> None:
+    photo = tf.zeros((50, 200, 3), tf.uint8)
+    boxed, scale, padding = localization.letterbox(photo, 100)
+    assert boxed.shape == (100, 100, 3) and float(scale) == 0.5 and padding.numpy().tolist() == [37, 0]
+    original = np.array([10.0, 40.0, 30.0, 120.0])                          # top, left, bottom, right
+    normalised = localization.to_letterbox(original, scale, padding, 100).numpy()
+    np.testing.assert_allclose(normalised, [0.42, 0.2, 0.52, 0.6])
+    back = localization.from_letterbox(normalised, float(scale), padding.numpy(), (50, 200), 100)
+    np.testing.assert_allclose(back, original, atol=1e-4)
+    swapped = localization.from_letterbox([0.6, 0.9, 0.3, -0.1], float(scale), padding.numpy(), (50, 200), 100)
+    np.testing.assert_allclose(swapped, [0, 0, 46, 180])                     # ordered, clipped to the photo
+
+
+def test_box_loss_is_zero_for_a_perfect_box_and_skips_photos_without_numbers() -> None:
+    loss = localization.BoxLoss()
+    truth = np.array([[0.2, 0.1, 0.6, 0.9], [localization.NO_BOX] * 4], np.float32)
+    perfect = np.asarray(loss.call(truth, np.array([[0.2, 0.1, 0.6, 0.9], [0.5, 0.5, 0.6, 0.6]], np.float32)))
+    np.testing.assert_allclose(perfect, [0, 0], atol=1e-5)
+    shifted = np.asarray(loss.call(truth[:1], np.array([[0.3, 0.2, 0.7, 1.0]], np.float32)))
+    expected_iou = images.iou(truth[0], np.array([0.3, 0.2, 0.7, 1.0]))
+    assert shifted[0] > 1 - expected_iou                                     # IoU term plus the L1 term
+
+
+def _photos(folder: Path) -> tuple[np.ndarray, np.ndarray]:
+    folder.mkdir()
+    paths, boxes = [], []
+    for index, (height, width) in enumerate([(40, 120), (90, 60), (50, 50)]):
+        pixels = np.zeros((height, width, 3), np.uint8)
+        box = [height * 0.25, width * 0.3, height * 0.75, width * 0.7]
+        pixels[int(box[0]):int(box[2]), int(box[1]):int(box[3])] = 255
+        Image.fromarray(pixels).save(folder / f"{index}.png")
+        paths.append(str(folder / f"{index}.png"))
+        boxes.append(box if index < 2 else [localization.NO_BOX] * 4)       # the last: "no number"
+    return np.array(paths), np.array(boxes, np.float32)
+
+
+def test_stream_targets_match_the_bright_box(tmp_path: Path) -> None:
+    paths, boxes = _photos(tmp_path / "photos")
+    photos, targets = next(iter(localization.localization_dataset(paths, boxes, training=False, batch_size=3, size=48)))
+    assert photos.shape == (3, 48, 48, 3) and photos.dtype == tf.uint8
+    np.testing.assert_array_equal(targets["has_number"].numpy()[:, 0], [1, 1, 0])
+    for photo, box in zip(photos.numpy()[:2], targets["box"].numpy()[:2]):
+        top, left, bottom, right = np.round(box * 48).astype(int)
+        assert photo[top + 2:bottom - 2, left + 2:right - 2].mean() > 240    # the box is on the bright area
+    stream = iter(localization.localization_dataset(paths, boxes, training=True, batch_size=3, size=48))
+    for _ in range(3):                                                        # random crops keep the box whole
+        photos, targets = next(stream)
+        for photo, box, has in zip(photos.numpy(), targets["box"].numpy(), targets["has_number"].numpy()[:, 0]):
+            if has:
+                assert (box >= -1e-4).all() and (box <= 1 + 1e-4).all()
+                top, left, bottom, right = np.round(box * 48).astype(int)
+                assert photo[top + 2:bottom - 2, left + 2:right - 2].mean() > 200
+
+
+def test_localizer_outputs_and_reloads(tmp_path: Path) -> None:
+    model = localization.compile_localizer(localization.build_localizer(48, filters=(4, 8), dense_units=8), 1e-3)
+    outputs = model.predict(np.zeros((2, 48, 48, 3), np.uint8), verbose=0)
+    assert outputs["box"].shape == (2, 4) and outputs["has_number"].shape == (2, 1)
+    paths, boxes = _photos(tmp_path / "photos")
+    history = model.fit(localization.localization_dataset(paths, boxes, training=True, batch_size=3, size=48),
+                        epochs=30, steps_per_epoch=1, verbose=0).history
+    assert history["loss"][-1] < history["loss"][0]
+    model.save(tmp_path / "localizer.keras")
+    again = keras.models.load_model(tmp_path / "localizer.keras")
+    np.testing.assert_allclose(again.predict(np.zeros((1, 48, 48, 3)), verbose=0)["box"],
+                               model.predict(np.zeros((1, 48, 48, 3)), verbose=0)["box"], rtol=1e-5)

@@ -1,0 +1,59 @@
+"""The offline SVHN stand-in: deterministic rendering, sane boxes, and SVHN format-1 output."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from helpers import street_numbers, svhn
+
+
+def test_rendering_is_deterministic_and_boxes_lie_inside_the_image() -> None:
+    first = street_numbers.render_house_number(np.random.default_rng((3, 1)))
+    again = street_numbers.render_house_number(np.random.default_rng((3, 1)))
+    np.testing.assert_array_equal(first[0], again[0])
+    assert first[1] == again[1]
+    for index in range(30):
+        image, digits, boxes = street_numbers.render_house_number(np.random.default_rng((5, index)))
+        height, width, channels = image.shape
+        assert channels == 3 and image.dtype == np.uint8 and 1 <= len(digits) <= 5
+        assert boxes.shape == (len(digits), 4) and (boxes[:, 2:] >= 1).all()
+        union = svhn.union_box(boxes)
+        assert union[0] >= 0 and union[1] >= 0 and union[2] <= height + 2 and union[3] <= width + 2
+        assert (np.diff(boxes[:, 0]) > -boxes[:-1, 2]).all()        # digits run left to right
+
+
+def test_lengths_follow_svhn_and_held_out_styles_stay_out_of_training() -> None:
+    rng = np.random.default_rng(0)
+    config = street_numbers.StreetConfig()
+    lengths = [rng.choice(5, p=config.lengths) + 1 for _ in range(4000)]
+    share = np.bincount(lengths, minlength=6)[1:] / len(lengths)
+    assert share.argmax() == 1 and share[4] < 0.02                  # mostly 2 digits, few 5
+    train, held_out = street_numbers.font_pools()
+    assert len(train) >= 20 and held_out and not set(train) & set(held_out)
+    assert all(path.exists() for path in train + held_out)
+    assert not set(street_numbers.TRAIN_TEXTURES) & set(street_numbers.HELD_OUT_TEXTURES)
+    assert street_numbers.texture(street_numbers.TRAIN_TEXTURES[0]).shape[2] == 3
+
+
+def test_written_split_reads_back_through_the_svhn_parser(tmp_path: Path) -> None:
+    folder = street_numbers.write_split(tmp_path / "train", 7, seed=1, progress=False, workers=1)
+    annotations = svhn.parse_digit_struct(folder / "digitStruct.mat")
+    assert [a.name for a in annotations] == [f"{i}.png" for i in range(1, 8)]
+    for index, annotation in enumerate(annotations):
+        _, digits, boxes = street_numbers.render_house_number(np.random.default_rng((1, index)))
+        assert annotation.digits == digits
+        np.testing.assert_allclose(annotation.boxes, boxes)
+        with Image.open(folder / annotation.name) as image:
+            assert image.mode == "RGB"
+    sizes = {Image.open(folder / a.name).size for a in annotations}
+    assert len(sizes) > 1                                          # images of varying size
+
+
+def test_blank_scenes_have_no_number() -> None:
+    rng_args = (9, 4)
+    scene, digits, boxes = street_numbers.render_house_number(np.random.default_rng(rng_args))
+    empty, no_digits, no_boxes = street_numbers.render_house_number(np.random.default_rng(rng_args), blank=True)
+    assert no_digits == () and no_boxes.shape == (0, 4) and digits and empty.dtype == np.uint8
+    assert empty.shape == scene.shape and not np.array_equal(empty, scene)   # same scene, characters left out
