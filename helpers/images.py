@@ -9,6 +9,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 MAX_SIDE = 2048          # larger photos are shrunk on load: reading a number needs far fewer pixels
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 MAX_PIXELS = 120_000_000  # refuse "decompression bombs" beyond this many pixels
 
 
@@ -37,8 +38,8 @@ def load_image(source, *, max_side: int = MAX_SIDE) -> np.ndarray:
     not a readable image.
     """
     if isinstance(source, np.ndarray):
-        return _array_to_rgb(source)
-    if isinstance(source, Image.Image):
+        image = Image.fromarray(_array_to_rgb(source))
+    elif isinstance(source, Image.Image):
         image = source
     else:
         if isinstance(source, (str, Path)):
@@ -99,3 +100,11 @@ def iou(first: np.ndarray, second: np.ndarray) -> np.ndarray:
     area = lambda box: np.clip(box[..., 2] - box[..., 0], 0, None) * np.clip(box[..., 3] - box[..., 1], 0, None)
     union = area(first) + area(second) - inter
     return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
+
+
+def list_images(folder: Path) -> list[Path]:
+    """Every image file in a folder (by suffix, any case), sorted by name; other files are ignored."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder} is not a folder of images.")
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)

@@ -11,7 +11,7 @@ import keras
 import numpy as np
 from keras import layers
 
-from helpers import models
+from helpers import models, svhn
 
 INPUT_SIZE = 96
 NO_BOX = -1.0            # box target of a photo with no number (the box loss skips it)
@@ -64,21 +64,43 @@ def _random_window(shape, box, random_pair):
     return tf.cast(tf.floor(tf.stack([top, left])), tf.int32), tf.cast(tf.math.ceil(tf.stack([bottom, right])), tf.int32)
 
 
-def localization_dataset(paths: np.ndarray, boxes: np.ndarray, *, training: bool, batch_size: int,
-                         seed: int = 0, size: int = INPUT_SIZE):
-    """Stream (letterboxed photo uint8, {"box", "has_number"}) batches from image files.
+def _zoom_out(image, box, background, random_pair, max_zoom: float):
+    """Paste the photo at a random place on a `background` photo 1-`max_zoom` times its size.
 
-    `boxes` holds each photo's number box (top, left, bottom, right, pixels) or NO_BOX rows for
-    photos without a number. Training shuffles, repeats and crops randomly around the number.
+    SVHN-style photos are framed around their number; real photos often show it small in a wide
+    scene. Pasting onto a bigger scene without a number teaches the localizer small boxes too.
     """
     import tensorflow as tf
 
+    u = tf.random.stateless_uniform([3], seed=random_pair + 7)
+    shape = tf.shape(image)[:2]
+    canvas = tf.cast(tf.cast(shape, tf.float32) * (1 + u[0] * (max_zoom - 1)), tf.int32)
+    scene = tf.image.resize(tf.cast(background, tf.float32), canvas)
+    offset = tf.cast(tf.cast(canvas - shape, tf.float32) * u[1:], tf.int32)
+    placed = tf.image.pad_to_bounding_box(tf.cast(image, tf.float32), offset[0], offset[1], canvas[0], canvas[1])
+    inside = tf.image.pad_to_bounding_box(tf.ones_like(image[..., :1], tf.float32), offset[0], offset[1],
+                                          canvas[0], canvas[1])
+    moved = tf.where(box[0] >= 0, box + tf.cast(tf.concat([offset, offset], 0), tf.float32), box)
+    return tf.cast(tf.round(scene * (1 - inside) + placed * inside), tf.uint8), moved
+
+
+def localization_dataset(paths: np.ndarray, boxes: np.ndarray, *, training: bool, batch_size: int,
+                         seed: int = 0, size: int = INPUT_SIZE, backgrounds: list | None = None,
+                         zoom_out: float = 0.0, max_zoom: float = 3.0):
+    """Stream (letterboxed photo uint8, {"box", "has_number"}) batches from image files.
+
+    `boxes` holds each photo's number box (top, left, bottom, right, pixels) or NO_BOX rows for
+    photos without a number. Training shuffles, repeats and crops randomly around the number;
+    with `backgrounds` (photos without a number), a `zoom_out` share of photos is also pasted
+    into a wider scene (see `_zoom_out`).
+    """
+    import tensorflow as tf
+
+    if zoom_out and not backgrounds:
+        raise ValueError("zoom_out needs background photos (photos without a number) to paste onto.")
     rows = tf.data.Dataset.from_tensor_slices((np.asarray(paths), np.asarray(boxes, np.float32)))
-    if training:
-        rows = rows.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True).repeat()
-        rows = tf.data.Dataset.zip(rows, tf.data.Dataset.random(seed=seed).batch(2))
-    else:
-        rows = rows.map(lambda *row: (row, tf.zeros(2, tf.int64)))
+    rows = svhn.with_random_pairs(rows, len(paths), training=training, seed=seed)
+    scenes = np.asarray([str(p) for p in backgrounds or [""]])
 
     def load(row, random_pair):
         path, box = row
@@ -88,6 +110,14 @@ def localization_dataset(paths: np.ndarray, boxes: np.ndarray, *, training: bool
             start, stop = _random_window(tf.shape(image), box, random_pair)
             image = image[start[0]:stop[0], start[1]:stop[1]]
             box = box - tf.cast(tf.concat([start, start], 0), tf.float32)
+            if zoom_out:
+                u = tf.random.stateless_uniform([2], seed=random_pair + 3)
+                scene_path = tf.gather(scenes, tf.cast(u[1] * len(scenes), tf.int32) % len(scenes))
+                image, box = tf.cond(
+                    u[0] < zoom_out,
+                    lambda: _zoom_out(image, box, tf.io.decode_image(tf.io.read_file(scene_path), channels=3,
+                                                                     expand_animations=False), random_pair, max_zoom),
+                    lambda: (image, box))
         boxed, scale, padding = letterbox(image, size)
         target = tf.where(has_box, to_letterbox(box, scale, padding, size), tf.fill([4], NO_BOX))
         pixels = tf.cast(tf.round(tf.clip_by_value(boxed, 0, 255)), tf.uint8)
@@ -95,6 +125,15 @@ def localization_dataset(paths: np.ndarray, boxes: np.ndarray, *, training: bool
 
     return rows.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).batch(batch_size) \
         .prefetch(tf.data.AUTOTUNE)
+
+
+def letterbox_arrays(paths: np.ndarray, boxes: np.ndarray, size: int = INPUT_SIZE) -> tuple[np.ndarray, np.ndarray]:
+    """Evaluation photos letterboxed as one uint8 array (27 KB each at 96^2) + boxes in 0-1 letterbox units."""
+    pixels, targets = [], []
+    for batch, target in localization_dataset(paths, boxes, training=False, batch_size=256, size=size):
+        pixels.append(batch.numpy())
+        targets.append(target["box"].numpy())
+    return np.concatenate(pixels), np.concatenate(targets)
 
 
 @keras.saving.register_keras_serializable(package="helpers")

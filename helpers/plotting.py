@@ -89,9 +89,11 @@ def confusion(matrix: np.ndarray, labels: list[str], title: str, rows: int | Non
 
 def photo_grid(photos: list[np.ndarray], titles: list[str], *, digit_boxes: list[np.ndarray] | None = None,
                frames: list[np.ndarray] | None = None, columns: int = 4, title: str = "",
-               title_colors: list[str] | None = None) -> plt.Figure:
-    """Photos of different sizes in a grid, with digit boxes (left, top, width, height; red) and
-    number frames (top, left, bottom, right; yellow, dashed) drawn on them."""
+               title_colors: list[str] | None = None, true_frames: list[np.ndarray | None] | None = None
+               ) -> plt.Figure:
+    """Photos of different sizes in a grid, with digit boxes (left, top, width, height; red),
+    number frames (top, left, bottom, right; yellow, dashed: e.g. predicted) and true number boxes
+    (top, left, bottom, right; green) drawn on them."""
     from matplotlib.patches import Rectangle
 
     rows = int(np.ceil(len(photos) / columns))
@@ -107,6 +109,9 @@ def photo_grid(photos: list[np.ndarray], titles: list[str], *, digit_boxes: list
             top, left, bottom, right = frames[index]
             axis.add_patch(Rectangle((left, top), right - left, bottom - top, fill=False, color="yellow",
                                      lw=1.5, ls="--"))
+        if true_frames is not None and true_frames[index] is not None:
+            top, left, bottom, right = true_frames[index]
+            axis.add_patch(Rectangle((left, top), right - left, bottom - top, fill=False, color="lime", lw=1.5))
         axis.set_title(titles[index], fontsize=9, color=title_colors[index] if title_colors else "black")
     if title:
         fig.suptitle(title)

@@ -63,12 +63,33 @@ def glance_table(record: dict) -> str:
                      "data": f"{step['count']:,} test numbers, {step['data_source']}",
                      "seq": f"{100 * step['sequence_accuracy']:.2f}%", "digit": f"{100 * step['per_digit_accuracy']:.2f}%",
                      "coverage": f"{100 * step['coverage_at_98']:.1f}%", "train": f"{step['train_seconds'] / 60:.1f} min"})
+    if "step3" in record:
+        step = record["step3"]
+        localized = record.get("step4", {}).get("new_images", {})
+        rows.append({"step": "3: new images (generated with held-out fonts and scenes)",
+                     "data": f"{step['labelled']} labelled images in `images/`",
+                     "seq": f"{step['correct']}/{step['labelled']} read whole"
+                            + (f", {localized['correct']}/{localized['labelled']} localized" if localized else ""),
+                     "digit": "-", "coverage": "-", "train": "-"})
+    notes = ""
+    if "step4" in record:
+        step = record["step4"]
+        rows.append({"step": "4: localize, then read from the predicted box",
+                     "data": f"{step['test_numbers']:,} test photos, {step['data_source']}",
+                     "seq": f"{100 * step['end_to_end_accuracy']:.2f}% (true box: "
+                            f"{100 * step['ground_truth_crop_accuracy']:.2f}%)",
+                     "digit": "-", "coverage": "-", "train": f"{step['train_seconds'] / 60:.1f} min"})
+        notes = (f"\n\nLocalization on the test photos: mean IoU {step['mean_iou']:.3f}, "
+                 f"{100 * step['iou_at_least_0.5']:.1f}% of boxes at IoU >= 0.5, "
+                 f"{100 * step['iou_at_least_0.75']:.1f}% at >= 0.75; "
+                 f"{100 * step['blank_scenes_flagged']:.1f}% of {step['blank_test_scenes']} photos without a number "
+                 "answered \"no number\".")
     mode = "fast smoke run" if record.get("run", {}).get("fast_mode") else "full run"
     table = markdown_table(rows, {"step": "step", "data": "test data", "seq": "whole-number accuracy",
                                   "digit": "per-digit accuracy", "coverage": "coverage at 98% accuracy",
                                   "train": "training time"})
     cores = record.get("run", {}).get("cpu_cores", "?")
-    return f"{table}\n\n_From `results/metrics.json` ({mode}, {cores} CPU cores, started {record.get('run', {}).get('started', '?')})._"
+    return f"{table}{notes}\n\n_From `results/metrics.json` ({mode}, {cores} CPU cores, started {record.get('run', {}).get('started', '?')})._"
 
 
 def update_readme(readme: Path, record: dict) -> None:

@@ -299,31 +299,66 @@ def _render_chunk(folder: Path, seed: int, indices: list[int], config: StreetCon
     return annotations
 
 
-def write_split(folder: Path, count: int, seed: int, config: StreetConfig = StreetConfig(), *,
-                progress: bool = True, workers: int | None = None) -> Path:
-    """Render `count` images into `folder` as 1.png ... plus digitStruct.mat (SVHN format 1)."""
+def _render_blank_chunk(folder: Path, seed: int, indices: list[int], config: StreetConfig) -> list[str]:
+    """Render photos `indices` of the same scenes with no number (worker side)."""
+    names = []
+    for index in indices:
+        image, _, _ = render_house_number(np.random.default_rng((seed, index)), config, blank=True)
+        names.append(f"blank-{index + 1}.png")
+        Image.fromarray(image).save(folder / names[-1], compress_level=1)
+    return names
+
+
+def blank_scenes(count: int, seed: int, config: StreetConfig = StreetConfig(), root: Path | None = None,
+                 progress: bool = True, workers: int | None = None) -> list[Path]:
+    """Make (or reuse) `count` photos without a number (walls, empty plaques): the localizer's negatives."""
+    import hashlib
+
+    settings = {"count": count, "seed": seed, "config": asdict(config), "version": 1}
+    key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:10]
+    folder = Path(root or paths.cache_dir()) / f"blank-scenes-{key}"
+    done = folder / "done.json"
+    if not done.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        _render_all(_render_blank_chunk, folder, count, seed, config, "rendering scenes without a number",
+                    progress, workers)
+        done.write_text(json.dumps(settings))     # written last: marks a complete folder
+    return [folder / f"blank-{index + 1}.png" for index in range(count)]
+
+
+def _render_all(worker, folder: Path, count: int, seed: int, config: StreetConfig, description: str,
+                progress: bool, workers: int | None) -> list:
+    """Run `worker(folder, seed, indices, config)` over chunks of 250 images, in parallel; results in order."""
     import multiprocessing
     import os
     from concurrent.futures import ProcessPoolExecutor
 
     from tqdm import tqdm
 
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
     chunks = [list(range(start, min(start + 250, count))) for start in range(0, count, 250)]
     workers = workers or min(os.cpu_count() or 1, len(chunks), 8)
-    bar = tqdm(total=count, desc=f"rendering {folder.name}", disable=not progress, mininterval=5)
-    annotations: list[svhn.Annotation] = []
+    bar = tqdm(total=count, desc=description, disable=not progress, mininterval=5)
+    done: list = []
     if workers > 1:   # spawn, not fork: the parent may hold TensorFlow's threads
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            for done in pool.map(_render_chunk, *zip(*[(folder, seed, c, config) for c in chunks])):
-                annotations += done
-                bar.update(len(done))
+            for part in pool.map(worker, *zip(*[(folder, seed, c, config) for c in chunks])):
+                done += part
+                bar.update(len(part))
     else:
         for chunk in chunks:
-            annotations += _render_chunk(folder, seed, chunk, config)
-            bar.update(len(chunk))
+            part = worker(folder, seed, chunk, config)
+            done += part
+            bar.update(len(part))
     bar.close()
+    return done
+
+
+def write_split(folder: Path, count: int, seed: int, config: StreetConfig = StreetConfig(), *,
+                progress: bool = True, workers: int | None = None) -> Path:
+    """Render `count` images into `folder` as 1.png ... plus digitStruct.mat (SVHN format 1)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    annotations = _render_all(_render_chunk, folder, count, seed, config, f"rendering {folder.name}", progress, workers)
     temporary = folder / "digitStruct.mat.tmp"
     svhn.write_digit_struct(temporary, annotations)
     temporary.replace(folder / "digitStruct.mat")    # written last: its presence marks a complete split

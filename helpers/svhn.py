@@ -517,28 +517,46 @@ def crop_number(image, box, *, resize: int = 64, crop: int = 54, random_pair=Non
     return tf.cast(tf.round(tf.clip_by_value(out, 0, 255)), tf.uint8)
 
 
+def with_random_pairs(rows, count: int, *, training: bool, seed: int):
+    """(row, stateless seed pair) elements: shuffled and endless for training, in order once otherwise.
+
+    Each training row gets its own seed pair, so its random crop is reproducible under `seed`.
+    """
+    import tensorflow as tf
+
+    if training:
+        rows = rows.shuffle(count, seed=seed, reshuffle_each_iteration=True).repeat()
+        return tf.data.Dataset.zip(rows, tf.data.Dataset.random(seed=seed).batch(2))
+    return rows.map(lambda *row: (row, tf.zeros(2, tf.int64)))
+
+
 def crop_dataset(table: NumberTable, *, training: bool, batch_size: int, seed: int = 0,
-                 resize: int = 64, crop: int = 54, target_fn=None, random_crop: bool = True):
+                 resize: int = 64, crop: int = 54, target_fn=None, random_crop: bool = True,
+                 box_jitter: float = 0.0):
     """Stream (uint8 crop, targets) batches from the PNGs, as Goodfellow et al. preprocess SVHN.
 
     Each image is cropped to its expanded number box and resized to `resize`^2; training takes a
     random `crop`^2 window of that (shuffled, endless), evaluation the centre one (one pass, in order).
-    `random_crop=False` trains on centre crops too (the "no augmentation" baseline).
+    `random_crop=False` trains on centre crops too (the "no augmentation" baseline). `box_jitter`
+    (training only) rescales each box by up to that fraction per axis and shifts it by up to half
+    of it, as a localizer's boxes are off, so that a reader trained on it tolerates them.
     """
     import tensorflow as tf
 
     target_fn = target_fn or (lambda labels, max_digits: labels)
     max_digits = table.labels.shape[1] - 1
-    rows = tf.data.Dataset.from_tensor_slices((table.paths, table.boxes, table.labels))
-    if training:
-        rows = rows.shuffle(len(table), seed=seed, reshuffle_each_iteration=True).repeat()
-        rows = tf.data.Dataset.zip(rows, tf.data.Dataset.random(seed=seed).batch(2))
-    else:
-        rows = rows.map(lambda *row: (row, tf.zeros(2, tf.int64)))
+    rows = with_random_pairs(tf.data.Dataset.from_tensor_slices((table.paths, table.boxes, table.labels)),
+                             len(table), training=training, seed=seed)
 
     def load(row, random_pair):
         path, box, label = row
         image = tf.io.decode_png(tf.io.read_file(path), channels=3)
+        if training and box_jitter:
+            u = tf.random.stateless_uniform([4], seed=random_pair + 5, minval=-1.0, maxval=1.0)
+            centre, half = (box[:2] + box[2:]) / 2, (box[2:] - box[:2]) / 2
+            centre = centre + u[2:] * box_jitter * half
+            half = half * (1 + u[:2] * box_jitter)
+            box = tf.concat([centre - half, centre + half], 0)
         return crop_number(image, box, resize=resize, crop=crop,
                            random_pair=random_pair if training and random_crop else None), label
 

@@ -34,6 +34,18 @@ class SequenceAccuracy(keras.callbacks.Callback):
             logs["val_sequence_accuracy"] = float(correct.mean())
 
 
+class ValidationScore(keras.callbacks.Callback):
+    """Adds `logs[name] = score(model)` at each epoch's end, for the checkpoint to follow."""
+
+    def __init__(self, name: str, score: Callable[[keras.Model], float]) -> None:
+        super().__init__()
+        self.name, self.score = name, score
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if logs is not None:
+            logs[self.name] = float(self.score(self.model))
+
+
 @dataclass
 class TrainedModel:
     """A trained model with its per-epoch history and how long training took."""
@@ -53,8 +65,12 @@ def cache_key(settings: dict) -> str:
 
 def train_or_load(name: str, settings: dict, build: Callable[[], keras.Model], train_data,
                   validation: tuple[np.ndarray, np.ndarray], decode: Callable, *, epochs: int,
-                  steps_per_epoch: int, patience: int = 4, cache: bool = True) -> TrainedModel:
+                  steps_per_epoch: int, patience: int = 4, cache: bool = True,
+                  score: tuple[str, Callable[[keras.Model], float]] | None = None) -> TrainedModel:
     """Load `name`'s weights from the cache if these exact settings were trained before, else train.
+
+    `score` = (name, function of the model) replaces the whole-number accuracy as the validation
+    figure to maximise (Step 4's localizer keeps the epoch with the best mean IoU).
 
     Training keeps the epoch with the best validation whole-number accuracy (ModelCheckpoint),
     stops early when it stalls, and only then moves the model into the cache, so an interrupted
@@ -71,12 +87,11 @@ def train_or_load(name: str, settings: dict, build: Callable[[], keras.Model], t
 
     model = build()
     in_progress = folder / f"{stem}.training.keras"
+    monitor = score[0] if score else "val_sequence_accuracy"
     callbacks = [
-        SequenceAccuracy(*validation, decode=decode),
-        keras.callbacks.ModelCheckpoint(in_progress, monitor="val_sequence_accuracy", mode="max",
-                                        save_best_only=True),
-        keras.callbacks.EarlyStopping(monitor="val_sequence_accuracy", mode="max", patience=patience,
-                                      restore_best_weights=True),
+        ValidationScore(*score) if score else SequenceAccuracy(*validation, decode=decode),
+        keras.callbacks.ModelCheckpoint(in_progress, monitor=monitor, mode="max", save_best_only=True),
+        keras.callbacks.EarlyStopping(monitor=monitor, mode="max", patience=patience, restore_best_weights=True),
     ]
     start = time.perf_counter()
     history = model.fit(train_data, epochs=epochs, steps_per_epoch=steps_per_epoch,
@@ -86,7 +101,7 @@ def train_or_load(name: str, settings: dict, build: Callable[[], keras.Model], t
     os.replace(in_progress, model_path)
     info = {"settings": settings, "history": {k: [float(v) for v in vals] for k, vals in history.history.items()},
             "train_seconds": seconds, "epochs_run": len(history.epoch),
-            "best_epoch": int(np.argmax(history.history["val_sequence_accuracy"])) + 1,
+            "best_epoch": int(np.argmax(history.history[monitor])) + 1,
             "images_seen": len(history.epoch) * steps_per_epoch * int(settings.get("batch_size", 0))}
     info_path.write_text(json.dumps(info, indent=1))
     return TrainedModel(best, info["history"], seconds, False, model_path, info)
@@ -122,8 +137,12 @@ def fit_design(design: models.Design, source: sequences.DigitSource, validation:
 
 def fit_crops(design: models.Design, table, validation: tuple[np.ndarray, np.ndarray], *, batch_size: int,
               epochs: int, steps_per_epoch: int, learning_rate: float, seed: int, model_args: dict | None = None,
-              random_crop: bool = True, data_name: str = "", cache: bool = True, patience: int = 4) -> TrainedModel:
-    """Train (or load) one design on 54x54 crops streamed from a format-1 split (Step 2)."""
+              random_crop: bool = True, data_name: str = "", cache: bool = True, patience: int = 4,
+              box_jitter: float = 0.0, start_from: TrainedModel | None = None) -> TrainedModel:
+    """Train (or load) one design on 54x54 crops streamed from a format-1 split (Step 2).
+
+    `start_from` fine-tunes a trained model (its weights, a fresh optimizer) instead of starting anew.
+    """
     from helpers import svhn
 
     model_args = dict(model_args or {})
@@ -131,12 +150,58 @@ def fit_crops(design: models.Design, table, validation: tuple[np.ndarray, np.nda
     def build() -> "keras.Model":
         keras.utils.set_random_seed(seed)
         model = design.build(validation[0].shape[1:], **model_args)
+        if start_from is not None:
+            model.set_weights(start_from.model.get_weights())
         return design.compile(model, models.learning_rate_schedule(learning_rate, epochs * steps_per_epoch,
                                                                   warmup_steps=steps_per_epoch // 2))
 
     settings = {"design": design.name, "batch_size": batch_size, "learning_rate": learning_rate, "seed": seed,
                 "model_args": model_args, "random_crop": random_crop, "data": data_name, "rows": len(table)}
+    if box_jitter or start_from is not None:    # new keys only when used: earlier cached runs stay valid
+        settings.update(box_jitter=box_jitter, start_from=start_from.path.name if start_from else None)
     stream = svhn.crop_dataset(table, training=True, batch_size=batch_size, seed=seed,
-                               target_fn=design.targets, random_crop=random_crop)
+                               target_fn=design.targets, random_crop=random_crop, box_jitter=box_jitter)
     return train_or_load(f"step2-{design.key}", settings, build, stream, validation, design.decode,
                          epochs=epochs, steps_per_epoch=steps_per_epoch, patience=patience, cache=cache)
+
+
+def box_score(images: np.ndarray, boxes: np.ndarray) -> Callable[[keras.Model], float]:
+    """Mean IoU of a localizer's boxes on letterboxed validation photos that show a number."""
+    from helpers import images as image_tools
+
+    present = boxes[:, 0] >= 0
+
+    def score(model: keras.Model) -> float:
+        predicted = model.predict(images[present], batch_size=256, verbose=0)["box"]
+        return float(image_tools.iou(predicted, boxes[present]).mean())
+
+    return score
+
+
+def fit_localizer(paths_: np.ndarray, boxes: np.ndarray, validation: tuple[np.ndarray, np.ndarray], *,
+                  batch_size: int, epochs: int, steps_per_epoch: int, learning_rate: float, seed: int,
+                  model_args: dict | None = None, data_name: str = "", cache: bool = True,
+                  patience: int = 4, backgrounds: list | None = None, zoom_out: float = 0.0) -> TrainedModel:
+    """Train (or load) Step 4's localizer on whole photos; keeps the epoch with the best val mean IoU.
+
+    `backgrounds` + `zoom_out`: the share of photos pasted small into wider scenes (see localization).
+    """
+    from helpers import localization
+
+    model_args = dict(model_args or {})
+    size = validation[0].shape[1]
+
+    def build() -> keras.Model:
+        keras.utils.set_random_seed(seed)
+        model = localization.build_localizer(size, **model_args)
+        return localization.compile_localizer(model, models.learning_rate_schedule(
+            learning_rate, epochs * steps_per_epoch, warmup_steps=steps_per_epoch // 2))
+
+    settings = {"batch_size": batch_size, "learning_rate": learning_rate, "seed": seed, "size": size,
+                "model_args": model_args, "data": data_name, "rows": len(paths_), "zoom_out": zoom_out,
+                "backgrounds": len(backgrounds or [])}
+    stream = localization.localization_dataset(paths_, boxes, training=True, batch_size=batch_size, seed=seed,
+                                               size=size, backgrounds=backgrounds, zoom_out=zoom_out)
+    return train_or_load("localizer", settings, build, stream, validation, decode=None, epochs=epochs,
+                         steps_per_epoch=steps_per_epoch, patience=patience, cache=cache,
+                         score=("val_mean_iou", box_score(*validation)))

@@ -61,3 +61,29 @@ def http_root(tmp_path: Path):
     yield root, f"http://127.0.0.1:{server.server_address[1]}/"
     server.shutdown()
     server.server_close()
+
+
+def tiny_number_reader(presence: float = 0.99, box=(0.25, 0.25, 0.75, 0.75), length: int = 2, refine: int = 0):
+    """Tiny untrained end-to-end reader wired to a known box, presence and length (digits vary)."""
+    import helpers
+
+    helpers.import_tensorflow_quietly()
+    from helpers import localization, models, reader
+
+    def set_dense(model, name: str, bias) -> None:   # the layer ignores its input, always outputs `bias`
+        layer = model.get_layer(name)
+        kernel, _ = layer.get_weights()
+        layer.set_weights([np.zeros_like(kernel), np.asarray(bias, np.float32)])
+
+    def logit(p):
+        p = np.asarray(p, np.float64)
+        return np.log(p / (1 - p))
+
+    digits = models.build_attention_model((54, 54, 3), filters=(8, 16), rnn_units=8, dense_units=16)
+    lengths = np.full(6, -10.0)
+    lengths[length] = 10.0
+    set_dense(digits, "length", lengths)
+    finder = localization.build_localizer(32, filters=(8, 16), dense_units=16)
+    set_dense(finder, "box", logit(box))
+    set_dense(finder, "has_number", logit([presence]))
+    return reader.NumberReader(digits, finder, min_confidence=0.0, refine=refine)

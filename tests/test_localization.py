@@ -77,3 +77,45 @@ def test_localizer_outputs_and_reloads(tmp_path: Path) -> None:
     again = keras.models.load_model(tmp_path / "localizer.keras")
     np.testing.assert_allclose(again.predict(np.zeros((1, 48, 48, 3)), verbose=0)["box"],
                                model.predict(np.zeros((1, 48, 48, 3)), verbose=0)["box"], rtol=1e-5)
+
+
+def test_fit_localizer_keeps_the_best_iou_epoch_and_caches(tmp_path: Path, monkeypatch) -> None:
+    from helpers import training
+
+    monkeypatch.setenv("DIGITS_CACHE_DIR", str(tmp_path / "cache"))
+    paths, boxes = _photos(tmp_path / "photos")
+    validation = localization.letterbox_arrays(paths, boxes, size=48)
+    assert validation[0].shape == (3, 48, 48, 3) and validation[0].dtype == np.uint8
+    np.testing.assert_array_equal(validation[1][2], [localization.NO_BOX] * 4)
+    settings = dict(batch_size=3, epochs=3, steps_per_epoch=2, learning_rate=1e-3, seed=0,
+                    model_args={"filters": (4, 8), "dense_units": 8})
+    first = training.fit_localizer(paths, boxes, validation, **settings)
+    scores = first.history["val_mean_iou"]
+    assert len(scores) == 3 and all(0 <= s <= 1 for s in scores)
+    assert first.info["best_epoch"] == int(np.argmax(scores)) + 1 and not first.from_cache
+    again = training.fit_localizer(paths, boxes, validation, **settings)
+    assert again.from_cache and again.history == first.history
+
+
+def test_zoom_out_pastes_photos_small_into_wider_scenes(tmp_path: Path) -> None:
+    paths, boxes = _photos(tmp_path / "photos")
+    scene = tmp_path / "scene.png"
+    Image.fromarray(np.full((30, 30, 3), 60, np.uint8)).save(scene)        # a grey "wall" without a number
+    with np.testing.assert_raises(ValueError):
+        localization.localization_dataset(paths, boxes, training=True, batch_size=3, zoom_out=0.5)
+    plain = iter(localization.localization_dataset(paths, boxes, training=True, batch_size=3, size=48, seed=1))
+    zoomed = iter(localization.localization_dataset(paths, boxes, training=True, batch_size=3, size=48, seed=1,
+                                                    backgrounds=[scene], zoom_out=1.0, max_zoom=3.0))
+    areas = {"plain": [], "zoomed": []}
+    for name, stream in (("plain", plain), ("zoomed", zoomed)):
+        for _ in range(4):
+            photos, targets = next(stream)
+            for photo, box, has in zip(photos.numpy(), targets["box"].numpy(), targets["has_number"].numpy()[:, 0]):
+                if not has:
+                    continue
+                top, left, bottom, right = np.round(box * 48).astype(int)
+                assert photo[top + 1:bottom - 1, left + 1:right - 1].mean() > 200   # still on the bright box
+                areas[name].append((box[2] - box[0]) * (box[3] - box[1]))
+            if name == "zoomed":
+                assert (np.abs(photos.numpy().astype(int) - 60) < 3).any(axis=-1).any()   # the scene shows
+    assert np.mean(areas["zoomed"]) < 0.8 * np.mean(areas["plain"])

@@ -12,7 +12,7 @@ from nbclient import NotebookClient
 from conftest import PROJECT_ROOT
 
 NOTEBOOK = PROJECT_ROOT / "digit_recognition.ipynb"
-QUESTIONS = [f"Question {n}" for n in range(1, 4)]
+QUESTIONS = [f"Question {n}" for n in range(1, 12)]
 
 
 def _errors(notebook) -> list[str]:
@@ -33,8 +33,17 @@ def test_notebook_runs_top_to_bottom_in_fast_mode(tmp_path: Path, monkeypatch) -
     step1 = record["step1"]
     for key in ("sequence_accuracy", "per_digit_accuracy", "coverage_at_98", "train_seconds"):
         assert 0 <= step1[key] and (key == "train_seconds" or step1[key] <= 1), key
+    for step, keys in {"step2": ("sequence_accuracy", "per_digit_accuracy", "coverage_at_98"),
+                       "step4": ("mean_iou", "iou_at_least_0.5", "end_to_end_accuracy", "blank_scenes_flagged")}.items():
+        for key in keys:
+            assert 0 <= record[step][key] <= 1, (step, key)
+    from helpers import paths
+    real = all((paths.data_dir() / "svhn" / split / "digitStruct.mat").exists() for split in ("train", "test"))
+    assert record["step2"]["real_svhn"] is real and ("NOT real SVHN" in record["step2"]["data_source"]) is not real
+    assert record["step3"]["images"] >= 6 and record["step3"]["labelled"] == record["step3"]["images"]
     figures = {p.name for p in (tmp_path / "out" / "figures").glob("*.png")}
-    assert {"step1_synthetic_samples.png", "step1_training_curves.png", "step1_confusion.png"} <= figures
+    assert {"step1_synthetic_samples.png", "step1_training_curves.png", "step1_confusion.png", "step2_samples.png",
+            "step3_new_images.png", "step4_best_worst.png", "step4_new_images.png"} <= figures
     answers = [c for c in notebook.cells if "hide_input" in c.metadata.get("tags", [])]
     assert len(answers) >= len(QUESTIONS)
     assert all(out.get("data", {}).get("text/markdown", "").startswith("\n**Answer.**")

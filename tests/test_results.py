@@ -47,6 +47,16 @@ def test_update_readme_replaces_only_the_marked_section(tmp_path: Path) -> None:
     assert text.startswith("intro\n") and text.endswith("\noutro\n") and "old" not in text
     assert "| 50.00% | 75.00% | 25.0% | 2.0 min |" in text
     assert "| 20 test numbers, offline stand-in (NOT real SVHN) | 90.00% | 95.00% | 80.0% | 10.0 min |" in text
+    record["step3"] = {"labelled": 6, "correct": 2}
+    record["step4"] = {"test_numbers": 20, "data_source": "stand-in", "end_to_end_accuracy": 0.85,
+                       "ground_truth_crop_accuracy": 0.9, "train_seconds": 60, "mean_iou": 0.8125,
+                       "iou_at_least_0.5": 0.95, "iou_at_least_0.75": 0.7, "blank_scenes_flagged": 0.9,
+                       "blank_test_scenes": 10, "new_images": {"labelled": 6, "correct": 4}}
+    results.update_readme(readme, record)
+    text = readme.read_text()
+    assert "| 6 labelled images in `images/` | 2/6 read whole, 4/6 localized |" in text
+    assert "| 20 test photos, stand-in | 85.00% (true box: 90.00%) | - | - | 1.0 min |" in text
+    assert "mean IoU 0.812, 95.0% of boxes at IoU >= 0.5, 70.0% at >= 0.75; 90.0% of 10 photos" in text
     (tmp_path / "plain.md").write_text("no markers")
     with pytest.raises(ValueError, match="section to fill in"):
         results.update_readme(tmp_path / "plain.md", record)

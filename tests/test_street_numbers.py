@@ -57,3 +57,12 @@ def test_blank_scenes_have_no_number() -> None:
     empty, no_digits, no_boxes = street_numbers.render_house_number(np.random.default_rng(rng_args), blank=True)
     assert no_digits == () and no_boxes.shape == (0, 4) and digits and empty.dtype == np.uint8
     assert empty.shape == scene.shape and not np.array_equal(empty, scene)   # same scene, characters left out
+
+
+def test_blank_scenes_have_no_number_and_are_reused(tmp_path) -> None:
+    first = street_numbers.blank_scenes(3, seed=5, root=tmp_path, progress=False, workers=1)
+    assert [p.name for p in first] == ["blank-1.png", "blank-2.png", "blank-3.png"]
+    assert all(p.exists() for p in first)
+    stamp = first[0].stat().st_mtime_ns
+    again = street_numbers.blank_scenes(3, seed=5, root=tmp_path, progress=False, workers=1)
+    assert again == first and first[0].stat().st_mtime_ns == stamp      # cached, not re-rendered

@@ -1,0 +1,195 @@
+"""Read the house number in any photo: find it (Step 4's localizer), crop it, read it (Step 2's reader).
+
+    from helpers import reader
+    number_reader = reader.NumberReader.load()          # the models the notebook saved in cache/
+    for reading in number_reader.read(["photo.jpg", "door.png"]):
+        print(reading.number, reading.confidence, reading.box, reading.status)
+
+Every photo goes through `images.load_image` (any size or mode, EXIF orientation applied), so
+the box comes back in the pixels of the photo as a viewer shows it.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from helpers import images, localization, metrics, paths, svhn
+
+READER_FILE = "number_reader.keras"
+LOCALIZER_FILE = "number_localizer.keras"
+SETTINGS_FILE = "number_reader.json"
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What the reader says about one photo."""
+
+    number: str                              # the digits read, "" when it sees no number
+    digit_confidences: tuple[float, ...]     # probability of each digit read, left to right
+    confidence: float                        # probability of the whole answer (length and all digits)
+    has_number: float                        # the localizer's probability that a number is there at all
+    box: tuple[float, float, float, float] | None   # (top, left, bottom, right), the photo's pixels
+    image_size: tuple[int, int]              # (height, width) of the photo as loaded
+    confident: bool                          # False: the answer should be checked by a person
+
+    @property
+    def status(self) -> str:
+        """"read", "unsure" (a number, but a doubtful reading) or "no number"."""
+        return "no number" if not self.number else "read" if self.confident else "unsure"
+
+    def to_dict(self) -> dict:
+        """Plain JSON-ready dictionary (for the app's --json output and the web page)."""
+        return {**asdict(self), "status": self.status}
+
+
+def digit_confidences(outputs: dict[str, np.ndarray], rows: np.ndarray) -> list[tuple[float, ...]]:
+    """Probability the digit heads gave each digit of the decoded rows."""
+    result = []
+    for index, row in enumerate(rows):
+        length = max(int(row[0]), 0)
+        result.append(tuple(float(outputs[f"digit_{p + 1}"][index, row[p + 1]]) for p in range(length)))
+    return result
+
+
+class NumberReader:
+    """The end-to-end reader: localizer (optional) + crop + multi-digit reader + thresholds."""
+
+    def __init__(self, reader: keras.Model, localizer: keras.Model | None = None, *,
+                 min_confidence: float = 0.5, min_presence: float = 0.5, refine: int = 1) -> None:
+        if not 0 <= min_confidence <= 1 or not 0 <= min_presence <= 1:
+            raise ValueError("min_confidence and min_presence are probabilities between 0 and 1.")
+        if refine < 0:
+            raise ValueError(f"refine is a number of extra localizer passes (0 or more), got {refine}.")
+        self.reader, self.localizer = reader, localizer
+        self.min_confidence, self.min_presence = float(min_confidence), float(min_presence)
+        self.refine = int(refine)
+        self.crop_size = int(reader.input_shape[1])
+        self.box_size = int(localizer.input_shape[1]) if localizer is not None else localization.INPUT_SIZE
+
+    @classmethod
+    def load(cls, folder: Path | None = None) -> "NumberReader":
+        """Load the models and thresholds that the notebook saved (default: the cache folder)."""
+        folder = Path(folder or paths.cache_dir())
+        missing = [name for name in (READER_FILE, LOCALIZER_FILE, SETTINGS_FILE) if not (folder / name).exists()]
+        if missing:
+            raise FileNotFoundError(f"{', '.join(missing)} not found in {folder}: run the notebook "
+                                    "(bash scripts/report.sh) first, it trains and saves the models.")
+        settings = json.loads((folder / SETTINGS_FILE).read_text())
+        return cls(keras.models.load_model(folder / READER_FILE, compile=False),
+                   keras.models.load_model(folder / LOCALIZER_FILE, compile=False),
+                   min_confidence=settings["min_confidence"], min_presence=settings["min_presence"],
+                   refine=settings.get("refine", 1))
+
+    def save(self, folder: Path | None = None) -> Path:
+        """Save both models and the thresholds, loadable with `NumberReader.load`."""
+        if self.localizer is None:
+            raise ValueError("only a reader with a localizer can be saved for the application.")
+        folder = Path(folder or paths.cache_dir())
+        folder.mkdir(parents=True, exist_ok=True)
+        self.reader.save(folder / READER_FILE)
+        self.localizer.save(folder / LOCALIZER_FILE)
+        (folder / SETTINGS_FILE).write_text(json.dumps(
+            {"min_confidence": self.min_confidence, "min_presence": self.min_presence, "refine": self.refine},
+            indent=1))
+        return folder
+
+    def locate(self, photos: list[np.ndarray], batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
+        """(boxes (n, 4) in each photo's pixels, probability of a number (n,)) from the localizer.
+
+        After the pass on the whole photo, each of `refine` passes looks again at a window around
+        the box found (grown by 60%): the number then fills more of the localizer's 96x96 input, so
+        its edges are placed more precisely. "Is there a number" comes from the whole-photo pass.
+        """
+        if self.localizer is None:
+            raise ValueError("this reader has no localizer; pass boxes to read() instead.")
+        boxes, presence = self._locate_once(photos, batch_size)
+        for _ in range(self.refine):
+            windows = np.stack([_window(svhn.expand_box(box, 0.6), photo.shape) for box, photo in zip(boxes, photos)])
+            crops = [photo[top:bottom, left:right] for photo, (top, left, bottom, right) in zip(photos, windows)]
+            inner, _ = self._locate_once(crops, batch_size)
+            boxes = inner + np.concatenate([windows[:, :2], windows[:, :2]], 1)
+        return boxes, presence
+
+    def _locate_once(self, photos: list[np.ndarray], batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+        """One localizer pass: boxes in each photo's pixels and the probability of a number."""
+        boxed, scales, paddings = zip(*(localization.letterbox(photo, self.box_size) for photo in photos))
+        outputs = _predict(self.localizer, np.stack([b.numpy() for b in boxed]), batch_size)
+        boxes = np.stack([localization.from_letterbox(box, float(scale), padding.numpy(), photo.shape, self.box_size)
+                          for box, scale, padding, photo in zip(outputs["box"], scales, paddings, photos)])
+        return boxes, outputs["has_number"][:, 0]
+
+    def read_crops(self, photos: list[np.ndarray], boxes: np.ndarray, batch_size: int = 64
+                   ) -> tuple[metrics.Decoded, list[tuple[float, ...]]]:
+        """Read the number inside each tight `box`, cropped as in training (grown 30%, 64 -> 54 centre)."""
+        crops = np.stack([svhn.crop_number(photo, svhn.expand_box(box), resize=64 * self.crop_size // 54,
+                                           crop=self.crop_size).numpy() for photo, box in zip(photos, boxes)])
+        outputs = _predict(self.reader, crops, batch_size)
+        decoded = metrics.decode_multihead(outputs)
+        return decoded, digit_confidences(outputs, decoded.rows)
+
+    def read(self, sources, *, boxes: np.ndarray | None = None, batch_size: int = 64) -> list[Reading]:
+        """Read every photo (paths, bytes, arrays or PIL images). `boxes` skips the localizer.
+
+        With `boxes=None` the localizer finds each number; photos where it sees none come back
+        with number "" (never a made-up "1"). Each photo's answer is the same alone or in a batch.
+        """
+        photos = [images.load_image(source) for source in _as_list(sources)]
+        if not photos:
+            return []
+        if boxes is None:
+            found, presence = self.locate(photos, batch_size)
+        else:
+            found = np.asarray(boxes, np.float64).reshape(len(photos), 4)
+            presence = np.ones(len(photos))
+        decoded, confidences = self.read_crops(photos, found, batch_size)
+        readings = []
+        for index, photo in enumerate(photos):
+            seen = presence[index] >= self.min_presence and decoded.rows[index, 0] > 0
+            number = metrics.number_string(decoded.rows[index]) if seen else ""
+            readings.append(Reading(
+                number=number, digit_confidences=confidences[index] if seen else (),
+                confidence=float(decoded.confidence[index]) if seen else 0.0,
+                has_number=float(presence[index]),
+                box=tuple(float(v) for v in found[index]) if seen else None,
+                image_size=photo.shape[:2],
+                confident=bool(seen and decoded.confidence[index] >= self.min_confidence)))
+        return readings
+
+
+def _window(box: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Integer (top, left, bottom, right) inside the photo, at least 1 pixel each way."""
+    top, left = (int(np.clip(np.floor(v), 0, limit - 1)) for v, limit in zip(box[:2], shape[:2]))
+    bottom, right = (int(np.clip(np.ceil(v), start + 1, limit)) for v, start, limit in zip(box[2:], (top, left), shape[:2]))
+    return np.array([top, left, bottom, right])
+
+
+def whole_photo_boxes(photos: list[np.ndarray], margin: float = 0.3) -> np.ndarray:
+    """Tight boxes that, grown by the reader's 30%, span each whole photo (Step 3 without a localizer)."""
+    shrink = 1 / (1 + margin)
+    return np.array([[(h - h * shrink) / 2, (w - w * shrink) / 2, (h + h * shrink) / 2, (w + w * shrink) / 2]
+                     for h, w in (photo.shape[:2] for photo in photos)])
+
+
+def confidence_threshold(correct: np.ndarray, confidence: np.ndarray, target: float = 0.98) -> float:
+    """Lowest confidence that still keeps the answers above it `target` accurate (validation data)."""
+    correct, confidence = np.asarray(correct, bool), np.asarray(confidence, np.float64)
+    coverage = metrics.coverage_at_accuracy(correct, confidence, target)
+    if coverage == 0:
+        return 1.0
+    kept = int(round(coverage * correct.size))
+    return float(np.sort(confidence)[::-1][kept - 1])
+
+
+def _as_list(sources) -> list:
+    """One source or a list/tuple of them -> a list (a lone array or path is one photo)."""
+    return list(sources) if isinstance(sources, (list, tuple)) else [sources]
+
+
+def _predict(model: keras.Model, inputs: np.ndarray, batch_size: int) -> dict[str, np.ndarray]:
+    """Direct model calls in inference mode: no per-call `predict` overhead for one photo."""
+    chunks = [model(inputs[start:start + batch_size], training=False) for start in range(0, len(inputs), batch_size)]
+    return {name: np.concatenate([np.asarray(chunk[name]) for chunk in chunks]) for name in chunks[0]}

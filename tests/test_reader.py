@@ -1,0 +1,140 @@
+"""The end-to-end inference helper: any photo in, number + confidences + box (in its pixels) out."""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import helpers
+
+helpers.import_tensorflow_quietly()
+from conftest import tiny_number_reader  # noqa: E402
+from helpers import metrics, reader  # noqa: E402
+
+
+def _reader(presence: float = 0.99) -> reader.NumberReader:
+    return tiny_number_reader(presence=presence)
+
+
+@pytest.fixture(scope="module")
+def number_reader() -> reader.NumberReader:
+    return _reader()
+
+
+def _photo(height: int, width: int, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (height, width, 3), dtype=np.uint8)
+
+
+def test_box_comes_back_in_the_photos_own_pixels(number_reader) -> None:
+    # A 100x200 photo letterboxes to 32x32 with scale 0.16 and 8 rows of padding above; the
+    # localizer's fixed box (0.25..0.75 of the square) is rows 0-100, columns 50-150 of the photo.
+    reading = number_reader.read(_photo(100, 200))[0]
+    np.testing.assert_allclose(reading.box, (0, 50, 100, 150), atol=1e-3)
+    assert reading.image_size == (100, 200)
+    assert len(reading.number) == 2 and len(reading.digit_confidences) == 2
+    assert all(0 <= c <= 1 for c in reading.digit_confidences) and 0 < reading.confidence <= 1
+
+
+def test_odd_image_modes_and_sizes_are_read(number_reader) -> None:
+    rgb = _photo(40, 60)
+    sources = [Image.fromarray(rgb).convert("RGBA"), Image.fromarray(rgb).convert("L"),
+               Image.fromarray(rgb).convert("P"), (np.arange(40 * 60).reshape(40, 60) * 20).astype(np.uint16),
+               _photo(3, 900), _photo(3000, 2500)]
+    readings = number_reader.read(sources)
+    assert len(readings) == len(sources)
+    for reading in readings:
+        height, width = reading.image_size
+        top, left, bottom, right = reading.box
+        assert 0 <= top < bottom <= height and 0 <= left < right <= width
+    assert readings[-1].image_size == (2048, round(2500 * 2048 / 3000))   # huge photos are shrunk on load
+
+
+def test_exif_rotation_is_applied_before_locating(tmp_path: Path, number_reader) -> None:
+    upright = _photo(100, 200)
+    exif = Image.Exif()
+    exif[0x0112] = 6                    # stored sideways: the viewer turns it 90 degrees clockwise
+    path = tmp_path / "sideways.jpg"
+    Image.fromarray(upright).transpose(Image.Transpose.ROTATE_90).save(path, exif=exif)
+    reading = number_reader.read(str(path))[0]
+    assert reading.image_size == (100, 200)
+    np.testing.assert_allclose(reading.box, (0, 50, 100, 150), atol=1e-3)
+
+
+def test_an_empty_photo_is_no_number_not_a_one() -> None:
+    empty = _reader(presence=0.01)
+    reading = empty.read(np.full((80, 120, 3), 200, np.uint8))[0]
+    assert reading.number == "" and reading.box is None and reading.status == "no number"
+    assert not reading.confident and reading.to_dict()["status"] == "no number"
+
+
+def test_one_photo_reads_the_same_alone_and_in_a_batch(number_reader) -> None:
+    photos = [_photo(50 + 10 * i, 90 + 7 * i, seed=i) for i in range(5)]
+    together = number_reader.read(photos, batch_size=4)
+    for photo, batched in zip(photos, together):
+        alone = number_reader.read(photo)[0]
+        assert alone.number == batched.number
+        np.testing.assert_allclose(alone.box, batched.box, atol=1e-3)
+        np.testing.assert_allclose(alone.digit_confidences, batched.digit_confidences, atol=1e-4)
+
+
+def test_bad_files_give_clear_errors(tmp_path: Path, number_reader) -> None:
+    text = tmp_path / "notes.png"
+    text.write_text("not an image")
+    with pytest.raises(ValueError, match="image"):
+        number_reader.read(str(text))
+    with pytest.raises(FileNotFoundError):
+        number_reader.read(str(tmp_path / "missing.jpg"))
+    png = io.BytesIO()
+    Image.fromarray(_photo(64, 64)).save(png, "PNG")
+    with pytest.raises(ValueError):
+        number_reader.read(png.getvalue()[:200])
+
+
+def test_given_boxes_skip_the_localizer_and_whole_photo_boxes_span_the_photo() -> None:
+    photos = [_photo(50, 80), _photo(30, 30)]
+    boxes = reader.whole_photo_boxes(photos)
+    from helpers import svhn
+    for photo, box in zip(photos, boxes):
+        np.testing.assert_allclose(svhn.expand_box(box), (0, 0, *photo.shape[:2]), atol=1e-9)
+    only_reader = reader.NumberReader(_reader().reader)
+    readings = only_reader.read(photos, boxes=boxes)
+    np.testing.assert_allclose(readings[0].box, boxes[0])
+    with pytest.raises(ValueError, match="no localizer"):
+        only_reader.read(photos)
+
+
+def test_save_and_load_round_trip(tmp_path: Path, number_reader) -> None:
+    with pytest.raises(FileNotFoundError, match="run the notebook"):
+        reader.NumberReader.load(tmp_path)
+    number_reader.save(tmp_path)
+    loaded = reader.NumberReader.load(tmp_path)
+    photo = _photo(70, 90)
+    first, second = number_reader.read(photo)[0], loaded.read(photo)[0]
+    assert first.number == second.number
+    np.testing.assert_allclose(first.box, second.box, atol=1e-4)
+
+
+def test_confidence_threshold_keeps_98_percent_accuracy_above_it() -> None:
+    confidence = np.linspace(1, 0.01, 100)
+    correct = np.ones(100, bool)
+    correct[[10, 60, 70, 80]] = False          # 1 error in the top 60 (98.3%), 4 in all
+    threshold = reader.confidence_threshold(correct, confidence)
+    kept = confidence >= threshold
+    assert correct[kept].mean() >= 0.98
+    assert kept.sum() == round(100 * metrics.coverage_at_accuracy(correct, confidence)) == 60
+    assert reader.confidence_threshold(np.zeros(5, bool), np.ones(5)) == 1.0
+
+
+def test_a_refining_pass_looks_again_inside_the_first_box() -> None:
+    # First pass: rows 0-100, columns 50-150 (see above). The window grown by 60% and clipped is
+    # rows 0-100, columns 20-180 (100x160: scale 0.2, 6 rows of padding); the fixed box there is
+    # rows 10-90, columns 40-120 of the window, i.e. columns 60-140 of the photo.
+    refined = tiny_number_reader(refine=1)
+    reading = refined.read(_photo(100, 200))[0]
+    np.testing.assert_allclose(reading.box, (10, 60, 90, 140), atol=1)   # the window is rounded outward
+    assert abs(reading.box[1] - 50) > 5                                      # not the first pass's box
+    with pytest.raises(ValueError, match="refine"):
+        reader.NumberReader(refined.reader, refined.localizer, refine=-1)
