@@ -10,6 +10,7 @@ the box comes back in the pixels of the photo as a viewer shows it.
 """
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -67,6 +68,7 @@ class NumberReader:
         self.reader, self.localizer = reader, localizer
         self.min_confidence, self.min_presence = float(min_confidence), float(min_presence)
         self.refine = int(refine)
+        self._graphs: dict[int, object] = {}
         self.crop_size = int(reader.input_shape[1])
         self.box_size = int(localizer.input_shape[1]) if localizer is not None else localization.INPUT_SIZE
 
@@ -98,54 +100,83 @@ class NumberReader:
         return folder
 
     def locate(self, photos: list[np.ndarray], batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
-        """(boxes (n, 4) in each photo's pixels, probability of a number (n,)) from the localizer.
+        """(boxes (n, 4) in each photo's pixels, probability of a number (n,)): the last pass's boxes."""
+        passes, presence = self.locate_passes(photos, batch_size)
+        return passes[-1], presence
 
-        After the pass on the whole photo, each of `refine` passes looks again at a window around
-        the box found (grown by 60%): the number then fills more of the localizer's 96x96 input, so
-        its edges are placed more precisely. "Is there a number" comes from the whole-photo pass.
+    def locate_passes(self, photos: list[np.ndarray], batch_size: int = 64) -> tuple[list[np.ndarray], np.ndarray]:
+        """The boxes of every localizer pass (1 + `refine` arrays of (n, 4)) and the probability of a number.
+
+        After the pass on the whole photo, each refining pass looks again at a window around the
+        box found (grown by 60%): the number then fills more of the localizer's 96x96 input, so its
+        edges are placed more precisely. "Is there a number" comes from the whole-photo pass.
         """
         if self.localizer is None:
             raise ValueError("this reader has no localizer; pass boxes to read() instead.")
         boxes, presence = self._locate_once(photos, batch_size)
+        passes = [boxes]
         for _ in range(self.refine):
             windows = np.stack([_window(svhn.expand_box(box, 0.6), photo.shape) for box, photo in zip(boxes, photos)])
             crops = [photo[top:bottom, left:right] for photo, (top, left, bottom, right) in zip(photos, windows)]
             inner, _ = self._locate_once(crops, batch_size)
             boxes = inner + np.concatenate([windows[:, :2], windows[:, :2]], 1)
-        return boxes, presence
+            passes.append(boxes)
+        return passes, presence
 
     def _locate_once(self, photos: list[np.ndarray], batch_size: int) -> tuple[np.ndarray, np.ndarray]:
         """One localizer pass: boxes in each photo's pixels and the probability of a number."""
-        boxed, scales, paddings = zip(*(localization.letterbox(photo, self.box_size) for photo in photos))
-        outputs = _predict(self.localizer, np.stack([b.numpy() for b in boxed]), batch_size)
+        letterbox = _graph_letterbox(self.box_size)
+        boxed, scales, paddings = zip(*(letterbox(photo) for photo in photos))
+        # Rounded to whole pixel values, as the training stream feeds the localizer uint8 photos.
+        outputs = self._predict(self.localizer, np.round(np.stack([b.numpy() for b in boxed])), batch_size)
         boxes = np.stack([localization.from_letterbox(box, float(scale), padding.numpy(), photo.shape, self.box_size)
                           for box, scale, padding, photo in zip(outputs["box"], scales, paddings, photos)])
         return boxes, outputs["has_number"][:, 0]
 
+    def _predict(self, model: keras.Model, inputs: np.ndarray, batch_size: int) -> dict[str, np.ndarray]:
+        """Model calls in inference mode through one compiled graph per model (any batch size):
+        no per-call `predict` set-up, no eager layer-by-layer execution for one photo."""
+        import tensorflow as tf
+
+        if id(model) not in self._graphs:
+            spec = tf.TensorSpec([None, *model.input_shape[1:]], tf.float32)
+            self._graphs[id(model)] = tf.function(lambda x: model(x, training=False), input_signature=[spec])
+        run = self._graphs[id(model)]
+        chunks = [run(tf.constant(inputs[start:start + batch_size], tf.float32))
+                  for start in range(0, len(inputs), batch_size)]
+        return {name: np.concatenate([np.asarray(chunk[name]) for chunk in chunks]) for name in chunks[0]}
+
     def read_crops(self, photos: list[np.ndarray], boxes: np.ndarray, batch_size: int = 64
                    ) -> tuple[metrics.Decoded, list[tuple[float, ...]]]:
         """Read the number inside each tight `box`, cropped as in training (grown 30%, 64 -> 54 centre)."""
-        crops = np.stack([svhn.crop_number(photo, svhn.expand_box(box), resize=64 * self.crop_size // 54,
-                                           crop=self.crop_size).numpy() for photo, box in zip(photos, boxes)])
-        outputs = _predict(self.reader, crops, batch_size)
+        crop = _graph_crop(64 * self.crop_size // 54, self.crop_size)
+        crops = np.stack([crop(photo, svhn.expand_box(box).astype(np.float32)).numpy()
+                          for photo, box in zip(photos, boxes)])
+        outputs = self._predict(self.reader, crops, batch_size)
         decoded = metrics.decode_multihead(outputs)
         return decoded, digit_confidences(outputs, decoded.rows)
 
     def read(self, sources, *, boxes: np.ndarray | None = None, batch_size: int = 64) -> list[Reading]:
         """Read every photo (paths, bytes, arrays or PIL images). `boxes` skips the localizer.
 
-        With `boxes=None` the localizer finds each number; photos where it sees none come back
-        with number "" (never a made-up "1"). Each photo's answer is the same alone or in a batch.
+        With `boxes=None` the localizer finds each number; the number is read inside the box of
+        every localizer pass, and the most confident reading wins (a box that cuts a digit or takes
+        in a neighbour reads with less confidence). Photos where the localizer sees no number come
+        back with number "" (never a made-up "1"). Each photo's answer is the same alone or in a batch.
         """
         photos = [images.load_image(source) for source in _as_list(sources)]
         if not photos:
             return []
         if boxes is None:
-            found, presence = self.locate(photos, batch_size)
+            candidates, presence = self.locate_passes(photos, batch_size)
         else:
-            found = np.asarray(boxes, np.float64).reshape(len(photos), 4)
-            presence = np.ones(len(photos))
-        decoded, confidences = self.read_crops(photos, found, batch_size)
+            candidates, presence = [np.asarray(boxes, np.float64).reshape(len(photos), 4)], np.ones(len(photos))
+        readings_per_box = [self.read_crops(photos, found, batch_size) for found in candidates]
+        best = np.argmax([decoded.confidence for decoded, _ in readings_per_box], axis=0)
+        found = np.stack([candidates[k][i] for i, k in enumerate(best)])
+        decoded = metrics.Decoded(np.stack([readings_per_box[k][0].rows[i] for i, k in enumerate(best)]),
+                                  np.array([readings_per_box[k][0].confidence[i] for i, k in enumerate(best)]))
+        confidences = [readings_per_box[k][1][i] for i, k in enumerate(best)]
         readings = []
         for index, photo in enumerate(photos):
             seen = presence[index] >= self.min_presence and decoded.rows[index, 0] > 0
@@ -184,12 +215,24 @@ def confidence_threshold(correct: np.ndarray, confidence: np.ndarray, target: fl
     return float(np.sort(confidence)[::-1][kept - 1])
 
 
+@functools.lru_cache(maxsize=None)
+def _graph_letterbox(size: int):
+    """`localization.letterbox` as one compiled TensorFlow graph: one call per photo, not ~20 eager ops."""
+    import tensorflow as tf
+
+    return tf.function(lambda photo: localization.letterbox(photo, size),
+                       input_signature=[tf.TensorSpec([None, None, 3], tf.uint8)])
+
+
+@functools.lru_cache(maxsize=None)
+def _graph_crop(resize: int, crop: int):
+    """`svhn.crop_number` (the training crop) as one compiled graph."""
+    import tensorflow as tf
+
+    return tf.function(lambda photo, box: svhn.crop_number(photo, box, resize=resize, crop=crop),
+                       input_signature=[tf.TensorSpec([None, None, 3], tf.uint8), tf.TensorSpec([4], tf.float32)])
+
+
 def _as_list(sources) -> list:
     """One source or a list/tuple of them -> a list (a lone array or path is one photo)."""
     return list(sources) if isinstance(sources, (list, tuple)) else [sources]
-
-
-def _predict(model: keras.Model, inputs: np.ndarray, batch_size: int) -> dict[str, np.ndarray]:
-    """Direct model calls in inference mode: no per-call `predict` overhead for one photo."""
-    chunks = [model(inputs[start:start + batch_size], training=False) for start in range(0, len(inputs), batch_size)]
-    return {name: np.concatenate([np.asarray(chunk[name]) for chunk in chunks]) for name in chunks[0]}

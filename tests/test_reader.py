@@ -138,3 +138,16 @@ def test_a_refining_pass_looks_again_inside_the_first_box() -> None:
     assert abs(reading.box[1] - 50) > 5                                      # not the first pass's box
     with pytest.raises(ValueError, match="refine"):
         reader.NumberReader(refined.reader, refined.localizer, refine=-1)
+
+
+def test_the_most_confident_of_the_passes_boxes_wins() -> None:
+    refined = tiny_number_reader(refine=2)
+    photos = [_photo(100, 200, seed=s) for s in range(3)]
+    passes, _ = refined.locate_passes(photos)
+    assert len(passes) == 3
+    readings = refined.read(photos)
+    for index, reading in enumerate(readings):
+        scores = [refined.read_crops([photos[index]], boxes[index:index + 1])[0].confidence[0] for boxes in passes]
+        assert reading.confidence == pytest.approx(max(scores), rel=1e-5)
+        winner = passes[int(np.argmax(scores))][index]
+        np.testing.assert_allclose(reading.box, winner)
