@@ -60,7 +60,8 @@ class NumberReader:
     """The end-to-end reader: localizer (optional) + crop + multi-digit reader + thresholds."""
 
     def __init__(self, reader: keras.Model, localizer: keras.Model | None = None, *,
-                 min_confidence: float = 0.5, min_presence: float = 0.5, refine: int = 1) -> None:
+                 min_confidence: float = 0.5, min_presence: float = 0.5, refine: int = 1,
+                 scales: tuple[float, ...] = ()) -> None:
         if not 0 <= min_confidence <= 1 or not 0 <= min_presence <= 1:
             raise ValueError("min_confidence and min_presence are probabilities between 0 and 1.")
         if refine < 0:
@@ -68,6 +69,9 @@ class NumberReader:
         self.reader, self.localizer = reader, localizer
         self.min_confidence, self.min_presence = float(min_confidence), float(min_presence)
         self.refine = int(refine)
+        if any(scale <= 0 for scale in scales):
+            raise ValueError(f"box scales must be positive, got {scales}.")
+        self.scales = tuple(float(scale) for scale in scales)
         self._graphs: dict[int, object] = {}
         self.crop_size = int(reader.input_shape[1])
         self.box_size = int(localizer.input_shape[1]) if localizer is not None else localization.INPUT_SIZE
@@ -84,7 +88,7 @@ class NumberReader:
         return cls(keras.models.load_model(folder / READER_FILE, compile=False),
                    keras.models.load_model(folder / LOCALIZER_FILE, compile=False),
                    min_confidence=settings["min_confidence"], min_presence=settings["min_presence"],
-                   refine=settings.get("refine", 1))
+                   refine=settings.get("refine", 1), scales=tuple(settings.get("scales", ())))
 
     def save(self, folder: Path | None = None) -> Path:
         """Save both models and the thresholds, loadable with `NumberReader.load`."""
@@ -95,8 +99,8 @@ class NumberReader:
         self.reader.save(folder / READER_FILE)
         self.localizer.save(folder / LOCALIZER_FILE)
         (folder / SETTINGS_FILE).write_text(json.dumps(
-            {"min_confidence": self.min_confidence, "min_presence": self.min_presence, "refine": self.refine},
-            indent=1))
+            {"min_confidence": self.min_confidence, "min_presence": self.min_presence, "refine": self.refine,
+             "scales": list(self.scales)}, indent=1))
         return folder
 
     def locate(self, photos: list[np.ndarray], batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
@@ -160,8 +164,9 @@ class NumberReader:
         """Read every photo (paths, bytes, arrays or PIL images). `boxes` skips the localizer.
 
         With `boxes=None` the localizer finds each number; the number is read inside the box of
-        every localizer pass, and the most confident reading wins (a box that cuts a digit or takes
-        in a neighbour reads with less confidence). Photos where the localizer sees no number come
+        every localizer pass, and of the last one rescaled by each of `scales`, and the most
+        confident reading wins (a box that cuts a digit or takes in a neighbour reads with less
+        confidence). Photos where the localizer sees no number come
         back with number "" (never a made-up "1"). Each photo's answer is the same alone or in a batch.
         """
         photos = [images.load_image(source) for source in _as_list(sources)]
@@ -169,6 +174,8 @@ class NumberReader:
             return []
         if boxes is None:
             candidates, presence = self.locate_passes(photos, batch_size)
+            candidates += [np.stack([np.clip(box, 0, [*photo.shape[:2]] * 2) for box, photo in
+                                     zip(_rescaled(candidates[-1], scale), photos)]) for scale in self.scales]
         else:
             candidates, presence = [np.asarray(boxes, np.float64).reshape(len(photos), 4)], np.ones(len(photos))
         readings_per_box = [self.read_crops(photos, found, batch_size) for found in candidates]
@@ -189,6 +196,12 @@ class NumberReader:
                 image_size=photo.shape[:2],
                 confident=bool(seen and decoded.confidence[index] >= self.min_confidence)))
         return readings
+
+
+def _rescaled(boxes: np.ndarray, scale: float) -> np.ndarray:
+    """(n, 4) boxes scaled about their centres."""
+    centre, half = (boxes[:, :2] + boxes[:, 2:]) / 2, (boxes[:, 2:] - boxes[:, :2]) / 2 * scale
+    return np.concatenate([centre - half, centre + half], 1)
 
 
 def _window(box: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:

@@ -150,3 +150,16 @@ def test_the_most_confident_of_the_passes_boxes_wins() -> None:
         assert reading.confidence == pytest.approx(max(scores), rel=1e-5)
         winner = passes[int(np.argmax(scores))][index]
         np.testing.assert_allclose(reading.box, winner)
+
+
+def test_rescaled_boxes_join_the_vote_and_are_saved(tmp_path: Path) -> None:
+    base = tiny_number_reader()
+    scaled = reader.NumberReader(base.reader, base.localizer, refine=0, scales=(0.5, 1.5), min_confidence=0.0)
+    photos = [_photo(100, 200, seed=s) for s in range(4)]
+    allowed = [np.array(b) for b in ((0, 50, 100, 150), (25, 75, 75, 125), (0, 25, 100, 175))]   # clipped to the photo
+    for reading in scaled.read(photos):          # the box read is one of the three candidates
+        assert any(np.allclose(reading.box, box, atol=1e-3) for box in allowed)
+    scaled.save(tmp_path)
+    assert reader.NumberReader.load(tmp_path).scales == (0.5, 1.5)
+    with pytest.raises(ValueError, match="positive"):
+        reader.NumberReader(base.reader, base.localizer, scales=(0.0,))
