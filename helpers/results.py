@@ -88,8 +88,13 @@ def glance_table(record: dict) -> str:
     table = markdown_table(rows, {"step": "step", "data": "test data", "seq": "whole-number accuracy",
                                   "digit": "per-digit accuracy", "coverage": "coverage at 98% accuracy",
                                   "train": "training time"})
-    cores = record.get("run", {}).get("cpu_cores", "?")
-    return f"{table}{notes}\n\n_From `results/metrics.json` ({mode}, {cores} CPU cores, started {record.get('run', {}).get('started', '?')})._"
+    run = record.get("run", {})
+    if "wall_seconds" in run:
+        data = f" (after {run['data_seconds'] / 60:.1f} min getting the data ready)" if run.get("data_seconds") else ""
+        notes += (f"\n\nThe notebook ran top to bottom in {run['wall_seconds'] / 60:.1f} min{data}, "
+                  f"peak memory {run['peak_memory_gib']:.1f} GiB.")
+    return (f"{table}{notes}\n\n_From `results/metrics.json` ({mode}, {run.get('cpu_cores', '?')} CPU cores, "
+            f"started {run.get('started', '?')})._")
 
 
 def update_readme(readme: Path, record: dict) -> None:

@@ -66,11 +66,14 @@ def cache_key(settings: dict) -> str:
 def train_or_load(name: str, settings: dict, build: Callable[[], keras.Model], train_data,
                   validation: tuple[np.ndarray, np.ndarray], decode: Callable, *, epochs: int,
                   steps_per_epoch: int, patience: int = 4, cache: bool = True,
-                  score: tuple[str, Callable[[keras.Model], float]] | None = None) -> TrainedModel:
+                  score: tuple[str, Callable[[keras.Model], float]] | None = None,
+                  strategy=None) -> TrainedModel:
     """Load `name`'s weights from the cache if these exact settings were trained before, else train.
 
     `score` = (name, function of the model) replaces the whole-number accuracy as the validation
     figure to maximise (Step 4's localizer keeps the epoch with the best mean IoU).
+    `strategy` (a `tf.distribute.Strategy`, e.g. MirroredStrategy over several GPUs) builds and
+    trains the model in its scope; `train_data` then yields *global* batches, split across replicas.
 
     Training keeps the epoch with the best validation whole-number accuracy (ModelCheckpoint),
     stops early when it stalls, and only then moves the model into the cache, so an interrupted
@@ -85,7 +88,11 @@ def train_or_load(name: str, settings: dict, build: Callable[[], keras.Model], t
         model = keras.models.load_model(model_path, compile=False)
         return TrainedModel(model, info["history"], info["train_seconds"], True, model_path, info)
 
-    model = build()
+    if strategy is None:
+        model = build()
+    else:
+        with strategy.scope():   # variables (weights, optimizer slots) mirrored on every replica
+            model = build()
     in_progress = folder / f"{stem}.training.keras"
     monitor = score[0] if score else "val_sequence_accuracy"
     callbacks = [
@@ -115,30 +122,39 @@ def predict(model: keras.Model, images: np.ndarray, decode: Callable, batch_size
 def fit_design(design: models.Design, source: sequences.DigitSource, validation: tuple[np.ndarray, np.ndarray],
                *, batch_size: int, epochs: int, steps_per_epoch: int, learning_rate: float, seed: int,
                config: sequences.SequenceConfig = sequences.SequenceConfig(), model_args: dict | None = None,
-               cache: bool = True, patience: int = 4) -> TrainedModel:
-    """Train (or load) one design on freshly generated numbers with warm-up + cosine learning rate."""
+               cache: bool = True, patience: int = 4, start_from: TrainedModel | None = None,
+               strategy=None) -> TrainedModel:
+    """Train (or load) one design on freshly generated numbers with warm-up + cosine learning rate.
+
+    `start_from` continues from a trained model's weights (a fresh optimizer and schedule), so a
+    short comparison run is not thrown away when its design then gets the full budget.
+    """
     model_args = dict(model_args or {})
     total_steps = epochs * steps_per_epoch
 
     def build() -> "keras.Model":
         keras.utils.set_random_seed(seed)   # same initial weights for the same settings
         model = design.build((config.height, config.width, 1), **model_args)
+        if start_from is not None:
+            model.set_weights(start_from.model.get_weights())
         return design.compile(model, models.learning_rate_schedule(learning_rate, total_steps,
                                                                   warmup_steps=steps_per_epoch // 2))
 
     settings = {"design": design.name, "batch_size": batch_size, "learning_rate": learning_rate,
                 "seed": seed, "config": dataclasses.asdict(config), "model_args": model_args,
                 "source": f"{source.name}:{len(source)}"}
+    if start_from is not None:   # a new key only when used: earlier cached runs stay valid
+        settings["start_from"] = start_from.path.name
     data = sequences.train_dataset(source, batch_size, seed, config, target_fn=design.targets)
     return train_or_load(design.key, settings, build, data,
                          validation, design.decode, epochs=epochs, steps_per_epoch=steps_per_epoch,
-                         patience=patience, cache=cache)
+                         patience=patience, cache=cache, strategy=strategy)
 
 
 def fit_crops(design: models.Design, table, validation: tuple[np.ndarray, np.ndarray], *, batch_size: int,
               epochs: int, steps_per_epoch: int, learning_rate: float, seed: int, model_args: dict | None = None,
               random_crop: bool = True, data_name: str = "", cache: bool = True, patience: int = 4,
-              box_jitter: float = 0.0, start_from: TrainedModel | None = None) -> TrainedModel:
+              box_jitter: float = 0.0, start_from: TrainedModel | None = None, strategy=None) -> TrainedModel:
     """Train (or load) one design on 54x54 crops streamed from a format-1 split (Step 2).
 
     `start_from` fine-tunes a trained model (its weights, a fresh optimizer) instead of starting anew.
@@ -162,7 +178,8 @@ def fit_crops(design: models.Design, table, validation: tuple[np.ndarray, np.nda
     stream = svhn.crop_dataset(table, training=True, batch_size=batch_size, seed=seed,
                                target_fn=design.targets, random_crop=random_crop, box_jitter=box_jitter)
     return train_or_load(f"step2-{design.key}", settings, build, stream, validation, design.decode,
-                         epochs=epochs, steps_per_epoch=steps_per_epoch, patience=patience, cache=cache)
+                         epochs=epochs, steps_per_epoch=steps_per_epoch, patience=patience, cache=cache,
+                         strategy=strategy)
 
 
 def box_score(images: np.ndarray, boxes: np.ndarray) -> Callable[[keras.Model], float]:
@@ -181,7 +198,8 @@ def box_score(images: np.ndarray, boxes: np.ndarray) -> Callable[[keras.Model], 
 def fit_localizer(paths_: np.ndarray, boxes: np.ndarray, validation: tuple[np.ndarray, np.ndarray], *,
                   batch_size: int, epochs: int, steps_per_epoch: int, learning_rate: float, seed: int,
                   model_args: dict | None = None, data_name: str = "", cache: bool = True,
-                  patience: int = 4, backgrounds: list | None = None, zoom_out: float = 0.0) -> TrainedModel:
+                  patience: int = 4, backgrounds: list | None = None, zoom_out: float = 0.0,
+                  strategy=None) -> TrainedModel:
     """Train (or load) Step 4's localizer on whole photos; keeps the epoch with the best val mean IoU.
 
     `backgrounds` + `zoom_out`: the share of photos pasted small into wider scenes (see localization).
@@ -204,4 +222,4 @@ def fit_localizer(paths_: np.ndarray, boxes: np.ndarray, validation: tuple[np.nd
                                                size=size, backgrounds=backgrounds, zoom_out=zoom_out)
     return train_or_load("localizer", settings, build, stream, validation, decode=None, epochs=epochs,
                          steps_per_epoch=steps_per_epoch, patience=patience, cache=cache,
-                         score=("val_mean_iou", box_score(*validation)))
+                         score=("val_mean_iou", box_score(*validation)), strategy=strategy)

@@ -1,0 +1,103 @@
+"""The committed report: one clean full run, answers present, report.html consistent with metrics.json."""
+from __future__ import annotations
+
+import html
+import json
+import re
+from html.parser import HTMLParser
+
+import nbformat
+
+from conftest import PROJECT_ROOT
+from helpers import results
+
+NOTEBOOK = PROJECT_ROOT / "digit_recognition.ipynb"
+REPORT = PROJECT_ROOT / "report.html"
+METRICS = PROJECT_ROOT / "results" / "metrics.json"
+
+
+class _Tables(HTMLParser):
+    """Collects the ids of the HTML's elements and the text of every table cell, table by table."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ids: set[str] = set()
+        self.tables: list[list[list[str]]] = []
+        self.images: list[str] = []
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        attributes = dict(attrs)
+        if "id" in attributes:
+            self.ids.add(attributes["id"])
+        if tag == "img":
+            self.images.append(attributes.get("src") or "")
+        elif tag == "table":
+            self.tables.append([])
+        elif tag == "tr" and self.tables:
+            self.tables[-1].append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th") and self._cell is not None and self.tables and self.tables[-1]:
+            self.tables[-1][-1].append(" ".join("".join(self._cell).split()))
+            self._cell = None
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def _parsed_report() -> _Tables:
+    parser = _Tables()
+    parser.feed(REPORT.read_text(encoding="utf-8"))
+    return parser
+
+
+def _markdown_rows(table: str) -> list[list[str]]:
+    """The cells of a Markdown table as plain text (backticks and bold dropped), header row first."""
+    rows = [line.strip().strip("|").split("|") for line in table.splitlines() if line.startswith("|")]
+    return [[re.sub(r"[`*]", "", cell).strip() for cell in row] for row in rows if not set("".join(row)) <= {"-"}]
+
+
+def test_committed_notebook_answers_every_question() -> None:
+    cells = nbformat.read(NOTEBOOK, as_version=4).cells
+    for number in range(1, 12):
+        heading = next(i for i, cell in enumerate(cells) if cell.cell_type == "markdown"
+                       and cell.source.startswith(f"### Question {number}\n"))
+        answer = cells[heading + 1]
+        text = "".join(out.get("data", {}).get("text/markdown", "") for out in answer.get("outputs", []))
+        assert text.strip().startswith("**Answer.**") and len(text) > 300, f"Question {number} has no answer"
+        assert "{" not in text.replace("{}", ""), f"Question {number}: unrendered placeholder"
+
+
+def test_report_results_table_matches_metrics() -> None:
+    record = json.loads(METRICS.read_text())
+    expected = _markdown_rows(results.glance_table(record))
+    found = [table for table in _parsed_report().tables if table and table[0] == expected[0]]
+    assert found, "report.html has no results-at-a-glance table"
+    assert [[html.unescape(cell) for cell in row] for row in found[0]] == expected
+
+
+def test_report_is_self_contained_with_a_working_contents() -> None:
+    report = _parsed_report()
+    assert report.images and all(src.startswith("data:image/") for src in report.images), \
+        "every image must be embedded so the file works offline"
+    contents = next(cell for cell in nbformat.read(NOTEBOOK, as_version=4).cells if cell.source.startswith("## Contents"))
+    targets = re.findall(r"\]\(#([^)]+)\)", contents.source)
+    assert len(targets) >= 15
+    missing = [target for target in targets if target not in report.ids]
+    assert not missing, f"contents links without a heading in report.html: {missing}"
+
+
+def test_report_comes_from_the_committed_full_run() -> None:
+    record = json.loads(METRICS.read_text())
+    assert record["run"]["fast_mode"] is False
+    text = REPORT.read_text(encoding="utf-8")
+    assert record["run"]["started"] in text and "Full run" in text
+    assert "Traceback" not in text and "oneDNN custom operations" not in text
+    for step in ("step1", "step2", "step3", "step4", "step5"):
+        assert step in record, f"metrics.json lacks {step}"
+    for step in ("step1", "step2", "step4"):
+        assert record[step]["step_seconds"] > 0
