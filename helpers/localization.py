@@ -13,7 +13,7 @@ from keras import layers
 
 from helpers import models, svhn
 
-INPUT_SIZE = 96
+INPUT_SIZE = 64   # 64x64 trains twice as fast as 96x96 and, given twice the epochs, boxes better
 NO_BOX = -1.0            # box target of a photo with no number (the box loss skips it)
 
 
@@ -128,7 +128,7 @@ def localization_dataset(paths: np.ndarray, boxes: np.ndarray, *, training: bool
 
 
 def letterbox_arrays(paths: np.ndarray, boxes: np.ndarray, size: int = INPUT_SIZE) -> tuple[np.ndarray, np.ndarray]:
-    """Evaluation photos letterboxed as one uint8 array (27 KB each at 96^2) + boxes in 0-1 letterbox units."""
+    """Evaluation photos letterboxed as one uint8 array (12 KB each at 64^2) + boxes in 0-1 letterbox units."""
     pixels, targets = [], []
     for batch, target in localization_dataset(paths, boxes, training=False, batch_size=256, size=size):
         pixels.append(batch.numpy())

@@ -112,7 +112,7 @@ class NumberReader:
         """The boxes of every localizer pass (1 + `refine` arrays of (n, 4)) and the probability of a number.
 
         After the pass on the whole photo, each refining pass looks again at a window around the
-        box found (grown by 60%): the number then fills more of the localizer's 96x96 input, so its
+        box found (grown by 60%): the number then fills more of the localizer's small input, so its
         edges are placed more precisely. "Is there a number" comes from the whole-photo pass.
         """
         if self.localizer is None:
