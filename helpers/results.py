@@ -79,6 +79,12 @@ def glance_table(record: dict) -> str:
                      "seq": f"{100 * step['end_to_end_accuracy']:.2f}% (true box: "
                             f"{100 * step['ground_truth_crop_accuracy']:.2f}%)",
                      "digit": "-", "coverage": "-", "train": f"{step['train_seconds'] / 60:.1f} min"})
+        real = step.get("real_photos")
+        if real:
+            rows.append({"step": "4: real SVHN photos (the only ones here, never trained on)",
+                         "data": f"{real['photos']} photos of the real SVHN sample",
+                         "seq": f"{real['correct']}/{real['photos']} read (mean box IoU {real['mean_iou']:.2f})",
+                         "digit": "-", "coverage": "-", "train": "-"})
         notes = (f"\n\nLocalization on the test photos: mean IoU {step['mean_iou']:.3f}, "
                  f"{100 * step['iou_at_least_0.5']:.1f}% of boxes at IoU >= 0.5, "
                  f"{100 * step['iou_at_least_0.75']:.1f}% at >= 0.75; "

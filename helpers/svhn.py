@@ -478,6 +478,30 @@ def number_table(folder: Path, annotations: list[Annotation] | None = None, *, m
     return NumberTable(paths, boxes, labels, union, len(annotations) - len(kept))
 
 
+def concat_tables(tables: list[NumberTable]) -> NumberTable:
+    """One table holding the rows of several splits (e.g. SVHN train + extra)."""
+    if not tables:
+        raise ValueError("need at least one split to train on.")
+    return NumberTable(*(np.concatenate([getattr(t, field) for t in tables])
+                         for field in ("paths", "boxes", "labels", "union")), sum(t.dropped for t in tables))
+
+
+def photos_on_disk(folders: list[Path], *, max_digits: int = 5) -> NumberTable:
+    """The annotated photos of several format-1 folders that are actually present (e.g. the tiny real sample).
+
+    The sample's digitStruct.mat files list 40 photos each but ship only the first few; the
+    rest are skipped rather than reported missing.
+    """
+    tables = []
+    for folder in map(Path, folders):
+        annotations = [a for a in load_digit_struct(folder / "digitStruct.mat") if (folder / a.name).exists()]
+        if annotations:
+            tables.append(number_table(folder, annotations, max_digits=max_digits))
+    if not tables:
+        raise FileNotFoundError(f"no annotated photo found in {', '.join(map(str, folders))}.")
+    return concat_tables(tables)
+
+
 def split_table(table: NumberTable, validation_size: int, seed: int) -> tuple[NumberTable, NumberTable]:
     """(train, validation): a random `validation_size` rows split off a training table."""
     if not 0 < validation_size < len(table):

@@ -38,14 +38,6 @@ def make_strategy(name: str):
     return tf.distribute.get_strategy()
 
 
-def concat_tables(tables: list[svhn.NumberTable]) -> svhn.NumberTable:
-    """One table holding the rows of several splits (e.g. SVHN train + extra)."""
-    if not tables:
-        raise ValueError("need at least one split to train on.")
-    return svhn.NumberTable(*(np.concatenate([getattr(t, field) for t in tables])
-                              for field in ("paths", "boxes", "labels", "union")), sum(t.dropped for t in tables))
-
-
 def main(argv: list[str] | None = None) -> dict:
     """Parse the command line, train (or load) the reader, evaluate on the test split, print a JSON summary."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -66,7 +58,7 @@ def main(argv: list[str] | None = None) -> dict:
     if missing:
         raise FileNotFoundError(f"no {', '.join(missing)} split in {root}: fetch it with "
                                 f"`python -m helpers.svhn {' '.join(missing)}` (or pass --root).")
-    train, validation = svhn.split_table(concat_tables([svhn.number_table(root / s) for s in args.splits]),
+    train, validation = svhn.split_table(svhn.concat_tables([svhn.number_table(root / s) for s in args.splits]),
                                          args.validation_size, seed=args.seed)
     model_args = dict(filters=(32, 64, 128), convs_per_block=2, top_convs=1, dropout=0.2)
     start = time.perf_counter()

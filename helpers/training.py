@@ -114,9 +114,32 @@ def train_or_load(name: str, settings: dict, build: Callable[[], keras.Model], t
     return TrainedModel(best, info["history"], seconds, False, model_path, info)
 
 
-def predict(model: keras.Model, images: np.ndarray, decode: Callable, batch_size: int = 512) -> metrics.Decoded:
-    """Decode a model's predictions on uint8 images (Keras casts one batch at a time, no float copy)."""
-    return decode(model.predict(images, batch_size=batch_size, verbose=0))
+def shifted(images: np.ndarray, pixels: int) -> np.ndarray:
+    """A copy of (n, height, width, channels) images moved `pixels` right (left if negative), zero-filled."""
+    out = np.zeros_like(images)
+    if pixels >= 0:
+        out[:, :, pixels:] = images[:, :, :images.shape[2] - pixels]
+    else:
+        out[:, :, :pixels] = images[:, :, -pixels:]
+    return out
+
+
+def predict(model: keras.Model, images: np.ndarray, decode: Callable, batch_size: int = 512,
+            shifts: tuple[int, ...] = (0,)) -> metrics.Decoded:
+    """Decode a model's predictions on uint8 images (Keras casts one batch at a time, no float copy).
+
+    Several `shifts` (pixels, horizontal) average each head's probabilities over shifted copies
+    first: test-time augmentation, which evens out a reader's sensitivity to where a digit sits.
+    """
+    if not shifts:
+        raise ValueError("shifts must hold at least one offset (0: the images as they are).")
+    runs = [model.predict(shifted(images, s) if s else images, batch_size=batch_size, verbose=0) for s in shifts]
+    if len(runs) == 1:
+        return decode(runs[0])
+    if not isinstance(runs[0], dict):
+        raise ValueError("test-time shifts need a multi-head model: per-column CTC logits move with the image.")
+    # The auxiliary CTC columns move with the image, so only the heads' probabilities are averaged.
+    return decode({name: np.mean([run[name] for run in runs], axis=0) for name in runs[0] if name != "column_logits"})
 
 
 def fit_design(design: models.Design, source: sequences.DigitSource, validation: tuple[np.ndarray, np.ndarray],

@@ -43,8 +43,8 @@ def test_concat_tables_keeps_rows_in_order(tmp_path: Path) -> None:
     from helpers import svhn
 
     a, b = svhn.number_table(tmp_path / "a"), svhn.number_table(tmp_path / "b")
-    both = train_svhn.concat_tables([a, b])
+    both = svhn.concat_tables([a, b])
     assert len(both) == len(a) + len(b) and list(both.paths) == list(a.paths) + list(b.paths)
     assert (both.labels[len(a):] == b.labels).all()
     with pytest.raises(ValueError, match="at least one split"):
-        train_svhn.concat_tables([])
+        svhn.concat_tables([])

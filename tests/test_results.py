@@ -57,6 +57,10 @@ def test_update_readme_replaces_only_the_marked_section(tmp_path: Path) -> None:
     assert "| 6 labelled images in `images/` | 2/6 read whole, 4/6 localized |" in text
     assert "| 20 test photos, stand-in | 85.00% (true box: 90.00%) | - | - | 1.0 min |" in text
     assert "mean IoU 0.812, 95.0% of boxes at IoU >= 0.5, 70.0% at >= 0.75; 90.0% of 10 photos" in text
+    assert "real SVHN sample" not in text   # no row for real photos a run did not read
+    record["step4"]["real_photos"] = {"photos": 9, "correct": 5, "mean_iou": 0.6049}
+    results.update_readme(readme, record)
+    assert "| 9 photos of the real SVHN sample | 5/9 read (mean box IoU 0.60) |" in readme.read_text()
     (tmp_path / "plain.md").write_text("no markers")
     with pytest.raises(ValueError, match="section to fill in"):
         results.update_readme(tmp_path / "plain.md", record)

@@ -151,3 +151,27 @@ def test_truncated_digit_struct_gives_a_clear_error(tmp_path: Path) -> None:
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(ValueError, match="digitStruct.mat"):
         svhn.parse_digit_struct(path)
+
+
+def test_photos_on_disk_skips_listed_but_absent_photos(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("DIGITS_CACHE_DIR", str(tmp_path / "cache"))
+    folder = tmp_path / "split"
+    folder.mkdir()
+    svhn.write_digit_struct(folder / "digitStruct.mat", _examples())
+    (folder / "2.png").write_bytes(b"only this photo is present")
+    table = svhn.photos_on_disk([folder])
+    assert [Path(p).name for p in table.paths] == ["2.png"]
+    assert table.labels[0].tolist() == [3, 1, 0, 3, 10, 10]
+    # Union of the three digit boxes (left, top, width, height) as (top, left, bottom, right).
+    assert table.union[0].tolist() == pytest.approx([2, 1, 22.5, 20])
+    (folder / "2.png").unlink()
+    with pytest.raises(FileNotFoundError, match="no annotated photo"):
+        svhn.photos_on_disk([folder])
+
+
+@pytest.mark.skipif(not SAMPLE.exists(), reason="../shared/data/svhn-sample is absent (real SVHN sample files)")
+def test_photos_on_disk_reads_the_real_sample(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("DIGITS_CACHE_DIR", str(tmp_path / "cache"))
+    table = svhn.photos_on_disk([SAMPLE / split for split in ("train", "test", "extra")])
+    numbers = ["".join(map(str, row[1:1 + row[0]])) for row in table.labels]
+    assert numbers == KNOWN["train"] + KNOWN["test"] + KNOWN["extra"]

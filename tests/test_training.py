@@ -37,3 +37,28 @@ def test_train_then_load_from_cache(tmp_path: Path, monkeypatch) -> None:
 def test_cache_key_depends_on_every_setting() -> None:
     assert training.cache_key({"a": 1, "b": 2}) == training.cache_key({"b": 2, "a": 1})
     assert training.cache_key({"a": 1}) != training.cache_key({"a": 2})
+
+
+def test_shifted_moves_pixels_and_fills_with_zeros() -> None:
+    images = np.arange(1, 13, dtype=np.uint8).reshape(1, 2, 6, 1)
+    assert training.shifted(images, 2)[0, :, :, 0].tolist() == [[0, 0, 1, 2, 3, 4], [0, 0, 7, 8, 9, 10]]
+    assert training.shifted(images, -1)[0, 0, :, 0].tolist() == [2, 3, 4, 5, 6, 0]
+    assert np.array_equal(training.shifted(images, 0), images)
+
+
+def test_predict_with_shifts_averages_head_probabilities() -> None:
+    import pytest
+
+    model = models.build_attention_model((32, 64, 1), filters=(4, 8, 8), rnn_units=4, dense_units=8)
+    images = np.random.default_rng(0).integers(0, 256, (6, 32, 64, 1), dtype=np.uint8)
+    plain = training.predict(model, images, metrics.decode_multihead)
+    assert np.array_equal(training.predict(model, images, metrics.decode_multihead, shifts=(0, 0)).rows, plain.rows)
+    outputs = [model.predict(training.shifted(images, s), verbose=0) for s in (-3, 3)]
+    expected = metrics.decode_multihead({k: (outputs[0][k] + outputs[1][k]) / 2 for k in outputs[0] if k != "column_logits"})
+    both = training.predict(model, images, metrics.decode_multihead, shifts=(-3, 3))
+    assert np.array_equal(both.rows, expected.rows) and np.allclose(both.confidence, expected.confidence, rtol=1e-5)
+    ctc = models.build_ctc_model((32, 64, 1), filters=(4, 8, 8), rnn_units=4)
+    with pytest.raises(ValueError, match="multi-head"):
+        training.predict(ctc, images, metrics.decode_ctc, shifts=(0, 2))
+    with pytest.raises(ValueError, match="at least one"):
+        training.predict(model, images, metrics.decode_multihead, shifts=())
