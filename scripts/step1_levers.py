@@ -54,7 +54,10 @@ def pretrain_trunk(train_digits, val_digits, steps: int, model_args: dict) -> ke
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("lever", choices=["baseline", "two-convs", "glyph-pretraining"])
+    parser.add_argument("lever", choices=["baseline", "two-convs", "glyph-pretraining", "trunk-values", "supervised"])
+    parser.add_argument("--attend-to", default="context", choices=["context", "trunk"],
+                        help="what the digit heads average: the BiGRU's outputs or the trunk's columns")
+    parser.add_argument("--no-distort", action="store_true", help="train on undistorted glyphs")
     parser.add_argument("--steps", type=int, default=2400, help="reader training steps (batch 64)")
     parser.add_argument("--pretrain-steps", type=int, default=1200, help="glyph steps (batch 128)")
     args = parser.parse_args()
@@ -67,10 +70,12 @@ def main() -> None:
     config = sequences.SequenceConfig()
     val_set = sequences.generate_sequences(val_digits, 3000, seed=SEED + 1, config=config)
     model_args = {"dropout": 0.2, "top_convs": 1, "convs_per_block": 2 if args.lever == "two-convs" else 1}
+    if args.lever == "trunk-values" or args.attend_to == "trunk":
+        model_args["attend_to"] = "trunk"
     start = time.perf_counter()
     pretrained = pretrain_trunk(train_digits, val_digits, args.pretrain_steps, model_args) \
         if args.lever == "glyph-pretraining" else None
-    design = models.DESIGNS["attention"]
+    design = models.DESIGNS["supervised" if args.lever == "supervised" else "attention"]
 
     def build() -> keras.Model:
         keras.utils.set_random_seed(SEED)
@@ -82,14 +87,15 @@ def main() -> None:
                     layer.set_weights(trunk[layer.name].get_weights())
         return design.compile(model, models.learning_rate_schedule(2e-3, args.steps, args.steps // 16))
 
-    stream = sequences.train_dataset(train_digits, 64, SEED, dataclasses.replace(config, augment=True),
-                                     target_fn=design.targets)
+    stream = sequences.train_dataset(train_digits, 64, SEED, dataclasses.replace(config, augment=not args.no_distort),
+                                     target_fn=design.targets, positions=design.positions)
     os.environ["DIGITS_CACHE_DIR"] = tempfile.mkdtemp(prefix="step1-levers-")   # keep cache/ clean
     run = training.train_or_load(f"lever-{args.lever}", {"time": time.time()}, build, stream, val_set,
                                  design.decode, epochs=8, steps_per_epoch=args.steps // 8, cache=False, patience=8)
     scores = metrics.sequence_metrics(training.predict(run.model, val_set[0], design.decode), val_set[1])
     print(f"RESULT {args.lever}: validation whole-number {100 * scores['sequence_accuracy']:.2f}%, per digit "
-          f"{100 * scores['per_digit_accuracy']:.2f}%, wall clock {time.perf_counter() - start:.0f} s, "
+          f"{100 * scores['per_digit_accuracy']:.2f}%, length {100 * scores['length_accuracy']:.2f}%, by length "
+          f"{[round(100 * scores[f'sequence_accuracy_length_{n}'], 2) for n in range(1, 6)]}, wall clock {time.perf_counter() - start:.0f} s, "
           f"{run.model.count_params():,} parameters")
 
 
