@@ -112,29 +112,6 @@ class CTCLoss(keras.losses.Loss):
         return tf.where(y_true[:, 0] + repeats <= columns, loss, tf.zeros_like(loss))
 
 
-@keras.saving.register_keras_serializable(package="helpers")
-class PositionLoss(keras.losses.Loss):
-    """Teaches digit head i to attend to the column holding digit i's centre.
-
-    y_true: (batch, max_digits) centres in thousandths of the image width, -1 where there is no
-    digit; y_pred: the heads' attention weights over the columns, (batch, columns, max_digits).
-    The loss is the mean over present digits of -log(weight on the centre's column).
-    """
-
-    def __init__(self, name: str = "position_loss", **kwargs) -> None:
-        super().__init__(name=name, **kwargs)
-
-    def call(self, y_true, y_pred):
-        columns = ops.shape(y_pred)[1]
-        centre = ops.cast(y_true, "float32")
-        present = ops.cast(centre >= 0, "float32")
-        column = ops.clip(ops.floor(centre * ops.cast(columns, "float32") / 1000.0), 0, columns - 1)
-        target = ops.one_hot(ops.cast(column, "int32"), columns, axis=1)            # (batch, columns, N)
-        picked = ops.sum(target * ops.cast(y_pred, "float32"), axis=1)               # (batch, N)
-        nll = -ops.log(picked + 1e-7) * present
-        return ops.sum(nll, axis=1) / ops.maximum(ops.sum(present, axis=1), 1.0)
-
-
 def ctc_targets(labels, max_digits: int = 5):
     """CTC models train on the label rows as they are."""
     return labels
@@ -142,18 +119,12 @@ def ctc_targets(labels, max_digits: int = 5):
 
 def multihead_ctc_targets(labels, max_digits: int = 5) -> dict:
     """Targets of a multi-head model with an auxiliary CTC output: the heads' plus the label rows."""
-    return {**split_targets(labels, max_digits), "column_logits": labels[:, :max_digits + 1]}
-
-
-def supervised_position_targets(labels, max_digits: int = 5) -> dict:
-    """As `multihead_ctc_targets`, plus the digits' centres that label rows with positions carry."""
-    return {**multihead_ctc_targets(labels, max_digits), "position_attention": labels[:, max_digits + 1:]}
+    return {**split_targets(labels, max_digits), "column_logits": labels}
 
 
 def build_attention_model(input_shape: tuple[int, int, int] = (32, 128, 1), *, max_digits: int = 5,
                           filters: tuple[int, ...] = (32, 64, 128), convs_per_block: int = 1, top_convs: int = 0,
                           rnn_units: int = 64, dense_units: int = 128, dropout: float = 0.2,
-                          attend_to: str = "context", supervise_positions: bool = False,
                           name: str = "multihead_attention") -> keras.Model:
     """Multi-head reader whose digit heads each *attend* to the feature columns of their position.
 
@@ -161,34 +132,19 @@ def build_attention_model(input_shape: tuple[int, int, int] = (32, 128, 1), *, m
     scores every column with its own learned query, averages the columns with those softmax
     weights and classifies the result (0-9 or blank). The length head reads the mean column.
     An auxiliary "column_logits" output is trained with CTC so the columns learn digits early.
-
-    `attend_to="trunk"` lets the heads average the trunk's own columns (all rows and channels: what
-    the glyph there looks like) rather than the BiGRU's outputs; the BiGRU still decides *where*
-    each head looks, but the digit no longer has to squeeze through its units.
-    `supervise_positions=True` also outputs the attention weights ("position_attention"), so a
-    loss can teach each head where its digit is (`PositionLoss`) instead of leaving it to find out.
     """
     if len(input_shape) != 3:
         raise ValueError(f"input_shape must be (height, width, channels), got {input_shape}.")
-    if attend_to not in ("context", "trunk"):
-        raise ValueError(f'attend_to must be "context" or "trunk", got {attend_to!r}.')
     inputs = keras.Input(shape=input_shape, name="image")
-    trunk = _conv_trunk(inputs, filters, convs_per_block, dropout, top_convs)
-    columns = _column_reader(trunk, rnn_units, dropout)
+    columns = _column_reader(_conv_trunk(inputs, filters, convs_per_block, dropout, top_convs),
+                             rnn_units, dropout)
     outputs = {"column_logits": layers.Dense(NUM_CLASSES, name="column_logits")(columns)}
     summary = layers.GlobalAveragePooling1D(name="mean_column")(columns)
     summary = layers.Dense(dense_units, activation="relu", name="length_features")(summary)
     outputs["length"] = layers.Dense(max_digits + 1, activation="softmax", name="length")(summary)
     scores = layers.Dense(max_digits, name="position_scores")(columns)             # (batch, T, N)
     weights = layers.Softmax(axis=1, name="position_attention")(scores)            # over columns
-    if supervise_positions:
-        outputs["position_attention"] = weights
-    values = columns
-    if attend_to == "trunk":
-        height, width, channels = trunk.shape[1:]
-        values = layers.Reshape((width, height * channels), name="trunk_columns")(
-            layers.Permute((2, 1, 3), name="trunk_columns_first")(trunk))
-    attended = layers.Dot(axes=(1, 1), name="attended_columns")([weights, values])  # (batch, N, C)
+    attended = layers.Dot(axes=(1, 1), name="attended_columns")([weights, columns])  # (batch, N, C)
     for position in range(1, max_digits + 1):
         picked = layers.Cropping1D((position - 1, max_digits - position), name=f"pick_{position}")(attended)
         picked = layers.Flatten(name=f"position_{position}_features")(picked)
@@ -197,11 +153,6 @@ def build_attention_model(input_shape: tuple[int, int, int] = (32, 128, 1), *, m
         outputs[f"digit_{position}"] = layers.Dense(NUM_CLASSES, activation="softmax",
                                                     name=f"digit_{position}")(hidden)
     return keras.Model(inputs, outputs, name=name)
-
-
-def build_supervised_attention_model(input_shape: tuple[int, int, int] = (32, 128, 1), **kwargs) -> keras.Model:
-    """The attention reader with its attention weights as an output, for `PositionLoss`."""
-    return build_attention_model(input_shape, supervise_positions=True, **kwargs)
 
 
 def learning_rate_schedule(peak: float, total_steps: int, warmup_steps: int = 0):
@@ -214,8 +165,8 @@ def learning_rate_schedule(peak: float, total_steps: int, warmup_steps: int = 0)
 
 def compile_multihead(model: keras.Model, learning_rate) -> keras.Model:
     """Adam on the summed cross-entropies of the length head and every digit head (+ CTC if any)."""
-    special = {"column_logits": CTCLoss, "position_attention": PositionLoss}
-    losses = {name: special.get(name, keras.losses.SparseCategoricalCrossentropy)() for name in model.output_names}
+    losses = {name: CTCLoss() if name == "column_logits" else keras.losses.SparseCategoricalCrossentropy()
+              for name in model.output_names}
     model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=losses)
     return model
 
@@ -236,7 +187,6 @@ class Design:
     compile: Callable[[keras.Model, object], keras.Model]
     decode: Callable
     targets: Callable
-    positions: bool = False      # whether its training labels carry the digits' centres
 
 
 DESIGNS = {
@@ -245,9 +195,6 @@ DESIGNS = {
     "attention": Design("attention", "multi-head CNN + BiGRU, each digit head attends to its column",
                         build_attention_model, compile_multihead, metrics.decode_multihead,
                         multihead_ctc_targets),
-    "supervised": Design("supervised", "multi-head CNN + BiGRU, attention taught where each digit is",
-                         build_supervised_attention_model,
-                         compile_multihead, metrics.decode_multihead, supervised_position_targets, positions=True),
     "ctc": Design("ctc", "CNN + BiGRU with CTC (digits emitted column by column)", build_ctc_model, compile_ctc,
                   metrics.decode_ctc, ctc_targets),
 }

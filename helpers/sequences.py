@@ -8,7 +8,6 @@ import numpy as np
 from PIL import Image
 
 BLANK = 10          # class of an unused digit position ("no digit here")
-NO_POSITION = -1    # centre of an unused digit position
 NUM_CLASSES = 11    # digits 0-9 plus BLANK
 
 
@@ -97,12 +96,6 @@ def distort_glyph(glyph: np.ndarray, rng: np.random.Generator, config: SequenceC
 def render_sequence(glyphs: list[np.ndarray], rng: np.random.Generator,
                     config: SequenceConfig) -> np.ndarray:
     """Place glyphs left to right with random size, spacing, shift and jitter on a black canvas."""
-    return place_glyphs(glyphs, rng, config)[0]
-
-
-def place_glyphs(glyphs: list[np.ndarray], rng: np.random.Generator,
-                 config: SequenceConfig) -> tuple[np.ndarray, list[float]]:
-    """`render_sequence`, also returning each glyph's horizontal centre in pixels."""
     canvas = np.zeros((config.height, config.width), np.uint8)
     if config.augment:
         glyphs = [distort_glyph(glyph, rng, config) for glyph in glyphs]
@@ -123,15 +116,13 @@ def place_glyphs(glyphs: list[np.ndarray], rng: np.random.Generator,
     slack = config.width - total
     x = int(np.clip(slack // 2 + rng.integers(-config.shift, config.shift + 1), 0, slack))
     top = int(rng.integers(0, config.height - heights.max() + 1))
-    centres = []
     for glyph, height, width, gap in zip(glyphs, heights, widths, np.append(gaps, 0)):
         resized = np.asarray(Image.fromarray(glyph).resize((int(width), int(height)), Image.BILINEAR))
         y = int(np.clip(top + rng.integers(-config.jitter, config.jitter + 1), 0, config.height - height))
         region = canvas[y:y + height, x:x + width]
         np.maximum(region, resized[:, :region.shape[1]], out=region)
-        centres.append(x + min(width, config.width - x) / 2)
         x += int(width + gap)
-    return canvas, centres
+    return canvas
 
 
 def encode_labels(digits: list[int], max_digits: int) -> np.ndarray:
@@ -145,34 +136,24 @@ def encode_labels(digits: list[int], max_digits: int) -> np.ndarray:
 
 
 def generate_sequences(source: DigitSource, count: int, seed: int | tuple[int, ...],
-                       config: SequenceConfig = SequenceConfig(), positions: bool = False):
-    """`count` numbers as uint8 images (count, H, W, 1) and labels (count, 1 + max_digits).
-
-    `positions=True` adds a third array (count, max_digits): each digit's horizontal centre in
-    thousandths of the canvas width, -1 where there is no digit (the images are the same).
-    """
+                       config: SequenceConfig = SequenceConfig()) -> tuple[np.ndarray, np.ndarray]:
+    """`count` numbers as uint8 images (count, H, W, 1) and labels (count, 1 + max_digits)."""
     rng = np.random.default_rng(seed)
     images = np.zeros((count, config.height, config.width, 1), np.uint8)
     labels = np.zeros((count, config.max_digits + 1), np.int64)
-    centres = np.full((count, config.max_digits), NO_POSITION, np.int64)
     lengths = rng.integers(config.min_length, config.max_digits + 1, size=count)
     for row, length in enumerate(lengths):
         picks = rng.integers(0, len(source), size=length)
-        images[row, :, :, 0], x = place_glyphs([source.glyph(i) for i in picks], rng, config)
+        images[row, :, :, 0] = render_sequence([source.glyph(i) for i in picks], rng, config)
         labels[row] = encode_labels(source.labels[picks].tolist(), config.max_digits)
-        centres[row, :length] = np.round(np.array(x) * 1000 / config.width)
-    return (images, labels, centres) if positions else (images, labels)
+    return images, labels
 
 
-def sequence_batches(source: DigitSource, batch_size: int, seed: int, config: SequenceConfig = SequenceConfig(),
-                     positions: bool = False) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Endless fresh batches, deterministic under `seed`: every step sees new numbers.
-
-    With `positions`, each label row carries the digits' centres after its usual columns.
-    """
+def sequence_batches(source: DigitSource, batch_size: int, seed: int,
+                     config: SequenceConfig = SequenceConfig()) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Endless fresh batches, deterministic under `seed`: every step sees new numbers."""
     for step in range(2**62):
-        batch = generate_sequences(source, batch_size, seed=(seed, step), config=config, positions=positions)
-        yield (batch[0], np.concatenate(batch[1:], axis=1)) if positions else batch
+        yield generate_sequences(source, batch_size, seed=(seed, step), config=config)
 
 
 def split_targets(labels, max_digits: int = 5) -> dict:
@@ -184,17 +165,13 @@ def split_targets(labels, max_digits: int = 5) -> dict:
 
 
 def train_dataset(source: DigitSource, batch_size: int, seed: int,
-                  config: SequenceConfig = SequenceConfig(), target_fn=split_targets, positions: bool = False):
-    """Stream endless training batches with tf.data (generated on the fly in uint8).
-
-    `positions=True` appends the digits' centres to every label row (see `sequence_batches`).
-    """
+                  config: SequenceConfig = SequenceConfig(), target_fn=split_targets):
+    """Stream endless training batches with tf.data (generated on the fly in uint8)."""
     import tensorflow as tf
 
-    columns = config.max_digits + 1 + (config.max_digits if positions else 0)
     signature = (tf.TensorSpec((None, config.height, config.width, 1), tf.uint8),
-                 tf.TensorSpec((None, columns), tf.int64))
+                 tf.TensorSpec((None, config.max_digits + 1), tf.int64))
     dataset = tf.data.Dataset.from_generator(
-        lambda: sequence_batches(source, batch_size, seed, config, positions), output_signature=signature)
+        lambda: sequence_batches(source, batch_size, seed, config), output_signature=signature)
     return dataset.map(lambda x, y: (tf.cast(x, tf.float32), target_fn(y, config.max_digits)),
                        num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)

@@ -138,9 +138,8 @@ def predict(model: keras.Model, images: np.ndarray, decode: Callable, batch_size
         return decode(runs[0])
     if not isinstance(runs[0], dict):
         raise ValueError("test-time shifts need a multi-head model: per-column CTC logits move with the image.")
-    # The auxiliary outputs (CTC columns, attention) move with the image: only the heads' are averaged.
-    heads = [name for name in runs[0] if name == "length" or name.startswith("digit_")]
-    return decode({name: np.mean([run[name] for run in runs], axis=0) for name in heads})
+    # The auxiliary CTC columns move with the image, so only the heads' probabilities are averaged.
+    return decode({name: np.mean([run[name] for run in runs], axis=0) for name in runs[0] if name != "column_logits"})
 
 
 def fit_design(design: models.Design, source: sequences.DigitSource, validation: tuple[np.ndarray, np.ndarray],
@@ -169,8 +168,7 @@ def fit_design(design: models.Design, source: sequences.DigitSource, validation:
                 "source": f"{source.name}:{len(source)}"}
     if start_from is not None:   # a new key only when used: earlier cached runs stay valid
         settings["start_from"] = start_from.path.name
-    data = sequences.train_dataset(source, batch_size, seed, config, target_fn=design.targets,
-                                   positions=design.positions)
+    data = sequences.train_dataset(source, batch_size, seed, config, target_fn=design.targets)
     return train_or_load(design.key, settings, build, data,
                          validation, design.decode, epochs=epochs, steps_per_epoch=steps_per_epoch,
                          patience=patience, cache=cache, strategy=strategy)
