@@ -34,13 +34,18 @@ def _conv_trunk(inputs, filters: tuple[int, ...], convs_per_block: int, dropout:
     return x
 
 
+def _dropout(x, rate: float, name: str):
+    """Dropout at `rate`, or nothing when it is 0 (no inert layers in the model's summary)."""
+    return layers.Dropout(rate, name=name)(x) if rate else x
+
+
 def _column_reader(trunk, rnn_units: int, dropout: float):
     """Read the trunk's feature map column by column (left to right and back) with a BiGRU."""
     height, width, channels = trunk.shape[1:]
     x = layers.Permute((2, 1, 3), name="columns_first")(trunk)
     x = layers.Reshape((width, height * channels), name="columns")(x)
     x = layers.Dense(rnn_units * 2, activation="relu", name="column_features")(x)
-    x = layers.Dropout(dropout, name="column_dropout")(x)
+    x = _dropout(x, dropout, "column_dropout")
     return layers.Bidirectional(layers.GRU(rnn_units, return_sequences=True), name="bi_gru")(x)
 
 
@@ -62,9 +67,9 @@ def build_model(input_shape: tuple[int, int, int] = (32, 128, 1), *, max_digits:
     outputs = {}
     # Flatten keeps *where* each feature is, which tells the position heads apart.
     x = layers.Flatten(name="flatten")(x)
-    x = layers.Dropout(dropout, name="flatten_dropout")(x)
+    x = _dropout(x, dropout, "flatten_dropout")
     x = layers.Dense(dense_units, activation="relu", name="shared_features")(x)
-    x = layers.Dropout(dropout, name="features_dropout")(x)
+    x = _dropout(x, dropout, "features_dropout")
     outputs["length"] = layers.Dense(max_digits + 1, activation="softmax", name="length")(x)
     for position in range(1, max_digits + 1):
         outputs[f"digit_{position}"] = layers.Dense(
@@ -149,7 +154,7 @@ def build_attention_model(input_shape: tuple[int, int, int] = (32, 128, 1), *, m
         picked = layers.Cropping1D((position - 1, max_digits - position), name=f"pick_{position}")(attended)
         picked = layers.Flatten(name=f"position_{position}_features")(picked)
         hidden = layers.Dense(dense_units, activation="relu", name=f"digit_{position}_hidden")(picked)
-        hidden = layers.Dropout(dropout, name=f"digit_{position}_dropout")(hidden)
+        hidden = _dropout(hidden, dropout, f"digit_{position}_dropout")
         outputs[f"digit_{position}"] = layers.Dense(NUM_CLASSES, activation="softmax",
                                                     name=f"digit_{position}")(hidden)
     return keras.Model(inputs, outputs, name=name)
@@ -208,7 +213,8 @@ def describe(model: keras.Model) -> str:
     lines = [f"* input: a {model.input.shape[1]}x{model.input.shape[2]} grey image, raw pixels 0-255, "
              "rescaled to 0-1 inside the model;",
              f"* {len(convs)} convolution blocks with {', '.join(map(str, convs))} filters: 3x3 convolution "
-             f"(no bias), batch normalisation, ReLU, 2x2 max pooling and spatial dropout, giving a "
+             f"(no bias), batch normalisation, ReLU, 2x2 max pooling"
+             f"{' and spatial dropout' if 'block1_dropout' in names else ''}, giving a "
              f"{trunk_out[1]}x{trunk_out[2]} map of {trunk_out[3]} features;"]
     top = [layer for layer in model.layers if layer.name.startswith("top_conv")]
     if top:

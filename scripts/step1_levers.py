@@ -1,16 +1,19 @@
 """Equal-wall-clock experiments on Step 1's reader: does a lever raise validation whole-number accuracy?
 
-    .venv/bin/python scripts/step1_levers.py baseline  --steps 2400
-    .venv/bin/python scripts/step1_levers.py two-convs --steps 1400
-    .venv/bin/python scripts/step1_levers.py glyph-pretraining --pretrain-steps 1200 --steps 1600
-    .venv/bin/python scripts/step1_levers.py baseline  --steps 1200 --no-distort
+    .venv/bin/python scripts/step1_levers.py baseline --steps 2000
+    .venv/bin/python scripts/step1_levers.py baseline --steps 2000 --distort
+    .venv/bin/python scripts/step1_levers.py baseline --steps 1200 --batch-size 64 --dropout 0.2
+    .venv/bin/python scripts/step1_levers.py two-convs --steps 1100
+    .venv/bin/python scripts/step1_levers.py glyph-pretraining --pretrain-steps 600 --steps 1500
 
-`baseline` is the notebook's attention reader (one conv per block); `two-convs` doubles the convs in
-every trunk block (each step takes ~2.7x as long on 2 CPU cores); `glyph-pretraining` first trains the
-same trunk on single glyphs (32x32, batch 128) and copies it into the reader; `--no-distort` trains on
-undistorted glyphs. Pick the steps so the wall clocks match (printed), and compare the printed
-validation accuracy (3,000 numbers from the validation digits, as in the notebook), overall and by
-length. Models are not cached. Needs MNIST in DIGITS_DATA_DIR. About 5.5 minutes per 1200 baseline steps.
+`baseline` is the notebook's attention reader with the notebook's settings (batch 32, no dropout, no
+glyph distortion, peak learning rate 2e-3, one convolution after the last pooling); each option
+changes one of them. `two-convs` doubles the convs in every trunk block (each step takes ~2.7x as
+long on 2 CPU cores); `glyph-pretraining` first trains the same trunk on single glyphs (32x32,
+batch 128) and copies it into the reader. Pick the steps so the wall clocks match (printed), and
+compare the printed validation accuracy (3,000 numbers from the validation digits, as in the
+notebook), overall and by length. One 8-epoch warm-up + cosine schedule; models are not cached
+(`--save` keeps one). Needs MNIST in DIGITS_DATA_DIR. About 4 minutes per 2000 baseline steps.
 """
 from __future__ import annotations
 
@@ -57,8 +60,13 @@ def pretrain_trunk(train_digits, val_digits, steps: int, model_args: dict) -> ke
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("lever", choices=["baseline", "two-convs", "glyph-pretraining"])
-    parser.add_argument("--no-distort", action="store_true", help="train on undistorted glyphs")
-    parser.add_argument("--steps", type=int, default=2400, help="reader training steps (batch 64)")
+    parser.add_argument("--distort", action="store_true", help="rotate and shear the training glyphs")
+    parser.add_argument("--dropout", type=float, default=0.0, help="the models' dropout")
+    parser.add_argument("--batch-size", type=int, default=32, help="numbers per step")
+    parser.add_argument("--top-convs", type=int, default=1, help="convolutions after the last pooling")
+    parser.add_argument("--save", type=Path, help="also save the trained reader here (.keras), for error analysis")
+    parser.add_argument("--learning-rate", type=float, default=2e-3, help="peak learning rate")
+    parser.add_argument("--steps", type=int, default=2400, help="reader training steps")
     parser.add_argument("--pretrain-steps", type=int, default=1200, help="glyph steps (batch 128)")
     args = parser.parse_args()
     if args.steps < 8:
@@ -69,7 +77,7 @@ def main() -> None:
     val_digits = sequences.DigitSource(mnist.train_images[val_index], mnist.train_labels[val_index])
     config = sequences.SequenceConfig()
     val_set = sequences.generate_sequences(val_digits, 3000, seed=SEED + 1, config=config)
-    model_args = {"dropout": 0.2, "top_convs": 1, "convs_per_block": 2 if args.lever == "two-convs" else 1}
+    model_args = {"dropout": args.dropout, "top_convs": args.top_convs, "convs_per_block": 2 if args.lever == "two-convs" else 1}
     start = time.perf_counter()
     pretrained = pretrain_trunk(train_digits, val_digits, args.pretrain_steps, model_args) \
         if args.lever == "glyph-pretraining" else None
@@ -83,9 +91,9 @@ def main() -> None:
             for layer in model.layers:
                 if layer.name in trunk and layer.weights:
                     layer.set_weights(trunk[layer.name].get_weights())
-        return design.compile(model, models.learning_rate_schedule(2e-3, args.steps, args.steps // 16))
+        return design.compile(model, models.learning_rate_schedule(args.learning_rate, args.steps, args.steps // 16))
 
-    stream = sequences.train_dataset(train_digits, 64, SEED, dataclasses.replace(config, augment=not args.no_distort),
+    stream = sequences.train_dataset(train_digits, args.batch_size, SEED, dataclasses.replace(config, augment=args.distort),
                                      target_fn=design.targets)
     os.environ["DIGITS_CACHE_DIR"] = tempfile.mkdtemp(prefix="step1-levers-")   # keep cache/ clean
     run = training.train_or_load(f"lever-{args.lever}", {"time": time.time()}, build, stream, val_set,
@@ -95,6 +103,8 @@ def main() -> None:
           f"{100 * scores['per_digit_accuracy']:.2f}%, length {100 * scores['length_accuracy']:.2f}%, by length "
           f"{[round(100 * scores[f'sequence_accuracy_length_{n}'], 2) for n in range(1, 6)]}, wall clock {time.perf_counter() - start:.0f} s, "
           f"{run.model.count_params():,} parameters")
+    if args.save:
+        run.model.save(args.save)
 
 
 if __name__ == "__main__":

@@ -47,6 +47,15 @@ def test_attention_model_learns_with_auxiliary_ctc() -> None:
     assert history["loss"][-1] < 0.7 * history["loss"][0] and np.isfinite(history["column_logits_loss"][-1])
 
 
+@pytest.mark.parametrize("build", [models.build_model, models.build_attention_model, models.build_ctc_model])
+def test_dropout_zero_builds_no_dropout_layers_and_describe_says_so(build) -> None:
+    without, with_ = build(**SMALL, dropout=0.0), build(**SMALL, dropout=0.2)
+    kinds = (keras.layers.Dropout, keras.layers.SpatialDropout2D)
+    assert not [layer.name for layer in without.layers if isinstance(layer, kinds)]
+    assert [layer.name for layer in with_.layers if isinstance(layer, kinds)]
+    assert "spatial dropout" not in models.describe(without) and "spatial dropout" in models.describe(with_)
+
+
 def test_ctc_model_outputs_one_column_per_four_pixels() -> None:
     model = models.build_ctc_model(**SMALL, rnn_units=8)
     assert model.predict(np.zeros((2, 32, 128, 1), np.float32), verbose=0).shape == (2, 16, 11)
