@@ -3,8 +3,8 @@
     .venv/bin/python scripts/step1_levers.py baseline --steps 2000
     .venv/bin/python scripts/step1_levers.py baseline --steps 2000 --distort
     .venv/bin/python scripts/step1_levers.py baseline --steps 1200 --batch-size 64 --dropout 0.2
-    .venv/bin/python scripts/step1_levers.py two-convs --steps 1100
-    .venv/bin/python scripts/step1_levers.py glyph-pretraining --pretrain-steps 600 --steps 1500
+    .venv/bin/python scripts/step1_levers.py two-convs --steps 750
+    .venv/bin/python scripts/step1_levers.py glyph-pretraining --pretrain-steps 600 --steps 1350
 
 `baseline` is the notebook's attention reader with the notebook's settings (batch 32, no dropout, no
 glyph distortion, peak learning rate 2e-3, one convolution after the last pooling); each option
@@ -77,7 +77,8 @@ def main() -> None:
     val_digits = sequences.DigitSource(mnist.train_images[val_index], mnist.train_labels[val_index])
     config = sequences.SequenceConfig()
     val_set = sequences.generate_sequences(val_digits, 3000, seed=SEED + 1, config=config)
-    model_args = {"dropout": args.dropout, "top_convs": args.top_convs, "convs_per_block": 2 if args.lever == "two-convs" else 1}
+    model_args = {"dropout": args.dropout, "top_convs": args.top_convs,
+                  "convs_per_block": 2 if args.lever == "two-convs" else 1}
     start = time.perf_counter()
     pretrained = pretrain_trunk(train_digits, val_digits, args.pretrain_steps, model_args) \
         if args.lever == "glyph-pretraining" else None
@@ -93,7 +94,8 @@ def main() -> None:
                     layer.set_weights(trunk[layer.name].get_weights())
         return design.compile(model, models.learning_rate_schedule(args.learning_rate, args.steps, args.steps // 16))
 
-    stream = sequences.train_dataset(train_digits, args.batch_size, SEED, dataclasses.replace(config, augment=args.distort),
+    stream = sequences.train_dataset(train_digits, args.batch_size, SEED,
+                                     dataclasses.replace(config, augment=args.distort),
                                      target_fn=design.targets)
     os.environ["DIGITS_CACHE_DIR"] = tempfile.mkdtemp(prefix="step1-levers-")   # keep cache/ clean
     run = training.train_or_load(f"lever-{args.lever}", {"time": time.time()}, build, stream, val_set,
@@ -101,7 +103,8 @@ def main() -> None:
     scores = metrics.sequence_metrics(training.predict(run.model, val_set[0], design.decode), val_set[1])
     print(f"RESULT {args.lever}: validation whole-number {100 * scores['sequence_accuracy']:.2f}%, per digit "
           f"{100 * scores['per_digit_accuracy']:.2f}%, length {100 * scores['length_accuracy']:.2f}%, by length "
-          f"{[round(100 * scores[f'sequence_accuracy_length_{n}'], 2) for n in range(1, 6)]}, wall clock {time.perf_counter() - start:.0f} s, "
+          f"{[round(100 * scores[f'sequence_accuracy_length_{n}'], 2) for n in range(1, 6)]}, "
+          f"wall clock {time.perf_counter() - start:.0f} s, "
           f"{run.model.count_params():,} parameters")
     if args.save:
         run.model.save(args.save)
