@@ -11,6 +11,11 @@ from helpers import metrics
 from helpers.sequences import BLANK, NUM_CLASSES, split_targets
 
 
+def _dropout(x, rate: float, name: str, kind=layers.Dropout):
+    """A `kind` dropout layer at `rate`, or nothing when it is 0 (no inert layers in the summary)."""
+    return kind(rate, name=name)(x) if rate else x
+
+
 def _conv_trunk(inputs, filters: tuple[int, ...], convs_per_block: int, dropout: float, top_convs: int = 0):
     """Rescale raw 0-255 pixels, then blocks of conv-BN-ReLU, each ending in 2x2 max pooling.
 
@@ -25,18 +30,12 @@ def _conv_trunk(inputs, filters: tuple[int, ...], convs_per_block: int, dropout:
             x = layers.BatchNormalization(name=f"block{block}_bn{conv}")(x)
             x = layers.ReLU(name=f"block{block}_relu{conv}")(x)
         x = layers.MaxPooling2D(2, name=f"block{block}_pool")(x)
-        if dropout:
-            x = layers.SpatialDropout2D(dropout / 2, name=f"block{block}_dropout")(x)
+        x = _dropout(x, dropout / 2, f"block{block}_dropout", layers.SpatialDropout2D)
     for conv in range(1, top_convs + 1):
         x = layers.Conv2D(filters[-1], 3, padding="same", use_bias=False, name=f"top_conv{conv}")(x)
         x = layers.BatchNormalization(name=f"top_bn{conv}")(x)
         x = layers.ReLU(name=f"top_relu{conv}")(x)
     return x
-
-
-def _dropout(x, rate: float, name: str):
-    """Dropout at `rate`, or nothing when it is 0 (no inert layers in the model's summary)."""
-    return layers.Dropout(rate, name=name)(x) if rate else x
 
 
 def _column_reader(trunk, rnn_units: int, dropout: float):
