@@ -65,6 +65,94 @@ def decode_ctc(logits: np.ndarray, max_digits: int = 5) -> Decoded:
     return Decoded(rows, confidence)
 
 
+def _log_softmax(logits: np.ndarray) -> np.ndarray:
+    """log of softmax over the last axis, computed stably in float64."""
+    logits = np.asarray(logits, np.float64)
+    shifted = logits - logits.max(-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
+
+
+def ctc_log_likelihood(logits: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """log P(number | per-column logits) under CTC (blank = BLANK), one value per row; -inf if impossible.
+
+    The CTC forward algorithm, vectorised over rows: a path visits the label's digits in order with
+    blanks between and around them, and must put a blank between two equal neighbours.
+    """
+    log_probs = _log_softmax(logits)
+    rows = np.asarray(rows)
+    count, columns, _ = log_probs.shape
+    if rows.shape[0] != count or (rows[:, 0] < 0).any():
+        raise ValueError(f"need one valid label row per image, got {rows.shape} for {count} images.")
+    max_digits = rows.shape[1] - 1
+    states = 2 * max_digits + 1                       # blank, d1, blank, d2, ..., blank
+    extended = np.full((count, states), BLANK, np.int64)
+    extended[:, 1::2] = np.where(rows[:, 1:] == BLANK, BLANK, rows[:, 1:])
+    used = np.arange(states)[None, :] < 2 * rows[:, :1] + 1
+    # A state may be reached from two back only if it is a digit unlike the digit two states before.
+    skip = np.zeros((count, states), bool)
+    skip[:, 2:] = (extended[:, 2:] != BLANK) & (extended[:, 2:] != extended[:, :-2])
+    emit = np.take_along_axis(log_probs, np.broadcast_to(extended[:, None, :], (count, columns, states)), axis=2)
+    alpha = np.full((count, states), -np.inf)
+    alpha[:, :2] = emit[:, 0, :2]
+    alpha[~used] = -np.inf
+    for column in range(1, columns):
+        one_back = np.concatenate([np.full((count, 1), -np.inf), alpha[:, :-1]], axis=1)
+        two_back = np.where(skip, np.concatenate([np.full((count, 2), -np.inf), alpha[:, :-2]], axis=1), -np.inf)
+        alpha = np.logaddexp(np.logaddexp(alpha, one_back), two_back) + emit[:, column]
+        alpha[~used] = -np.inf
+    last = 2 * rows[:, 0]                              # the final blank; the last digit is one before it
+    picks = np.arange(count)
+    ends = np.logaddexp(alpha[picks, last], alpha[picks, np.maximum(last - 1, 0)])
+    return np.where(rows[:, 0] == 0, alpha[:, 0], ends)    # no digits: only the all-blank path
+
+
+def decode_joint(outputs: dict[str, np.ndarray], ctc_weight: float) -> Decoded:
+    """Heads and CTC columns read together: the candidate maximising log P_heads + w log P_CTC wins.
+
+    Hybrid CTC/attention decoding (Watanabe et al. 2017): the candidates are the heads' best
+    number of each length 1-5, the best one with any single digit swapped for that head's runner-up,
+    and the CTC columns' own greedy reading. `outputs["column_logits"]` may hold one array per
+    test-time shift, shape (shifts, n, columns, classes); their log-likelihoods are averaged.
+    With `ctc_weight` 0 this is `decode_multihead`. The confidence stays the heads' probability.
+    """
+    if ctc_weight < 0:
+        raise ValueError(f"ctc_weight must be 0 or more, got {ctc_weight}.")
+    heads = decode_multihead(outputs)
+    if ctc_weight == 0:
+        return heads
+    if "column_logits" not in outputs:
+        raise ValueError("joint decoding needs per-column CTC logits (the attention design's column_logits).")
+    columns = np.asarray(outputs["column_logits"])
+    columns = columns[None] if columns.ndim == 3 else columns
+    length_log = np.log(np.asarray(outputs["length"], np.float64) + _EPS)
+    positions = length_log.shape[1] - 1
+    digit_log = np.log(np.stack([outputs[f"digit_{i}"] for i in range(1, positions + 1)], 1).astype(np.float64) + _EPS)
+    count, picks = len(digit_log), np.arange(len(digit_log))
+    ranked = np.argsort(-digit_log[:, :, :BLANK], axis=-1)[:, :, :2]         # best and runner-up digit
+    candidates = []
+    for length in range(1, positions + 1):
+        row = np.full((count, positions + 1), BLANK, np.int64)
+        row[:, 0], row[:, 1:1 + length] = length, ranked[:, :length, 0]
+        candidates.append(row)
+    for position in range(1, positions + 1):
+        row = heads.rows.copy()
+        inside = row[:, 0] >= position
+        best, second = ranked[:, position - 1, 0], ranked[:, position - 1, 1]
+        row[inside, position] = np.where(row[inside, position] == best[inside], second[inside], best[inside])
+        candidates.append(row)
+    greedy = decode_ctc(columns[0], positions).rows
+    candidates.append(np.where(greedy[:, :1] >= 0, greedy, heads.rows))    # too long: the heads' answer
+    totals, heads_scores = [], []
+    for row in candidates:
+        score = length_log[picks, row[:, 0]] + sum(digit_log[picks, i, row[:, i + 1]] for i in range(positions))
+        ctc = np.mean([ctc_log_likelihood(shift, row) for shift in columns], axis=0)
+        heads_scores.append(score)
+        totals.append(score + ctc_weight * ctc)
+    best = np.argmax(np.stack(totals, 1), axis=1)
+    rows = np.stack(candidates, 1)[picks, best]
+    return Decoded(rows, np.exp(np.stack(heads_scores, 1)[picks, best]))
+
+
 def number_string(row: np.ndarray) -> str:
     """Label row -> the number as text ("" for no digits, "?" for an invalid row)."""
     length = int(row[0])

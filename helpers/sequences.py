@@ -26,6 +26,9 @@ class SequenceConfig:
     augment: bool = False                       # distort each glyph (training stream only)
     rotation: float = 12.0                      # max rotation of a glyph in degrees, when augmenting
     shear: float = 0.3                          # max horizontal shear of a glyph, when augmenting
+    # Chance of each length min_length..max_digits; None: uniform. Training can favour long numbers,
+    # which carry more digits to learn from for the same cost of one image.
+    length_weights: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
         if not 1 <= self.min_length <= self.max_digits:
@@ -34,6 +37,11 @@ class SequenceConfig:
             raise ValueError(f"digit_height {self.digit_height} must fit in height {self.height}.")
         if self.spacing[0] > self.spacing[1]:
             raise ValueError(f"spacing range {self.spacing} is empty.")
+        lengths = self.max_digits - self.min_length + 1
+        if self.length_weights is not None and (len(self.length_weights) != lengths or min(self.length_weights) < 0
+                                                or sum(self.length_weights) <= 0):
+            raise ValueError(f"length_weights needs {lengths} non-negative weights (lengths {self.min_length}-"
+                             f"{self.max_digits}) that do not sum to 0, got {self.length_weights}.")
 
 
 class DigitSource:
@@ -142,7 +150,11 @@ def generate_sequences(source: DigitSource, count: int, seed: int | tuple[int, .
     rng = np.random.default_rng(seed)
     images = np.zeros((count, config.height, config.width, 1), np.uint8)
     labels = np.zeros((count, config.max_digits + 1), np.int64)
-    lengths = rng.integers(config.min_length, config.max_digits + 1, size=count)
+    if config.length_weights is None:
+        lengths = rng.integers(config.min_length, config.max_digits + 1, size=count)
+    else:
+        chances = np.asarray(config.length_weights, float) / sum(config.length_weights)
+        lengths = rng.choice(np.arange(config.min_length, config.max_digits + 1), size=count, p=chances)
     for row, length in enumerate(lengths):
         picks = rng.integers(0, len(source), size=length)
         images[row, :, :, 0] = render_sequence([source.glyph(i) for i in picks], rng, config)

@@ -131,15 +131,24 @@ def predict(model: keras.Model, images: np.ndarray, decode: Callable, batch_size
     Several `shifts` (pixels, horizontal) average each head's probabilities over shifted copies
     first: test-time augmentation, which evens out a reader's sensitivity to where a digit sits.
     """
+    return decode(predict_outputs(model, images, batch_size, shifts))
+
+
+def predict_outputs(model: keras.Model, images: np.ndarray, batch_size: int = 512, shifts: tuple[int, ...] = (0,)):
+    """The model's raw outputs on uint8 images, averaged over `shifts` as `predict` does, not yet decoded."""
     if not shifts:
         raise ValueError("shifts must hold at least one offset (0: the images as they are).")
     runs = [model.predict(shifted(images, s) if s else images, batch_size=batch_size, verbose=0) for s in shifts]
     if len(runs) == 1:
-        return decode(runs[0])
+        return runs[0]
     if not isinstance(runs[0], dict):
         raise ValueError("test-time shifts need a multi-head model: per-column CTC logits move with the image.")
-    # The auxiliary CTC columns move with the image, so only the heads' probabilities are averaged.
-    return decode({name: np.mean([run[name] for run in runs], axis=0) for name in runs[0] if name != "column_logits"})
+    # The auxiliary CTC columns move with the image, so only the heads' probabilities are averaged;
+    # the columns of every shift are passed on side by side (metrics.decode_joint scores each).
+    averaged = {name: np.mean([run[name] for run in runs], axis=0) for name in runs[0] if name != "column_logits"}
+    if "column_logits" in runs[0]:
+        averaged["column_logits"] = np.stack([run["column_logits"] for run in runs])
+    return averaged
 
 
 def fit_design(design: models.Design, source: sequences.DigitSource, validation: tuple[np.ndarray, np.ndarray],

@@ -56,12 +56,54 @@ def test_dropout_zero_builds_no_dropout_layers_and_describe_says_so(build) -> No
     assert "spatial dropout" not in models.describe(without) and "spatial dropout" in models.describe(with_)
 
 
+@pytest.mark.parametrize("build", [models.build_model, models.build_attention_model, models.build_ctc_model])
+def test_pool_first_moves_pooling_before_batch_norm_with_the_same_weights(build) -> None:
+    before, after = build(**SMALL, dropout=0.0), build(**SMALL, dropout=0.0, pool_first=True)
+    assert before.count_params() == after.count_params()
+    assert sorted(layer.name for layer in before.layers) == sorted(layer.name for layer in after.layers)
+    # The pooled map feeds batch norm: BN's input is a quarter of the conv's pixels.
+    assert after.get_layer("block1_bn1").input.shape[1:3] == (16, 64)
+    assert before.get_layer("block1_bn1").input.shape[1:3] == (32, 128)
+    assert "pooling, then batch normalisation" in models.describe(after)
+    assert "pooling, then batch normalisation" not in models.describe(before)
+
+
+def test_column_skip_widens_the_columns_the_heads_read() -> None:
+    plain = models.build_attention_model(**SMALL, rnn_units=8, dropout=0.0)
+    skip = models.build_attention_model(**SMALL, rnn_units=8, dropout=0.0, column_skip=True)
+    assert plain.get_layer("attended_columns").output.shape[-1] == 16          # BiGRU: 2 x 8
+    assert skip.get_layer("attended_columns").output.shape[-1] == 16 + 16      # + the projected columns
+    assert "skip connection" in models.describe(skip) and "skip connection" not in models.describe(plain)
+
+
+def test_ctc_weight_scales_the_auxiliary_loss_only() -> None:
+    images, labels = _batch(8)
+    targets = models.multihead_ctc_targets(labels)
+    losses = {}
+    for weight in (1.0, 0.25):
+        model = models.build_attention_model(**SMALL, rnn_units=8, dropout=0.0)
+        models.compile_multihead(model, 1e-3, ctc_weight=weight)
+        losses[weight] = model.evaluate(images, targets, verbose=0, return_dict=True)
+    # Each model has its own random weights, so check each total against its own parts.
+    for weight, logs in losses.items():
+        heads = sum(value for name, value in logs.items() if name.endswith("_loss") and name != "column_logits_loss")
+        assert logs["loss"] == pytest.approx(heads + weight * logs["column_logits_loss"], rel=1e-4)
+
+
 def test_ctc_model_outputs_one_column_per_four_pixels() -> None:
     model = models.build_ctc_model(**SMALL, rnn_units=8)
     assert model.predict(np.zeros((2, 32, 128, 1), np.float32), verbose=0).shape == (2, 16, 11)
 
 
-@pytest.mark.parametrize("kwargs", [dict(input_shape=(32, 128)), dict(filters=()), dict(dropout=1.0)])
+def test_convs_per_block_can_differ_per_block() -> None:
+    model = models.build_attention_model(**SMALL, rnn_units=8, dropout=0.0, convs_per_block=(1, 2, 2))
+    convs = sorted(layer.name for layer in model.layers if isinstance(layer, keras.layers.Conv2D))
+    assert convs == ["block1_conv1", "block2_conv1", "block2_conv2", "block3_conv1", "block3_conv2"]
+    assert "5 convolution" not in models.describe(model) and "3 convolution blocks" in models.describe(model)
+
+
+@pytest.mark.parametrize("kwargs", [dict(input_shape=(32, 128)), dict(filters=()), dict(dropout=1.0),
+                                    dict(convs_per_block=(1, 2)), dict(convs_per_block=(1, 0, 1))])
 def test_bad_arguments_raise_value_error(kwargs) -> None:
     with pytest.raises(ValueError):
         models.build_model(**{**SMALL, **kwargs})
@@ -122,3 +164,37 @@ def test_ctc_loss_matches_keras_reference_and_skips_impossible_numbers() -> None
     with tf.GradientTape() as tape:
         total = keras.ops.sum(models.CTCLoss().call(labels, logits_var))
     assert np.isfinite(np.asarray(tape.gradient(total, logits_var.value))).all()
+
+
+def test_numpy_ctc_likelihood_matches_tensorflow_and_rules_out_impossible_numbers() -> None:
+    logits = np.random.default_rng(1).normal(size=(5, 6, 11))
+    rows = np.array([[2, 1, 2, 10, 10, 10], [3, 4, 4, 5, 10, 10], [1, 7, 10, 10, 10, 10], [0, 10, 10, 10, 10, 10],
+                     [5, 1, 1, 1, 1, 1]])                     # the last needs 9 columns: impossible in 6
+    ours = metrics.ctc_log_likelihood(logits, rows)
+    reference = -np.asarray(models.CTCLoss().call(rows[:3], logits[:3].astype(np.float32)))
+    np.testing.assert_allclose(ours[:3], reference, rtol=1e-4)
+    blank = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    assert ours[3] == pytest.approx(blank[3, :, 10].sum())   # no digits: blank in every column
+    assert ours[4] == -np.inf
+
+
+def test_joint_decoding_lets_confident_columns_overrule_a_hesitant_head() -> None:
+    """Heads torn between 37 and 31 (0.55 vs 0.45 on digit 2); the CTC columns clearly read 31."""
+    outputs = {"length": np.array([[0.0, 0.02, 0.96, 0.02, 0.0, 0.0]])}
+    for position, hot in enumerate([3, 7, 10, 10, 10], start=1):
+        probs = np.full(11, 0.001)
+        probs[hot] = 1.0
+        outputs[f"digit_{position}"] = (probs / probs.sum())[None]
+    outputs["digit_2"][0, 7], outputs["digit_2"][0, 1] = 0.55, 0.45
+    path = [10, 3, 3, 10, 1, 10]                                   # columns: blank 3 3 blank 1 blank
+    outputs["column_logits"] = np.where(np.arange(11)[None] == np.array(path)[:, None], 6.0, 0.0)[None]
+    assert metrics.number_string(metrics.decode_joint(outputs, 0.0).rows[0]) == "37"
+    joint = metrics.decode_joint(outputs, 0.5)
+    assert metrics.number_string(joint.rows[0]) == "31"
+    assert 0 < joint.confidence[0] < metrics.decode_multihead(outputs).confidence[0]
+    stacked = {**outputs, "column_logits": np.stack([outputs["column_logits"]] * 2)}   # one per test-time shift
+    np.testing.assert_array_equal(metrics.decode_joint(stacked, 0.5).rows, joint.rows)
+    with pytest.raises(ValueError, match="0 or more"):
+        metrics.decode_joint(outputs, -1.0)
+    with pytest.raises(ValueError, match="column_logits"):
+        metrics.decode_joint({k: v for k, v in outputs.items() if k != "column_logits"}, 0.5)

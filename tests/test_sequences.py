@@ -95,7 +95,8 @@ def test_train_dataset_yields_model_targets(source: DigitSource) -> None:
 
 
 @pytest.mark.parametrize("kwargs", [dict(min_length=0), dict(min_length=6), dict(digit_height=(20, 40)),
-                                    dict(spacing=(3, 1))])
+                                    dict(spacing=(3, 1)), dict(length_weights=(1, 1, 1)),
+                                    dict(length_weights=(1, 1, -1, 1, 1)), dict(length_weights=(0, 0, 0, 0, 0))])
 def test_bad_config_is_rejected(kwargs) -> None:
     with pytest.raises(ValueError):
         SequenceConfig(**kwargs)
@@ -125,3 +126,14 @@ def test_distort_glyph_crops_to_rotated_ink() -> None:
     out = sequences.distort_glyph(glyph, rng, SequenceConfig(rotation=30, shear=0.0))
     assert out.shape[1] > 6 or out.shape[0] < 20   # tilted: wider or shorter than before
     assert out[0].any() and out[-1].any() and out[:, 0].any() and out[:, -1].any()   # tight crop
+
+
+def test_length_weights_set_the_mix_of_lengths(source: DigitSource) -> None:
+    uniform = sequences.generate_sequences(source, 3000, seed=4)[1][:, 0]
+    weighted = sequences.generate_sequences(source, 3000, seed=4,
+                                            config=SequenceConfig(length_weights=(1, 2, 3, 4, 5)))[1][:, 0]
+    only_long = sequences.generate_sequences(source, 200, seed=4,
+                                             config=SequenceConfig(length_weights=(0, 0, 0, 1, 1)))[1][:, 0]
+    np.testing.assert_allclose(np.bincount(uniform, minlength=6)[1:] / 3000, 0.2, atol=0.03)
+    np.testing.assert_allclose(np.bincount(weighted, minlength=6)[1:] / 3000, np.arange(1, 6) / 15, atol=0.03)
+    assert set(only_long) == {4, 5}

@@ -62,3 +62,14 @@ def test_predict_with_shifts_averages_head_probabilities() -> None:
         training.predict(ctc, images, metrics.decode_ctc, shifts=(0, 2))
     with pytest.raises(ValueError, match="at least one"):
         training.predict(model, images, metrics.decode_multihead, shifts=())
+
+
+def test_predict_outputs_keeps_every_shifts_columns_for_joint_decoding() -> None:
+    model = models.build_attention_model((32, 64, 1), filters=(4, 8, 8), rnn_units=4, dense_units=8)
+    images = np.random.default_rng(1).integers(0, 256, (4, 32, 64, 1), dtype=np.uint8)
+    outputs = training.predict_outputs(model, images, shifts=(0, -2, 2))
+    assert outputs["column_logits"].shape == (3, 4, 8, 11)    # shifts, images, columns, classes
+    np.testing.assert_allclose(outputs["column_logits"][2], model.predict(training.shifted(images, 2), verbose=0)
+                               ["column_logits"], rtol=1e-5, atol=1e-5)
+    joint = metrics.decode_joint(outputs, 0.5)
+    assert joint.rows.shape == (4, 6) and ((joint.confidence > 0) & (joint.confidence <= 1)).all()
