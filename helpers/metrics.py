@@ -18,25 +18,31 @@ class Decoded:
     confidence: np.ndarray
 
 
+def _head_log_probs(outputs: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """log P(length) (n, 1 + positions) and log P(class) per digit head (n, positions, 11), in float64."""
+    length_log = np.log(np.asarray(outputs["length"], np.float64) + _EPS)
+    positions = len(length_log[0]) - 1
+    digits = np.stack([outputs[f"digit_{i}"] for i in range(1, positions + 1)], axis=1)
+    return length_log, np.log(digits.astype(np.float64) + _EPS)
+
+
 def decode_multihead(outputs: dict[str, np.ndarray]) -> Decoded:
     """Most probable whole number: argmax over L of log P(L) + best digits before L + blanks after.
 
     As in Goodfellow et al. 2013 the length and the digits are chosen jointly, so a confident
     digit head can overrule a hesitant length head; the score is the answer's probability.
     """
-    length_log = np.log(np.asarray(outputs["length"], np.float64) + _EPS)
-    positions = len(length_log[0]) - 1
-    digits = np.stack([outputs[f"digit_{i}"] for i in range(1, positions + 1)], axis=1)
-    digit_log = np.log(digits.astype(np.float64) + _EPS)
+    length_log, digit_log = _head_log_probs(outputs)
+    count, positions = digit_log.shape[:2]
     best_digit = digit_log[:, :, :BLANK].argmax(-1)
     best_digit_log = digit_log[:, :, :BLANK].max(-1)
     blank_log = digit_log[:, :, BLANK]
-    zeros = np.zeros((len(digits), 1))
+    zeros = np.zeros((count, 1))
     digits_before = np.concatenate([zeros, np.cumsum(best_digit_log, axis=1)], axis=1)
     blanks_from = np.concatenate([np.cumsum(blank_log[:, ::-1], axis=1)[:, ::-1], zeros], axis=1)
     scores = length_log + digits_before + blanks_from
     lengths = scores.argmax(1)
-    rows = np.full((len(digits), positions + 1), BLANK, np.int64)
+    rows = np.full((count, positions + 1), BLANK, np.int64)
     rows[:, 0] = lengths
     keep = np.arange(positions)[None, :] < lengths[:, None]
     rows[:, 1:] = np.where(keep, best_digit, BLANK)
@@ -48,9 +54,7 @@ def decode_ctc(logits: np.ndarray, max_digits: int = 5) -> Decoded:
 
     A path with more than `max_digits` digits gets length -1, so it never counts as correct.
     """
-    logits = np.asarray(logits, np.float64)
-    log_probs = logits - logits.max(-1, keepdims=True)
-    log_probs -= np.log(np.exp(log_probs).sum(-1, keepdims=True))
+    log_probs = _log_softmax(logits)
     best = log_probs.argmax(-1)
     confidence = np.exp(log_probs.max(-1).sum(-1))
     rows = np.full((len(best), max_digits + 1), BLANK, np.int64)
@@ -78,7 +82,11 @@ def ctc_log_likelihood(logits: np.ndarray, rows: np.ndarray) -> np.ndarray:
     The CTC forward algorithm, vectorised over rows: a path visits the label's digits in order with
     blanks between and around them, and must put a blank between two equal neighbours.
     """
-    log_probs = _log_softmax(logits)
+    return _ctc_forward(_log_softmax(logits), rows)
+
+
+def _ctc_forward(log_probs: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """`ctc_log_likelihood` on columns already turned into log-probabilities (n, columns, classes)."""
     rows = np.asarray(rows)
     count, columns, _ = log_probs.shape
     if rows.shape[0] != count or (rows[:, 0] < 0).any():
@@ -86,7 +94,7 @@ def ctc_log_likelihood(logits: np.ndarray, rows: np.ndarray) -> np.ndarray:
     max_digits = rows.shape[1] - 1
     states = 2 * max_digits + 1                       # blank, d1, blank, d2, ..., blank
     extended = np.full((count, states), BLANK, np.int64)
-    extended[:, 1::2] = np.where(rows[:, 1:] == BLANK, BLANK, rows[:, 1:])
+    extended[:, 1::2] = rows[:, 1:]                   # unused positions are BLANK already
     used = np.arange(states)[None, :] < 2 * rows[:, :1] + 1
     # A state may be reached from two back only if it is a digit unlike the digit two states before.
     skip = np.zeros((count, states), bool)
@@ -124,10 +132,10 @@ def decode_joint(outputs: dict[str, np.ndarray], ctc_weight: float) -> Decoded:
         raise ValueError("joint decoding needs per-column CTC logits (the attention design's column_logits).")
     columns = np.asarray(outputs["column_logits"])
     columns = columns[None] if columns.ndim == 3 else columns
-    length_log = np.log(np.asarray(outputs["length"], np.float64) + _EPS)
-    positions = length_log.shape[1] - 1
-    digit_log = np.log(np.stack([outputs[f"digit_{i}"] for i in range(1, positions + 1)], 1).astype(np.float64) + _EPS)
-    count, picks = len(digit_log), np.arange(len(digit_log))
+    column_logs = [_log_softmax(shift) for shift in columns]   # once per shift, not once per candidate
+    length_log, digit_log = _head_log_probs(outputs)
+    count, positions = digit_log.shape[:2]
+    picks = np.arange(count)
     ranked = np.argsort(-digit_log[:, :, :BLANK], axis=-1)[:, :, :2]         # best and runner-up digit
     candidates = []
     for length in range(1, positions + 1):
@@ -145,7 +153,7 @@ def decode_joint(outputs: dict[str, np.ndarray], ctc_weight: float) -> Decoded:
     totals, heads_scores = [], []
     for row in candidates:
         score = length_log[picks, row[:, 0]] + sum(digit_log[picks, i, row[:, i + 1]] for i in range(positions))
-        ctc = np.mean([ctc_log_likelihood(shift, row) for shift in columns], axis=0)
+        ctc = np.mean([_ctc_forward(shift, row) for shift in column_logs], axis=0)
         heads_scores.append(score)
         totals.append(score + ctc_weight * ctc)
     best = np.argmax(np.stack(totals, 1), axis=1)

@@ -69,8 +69,7 @@ def _column_reader(trunk, rnn_units: int, dropout: float, skip: bool = False):
 
 def build_model(input_shape: tuple[int, int, int] = (32, 128, 1), *, max_digits: int = 5,
                 filters: tuple[int, ...] = (32, 64, 128), convs_per_block: int | tuple[int, ...] = 1,
-                top_convs: int = 0,
-                dense_units: int = 256, dropout: float = 0.3, pool_first: bool = False,
+                top_convs: int = 0, dense_units: int = 256, dropout: float = 0.3, pool_first: bool = False,
                 name: str = "multihead_cnn") -> keras.Model:
     """Conv trunk + one dense layer, then a length softmax and one softmax per digit position.
 
@@ -99,8 +98,7 @@ def build_model(input_shape: tuple[int, int, int] = (32, 128, 1), *, max_digits:
 
 def build_ctc_model(input_shape: tuple[int, int, int] = (32, 128, 1), *,
                     filters: tuple[int, ...] = (32, 64, 128), convs_per_block: int | tuple[int, ...] = 1,
-                    top_convs: int = 0,
-                    rnn_units: int = 64, dropout: float = 0.3, pool_first: bool = False,
+                    top_convs: int = 0, rnn_units: int = 64, dropout: float = 0.3, pool_first: bool = False,
                     name: str = "ctc_crnn") -> keras.Model:
     """Conv trunk read column by column by a bidirectional GRU, trained with CTC.
 
@@ -152,8 +150,7 @@ def multihead_ctc_targets(labels, max_digits: int = 5) -> dict:
 
 def build_attention_model(input_shape: tuple[int, int, int] = (32, 128, 1), *, max_digits: int = 5,
                           filters: tuple[int, ...] = (32, 64, 128), convs_per_block: int | tuple[int, ...] = 1,
-                          top_convs: int = 0,
-                          rnn_units: int = 64, dense_units: int = 128, dropout: float = 0.2,
+                          top_convs: int = 0, rnn_units: int = 64, dense_units: int = 128, dropout: float = 0.2,
                           column_skip: bool = False, pool_first: bool = False,
                           name: str = "multihead_attention") -> keras.Model:
     """Multi-head reader whose digit heads each *attend* to the feature columns of their position.

@@ -11,10 +11,11 @@
 `baseline` is the notebook's attention reader with the notebook's settings (batch 32, no dropout, no
 glyph distortion, peak learning rate 2e-3, one convolution after the last pooling, pooling before
 batch norm and ReLU, training lengths 1-5 in proportion 1:2:3:4:5; `--model-arg` passes any other
-`build_attention_model` argument); each option changes one of them. `two-convs` doubles the convs in every trunk block (each step takes ~2.7x as
-long on 2 CPU cores); `glyph-pretraining` first trains the same trunk on single glyphs (32x32,
-batch 128) and copies it into the reader. (The step counts above were matched to the baseline
-before pool-first made it faster.) Pick the steps so the wall clocks match (printed), and
+`build_attention_model` argument); each option changes one of them. `two-convs` doubles the convs
+in every trunk block (each step takes ~2.7x as long on 2 CPU cores); `glyph-pretraining` first
+trains the same trunk on single glyphs (32x32, batch 128) and copies it into the reader. (The step
+counts above were matched to the baseline before pool-first made it faster.) Pick the steps so the
+wall clocks match (printed), and
 compare the printed validation accuracy (3,000 numbers from the validation digits, as in the
 notebook), overall and by length. One 8-epoch warm-up + cosine schedule; models are not cached
 (`--save` keeps one). Needs MNIST in DIGITS_DATA_DIR. About 3 minutes per 2000 baseline steps.
