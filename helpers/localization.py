@@ -165,13 +165,17 @@ class BoxLoss(keras.losses.Loss):
 
 
 def build_localizer(size: int = INPUT_SIZE, *, filters: tuple[int, ...] = (32, 64, 96, 128),
-                    dense_units: int = 256, dropout: float = 0.2, name: str = "number_localizer") -> keras.Model:
+                    dense_units: int = 256, dropout: float = 0.2, pool_first: bool = False,
+                    name: str = "number_localizer") -> keras.Model:
     """Conv trunk on the letterboxed photo -> "box" (4 sigmoids: top, left, bottom, right in 0-1)
-    and "has_number" (the probability that there is a number at all). Input: raw pixels 0-255."""
+    and "has_number" (the probability that there is a number at all). Input: raw pixels 0-255.
+
+    `pool_first`: pool before batch norm and ReLU in each block (faster on a CPU; see models._conv_trunk).
+    """
     if size < 2 ** len(filters):
         raise ValueError(f"input size {size} is too small for {len(filters)} pooling blocks.")
     inputs = keras.Input(shape=(size, size, 3), name="image")
-    x = models._conv_trunk(inputs, filters, 1, dropout, top_convs=1)
+    x = models._conv_trunk(inputs, filters, 1, dropout, top_convs=1, pool_first=pool_first)
     x = layers.Flatten(name="flatten")(x)     # keeps where each feature is: the box is a position
     x = layers.Dropout(dropout, name="flatten_dropout")(x)
     x = layers.Dense(dense_units, activation="relu", name="box_features")(x)

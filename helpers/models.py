@@ -190,13 +190,35 @@ def learning_rate_schedule(peak: float, total_steps: int, warmup_steps: int = 0)
         warmup_target=peak if warmup_steps else None, warmup_steps=warmup_steps)
 
 
-def compile_multihead(model: keras.Model, learning_rate, ctc_weight: float = 1.0) -> keras.Model:
+@keras.saving.register_keras_serializable(package="helpers")
+class SmoothedSparseCrossentropy(keras.losses.Loss):
+    """Cross-entropy on integer labels with label smoothing (Keras' sparse loss has no smoothing)."""
+
+    def __init__(self, label_smoothing: float = 0.0, name: str = "smoothed_sparse_crossentropy", **kwargs) -> None:
+        super().__init__(name=name, **kwargs)
+        if not 0 <= label_smoothing < 1:
+            raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}.")
+        self.label_smoothing = float(label_smoothing)
+
+    def call(self, y_true, y_pred):
+        classes = ops.shape(y_pred)[-1]
+        one_hot = ops.one_hot(ops.cast(ops.reshape(y_true, (-1,)), "int32"), classes, dtype=y_pred.dtype)
+        return keras.losses.categorical_crossentropy(one_hot, y_pred, label_smoothing=self.label_smoothing)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "label_smoothing": self.label_smoothing}
+
+
+def compile_multihead(model: keras.Model, learning_rate, ctc_weight: float = 1.0,
+                      label_smoothing: float = 0.0) -> keras.Model:
     """Adam on the summed cross-entropies of the length head and every digit head (+ CTC if any).
 
-    `ctc_weight` scales the auxiliary CTC loss, which is there to teach the columns digits early.
+    `ctc_weight` scales the auxiliary CTC loss, which is there to teach the columns digits early;
+    `label_smoothing` > 0 moves that share of each head's target onto the other classes.
     """
-    losses = {name: CTCLoss() if name == "column_logits" else keras.losses.SparseCategoricalCrossentropy()
-              for name in model.output_names}
+    head_loss = (lambda: SmoothedSparseCrossentropy(label_smoothing)) if label_smoothing else \
+        keras.losses.SparseCategoricalCrossentropy
+    losses = {name: CTCLoss() if name == "column_logits" else head_loss() for name in model.output_names}
     weights = {name: ctc_weight if name == "column_logits" else 1.0 for name in model.output_names}
     model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=losses, loss_weights=weights)
     return model

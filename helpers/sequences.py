@@ -26,6 +26,8 @@ class SequenceConfig:
     augment: bool = False                       # distort each glyph (training stream only)
     rotation: float = 12.0                      # max rotation of a glyph in degrees, when augmenting
     shear: float = 0.3                          # max horizontal shear of a glyph, when augmenting
+    elastic: float = 0.0                        # max displacement (px) of a smooth random warp, when augmenting
+    augment_share: float = 1.0                  # share of glyphs distorted, when augmenting (the rest stay clean)
     # Chance of each length min_length..max_digits; None: uniform. Training can favour long numbers,
     # which carry more digits to learn from for the same cost of one image.
     length_weights: tuple[float, ...] | None = None
@@ -35,6 +37,9 @@ class SequenceConfig:
             raise ValueError(f"min_length must be in 1..max_digits, got {self.min_length}.")
         if not 4 <= self.digit_height[0] <= self.digit_height[1] <= self.height:
             raise ValueError(f"digit_height {self.digit_height} must fit in height {self.height}.")
+        if self.elastic < 0 or not 0 <= self.augment_share <= 1:
+            raise ValueError(f"elastic must be >= 0 and augment_share in [0, 1], got {self.elastic}, "
+                             f"{self.augment_share}.")
         if self.spacing[0] > self.spacing[1]:
             raise ValueError(f"spacing range {self.spacing} is empty.")
         lengths = self.max_digits - self.min_length + 1
@@ -98,8 +103,31 @@ def distort_glyph(glyph: np.ndarray, rng: np.random.Generator, config: SequenceC
                             (1, shear, -pad - shear * glyph.shape[0] / 2, 0, 1, 0), Image.BILINEAR)
     image = image.rotate(rng.uniform(-config.rotation, config.rotation), Image.BILINEAR, expand=True)
     distorted = np.asarray(image)
+    if config.elastic:
+        distorted = elastic_warp(distorted, rng, config.elastic)
     top, bottom, left, right = ink_boxes(distorted[None])[0]
     return distorted[top:bottom, left:right]
+
+
+def elastic_warp(glyph: np.ndarray, rng: np.random.Generator, amplitude: float, grid: int = 3) -> np.ndarray:
+    """Bend a glyph by a smooth random displacement field (up to `amplitude` px), as in Simard et al. 2003.
+
+    The field is a `grid` x `grid` lattice of random offsets, upsampled bilinearly, so strokes bend
+    rather than break; the glyph is padded first so that no ink is pushed off the edge.
+    """
+    pad = int(np.ceil(amplitude)) + 1
+    image = np.pad(glyph, pad).astype(np.float32)
+    height, width = image.shape
+    offsets = rng.uniform(-amplitude, amplitude, size=(2, grid, grid)).astype(np.float32)
+    field = [np.asarray(Image.fromarray(offset, mode="F").resize((width, height), Image.BILINEAR)) for offset in offsets]
+    rows, cols = np.mgrid[0:height, 0:width].astype(np.float32)
+    y = np.clip(rows + field[0], 0, height - 1)
+    x = np.clip(cols + field[1], 0, width - 1)
+    y0, x0 = np.minimum(y.astype(int), height - 2), np.minimum(x.astype(int), width - 2)
+    dy, dx = y - y0, x - x0
+    warped = (image[y0, x0] * (1 - dy) * (1 - dx) + image[y0 + 1, x0] * dy * (1 - dx)
+              + image[y0, x0 + 1] * (1 - dy) * dx + image[y0 + 1, x0 + 1] * dy * dx)
+    return np.clip(np.round(warped), 0, 255).astype(np.uint8)
 
 
 def render_sequence(glyphs: list[np.ndarray], rng: np.random.Generator,
@@ -107,7 +135,9 @@ def render_sequence(glyphs: list[np.ndarray], rng: np.random.Generator,
     """Place glyphs left to right with random size, spacing, shift and jitter on a black canvas."""
     canvas = np.zeros((config.height, config.width), np.uint8)
     if config.augment:
-        glyphs = [distort_glyph(glyph, rng, config) for glyph in glyphs]
+        # A share below 1 draws one extra number per glyph; at 1 the random stream is as it always was.
+        glyphs = [distort_glyph(glyph, rng, config) if config.augment_share >= 1 or rng.random() < config.augment_share
+                  else glyph for glyph in glyphs]
     count = len(glyphs)
     base = rng.integers(config.digit_height[0], config.digit_height[1] + 1)
     heights = np.clip(np.round(base * rng.uniform(0.9, 1.1, count)), 4, config.height).astype(int)

@@ -250,6 +250,8 @@ def fit_localizer(paths_: np.ndarray, boxes: np.ndarray, validation: tuple[np.nd
     settings = {"batch_size": batch_size, "learning_rate": learning_rate, "seed": seed, "size": size,
                 "model_args": model_args, "data": data_name, "rows": len(paths_), "zoom_out": zoom_out,
                 "backgrounds": len(backgrounds or [])}
+    if patience != 4:   # a new key only when used: earlier cached runs stay valid
+        settings["patience"] = patience
     stream = localization.localization_dataset(paths_, boxes, training=True, batch_size=batch_size, seed=seed,
                                                size=size, backgrounds=backgrounds, zoom_out=zoom_out)
     return train_or_load("localizer", settings, build, stream, validation, decode=None, epochs=epochs,

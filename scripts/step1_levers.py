@@ -7,6 +7,8 @@
     .venv/bin/python scripts/step1_levers.py glyph-pretraining --pretrain-steps 600 --steps 1350
     .venv/bin/python scripts/step1_levers.py baseline --steps 2000 --model-arg pool_first=False
     .venv/bin/python scripts/step1_levers.py baseline --steps 2000 --model-arg rnn_units=128 --ctc-weight 0.25
+    .venv/bin/python scripts/step1_levers.py baseline --steps 12000 --label-smoothing 0.1
+    .venv/bin/python scripts/step1_levers.py baseline --steps 12000 --distort --rotation 0 --shear 0 --elastic 2 --augment-share 0.5
 
 `baseline` is the notebook's attention reader with the notebook's settings (batch 32, no dropout, no
 glyph distortion, peak learning rate 2e-3, one convolution after the last pooling, pooling before
@@ -75,10 +77,13 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=2400, help="reader training steps")
     parser.add_argument("--pretrain-steps", type=int, default=1200, help="glyph steps (batch 128)")
     parser.add_argument("--ctc-weight", type=float, default=1.0, help="weight of the auxiliary CTC loss")
+    parser.add_argument("--label-smoothing", type=float, default=0.0, help="label smoothing of the heads' targets")
     parser.add_argument("--length-weights", default="1,2,3,4,5",
                         help="training mix of lengths 1-5 (validation stays uniform); 1,1,1,1,1 for uniform")
     parser.add_argument("--rotation", type=float, default=12.0, help="max glyph rotation (degrees) with --distort")
     parser.add_argument("--shear", type=float, default=0.3, help="max glyph shear with --distort")
+    parser.add_argument("--elastic", type=float, default=0.0, help="max elastic warp (px) with --distort")
+    parser.add_argument("--augment-share", type=float, default=1.0, help="share of glyphs distorted with --distort")
     parser.add_argument("--model-arg", action="append", default=[], metavar="NAME=VALUE",
                         help="another build_attention_model argument, e.g. rnn_units=128 (repeatable)")
     args = parser.parse_args()
@@ -109,11 +114,13 @@ def main() -> None:
                 if layer.name in trunk and layer.weights:
                     layer.set_weights(trunk[layer.name].get_weights())
         return models.compile_multihead(model, models.learning_rate_schedule(args.learning_rate, args.steps,
-                                                                             args.steps // 16), args.ctc_weight)
+                                                                             args.steps // 16), args.ctc_weight,
+                                         args.label_smoothing)
 
     stream = sequences.train_dataset(train_digits, args.batch_size, SEED,
                                      dataclasses.replace(config, augment=args.distort, rotation=args.rotation,
-                                                         shear=args.shear, length_weights=tuple(
+                                                         shear=args.shear, elastic=args.elastic,
+                                                         augment_share=args.augment_share, length_weights=tuple(
                                                              float(w) for w in args.length_weights.split(","))),
                                      target_fn=design.targets)
     os.environ["DIGITS_CACHE_DIR"] = tempfile.mkdtemp(prefix="step1-levers-")   # keep cache/ clean

@@ -79,6 +79,14 @@ def test_localizer_outputs_and_reloads(tmp_path: Path) -> None:
                                model.predict(np.zeros((1, 48, 48, 3)), verbose=0)["box"], rtol=1e-5)
 
 
+def test_localizer_pool_first_keeps_the_weights_and_pools_before_batch_norm() -> None:
+    before = localization.build_localizer(48, filters=(4, 8), dense_units=8)
+    after = localization.build_localizer(48, filters=(4, 8), dense_units=8, pool_first=True)
+    assert before.count_params() == after.count_params()
+    assert after.get_layer("block1_bn1").input.shape[1:3] == (24, 24)
+    assert before.get_layer("block1_bn1").input.shape[1:3] == (48, 48)
+
+
 def test_fit_localizer_keeps_the_best_iou_epoch_and_caches(tmp_path: Path, monkeypatch) -> None:
     from helpers import training
 
@@ -95,6 +103,8 @@ def test_fit_localizer_keeps_the_best_iou_epoch_and_caches(tmp_path: Path, monke
     assert first.info["best_epoch"] == int(np.argmax(scores)) + 1 and not first.from_cache
     again = training.fit_localizer(paths, boxes, validation, **settings)
     assert again.from_cache and again.history == first.history
+    # A model that early stopping may have cut short is not reused for a run without early stop.
+    assert not training.fit_localizer(paths, boxes, validation, **settings, patience=3).from_cache
 
 
 def test_zoom_out_pastes_photos_small_into_wider_scenes(tmp_path: Path) -> None:

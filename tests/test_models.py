@@ -90,6 +90,29 @@ def test_ctc_weight_scales_the_auxiliary_loss_only() -> None:
         assert logs["loss"] == pytest.approx(heads + weight * logs["column_logits_loss"], rel=1e-4)
 
 
+def test_label_smoothing_matches_the_formula_and_zero_is_plain_cross_entropy(tmp_path: Path) -> None:
+    probabilities = np.array([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8]], np.float32)
+    labels = np.array([0, 2])
+    plain = float(keras.losses.SparseCategoricalCrossentropy()(labels, probabilities))
+    assert float(models.SmoothedSparseCrossentropy(0.0)(labels, probabilities)) == pytest.approx(plain, rel=1e-5)
+    # Smoothing 0.3 over 3 classes: target 0.8 on the true class, 0.1 on each other one.
+    targets = np.full((2, 3), 0.1)
+    targets[[0, 1], labels] = 0.8
+    expected = -(targets * np.log(probabilities)).sum(1).mean()
+    assert float(models.SmoothedSparseCrossentropy(0.3)(labels, probabilities)) == pytest.approx(expected, rel=1e-5)
+    with pytest.raises(ValueError, match="label_smoothing"):
+        models.SmoothedSparseCrossentropy(1.0)
+    # The compiled model trains with it and reloads with its loss.
+    images, rows = _batch(8)
+    model = models.compile_multihead(models.build_attention_model(**SMALL, rnn_units=8, dropout=0.0), 1e-3,
+                                     label_smoothing=0.1)
+    assert isinstance(model.loss["digit_1"], models.SmoothedSparseCrossentropy)
+    model.fit(images, models.multihead_ctc_targets(rows), epochs=1, verbose=0)
+    model.save(tmp_path / "smoothed.keras")
+    again = keras.models.load_model(tmp_path / "smoothed.keras")
+    assert again.loss["digit_1"].label_smoothing == pytest.approx(0.1)
+
+
 def test_ctc_model_outputs_one_column_per_four_pixels() -> None:
     model = models.build_ctc_model(**SMALL, rnn_units=8)
     assert model.predict(np.zeros((2, 32, 128, 1), np.float32), verbose=0).shape == (2, 16, 11)

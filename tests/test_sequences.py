@@ -128,6 +128,30 @@ def test_distort_glyph_crops_to_rotated_ink() -> None:
     assert out[0].any() and out[-1].any() and out[:, 0].any() and out[:, -1].any()   # tight crop
 
 
+def test_elastic_warp_bends_strokes_and_zero_amplitude_only_pads() -> None:
+    glyph = np.zeros((20, 12), np.uint8)
+    glyph[:, 5:7] = 255                      # a vertical bar
+    np.testing.assert_array_equal(sequences.elastic_warp(glyph, np.random.default_rng(0), 0.0), np.pad(glyph, 1))
+    bent = sequences.elastic_warp(glyph, np.random.default_rng(0), 2.0)
+    assert bent.dtype == np.uint8 and bent.shape == (20 + 2 * 3, 12 + 2 * 3)
+    assert not np.array_equal(bent, np.pad(glyph, 3))
+    assert 0.7 < bent.sum() / glyph.sum() < 1.3          # ink moves, it is not created or lost
+    assert bent[:, :2].sum() == 0 and bent[:, -2:].sum() == 0   # the padding catches what moves out
+
+
+def test_augment_share_leaves_the_rest_of_the_glyphs_clean(source: DigitSource, monkeypatch) -> None:
+    calls = []
+    monkeypatch.setattr(sequences, "distort_glyph", lambda glyph, rng, config: calls.append(1) or glyph)
+    sequences.generate_sequences(source, 200, seed=4, config=SequenceConfig(augment=True, augment_share=0.0))
+    assert not calls
+    sequences.generate_sequences(source, 200, seed=4, config=SequenceConfig(augment=True, augment_share=0.5))
+    glyphs = sum(sequences.generate_sequences(source, 200, seed=4)[1][:, 0])
+    assert 0.4 < len(calls) / glyphs < 0.6
+    for bad in (dict(augment_share=1.5), dict(elastic=-1.0)):
+        with pytest.raises(ValueError, match="augment_share"):
+            SequenceConfig(**bad)
+
+
 def test_length_weights_set_the_mix_of_lengths(source: DigitSource) -> None:
     uniform = sequences.generate_sequences(source, 3000, seed=4)[1][:, 0]
     weighted = sequences.generate_sequences(source, 3000, seed=4,
