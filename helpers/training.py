@@ -58,6 +58,9 @@ class TrainedModel:
     info: dict = field(default_factory=dict)
 
 
+DEFAULT_PATIENCE = 4   # epochs without a better validation score before training stops
+
+
 def cache_key(settings: dict) -> str:
     """Short stable hash of the settings that determine a trained model."""
     return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:12]
@@ -65,7 +68,7 @@ def cache_key(settings: dict) -> str:
 
 def train_or_load(name: str, settings: dict, build: Callable[[], keras.Model], train_data,
                   validation: tuple[np.ndarray, np.ndarray], decode: Callable, *, epochs: int,
-                  steps_per_epoch: int, patience: int = 4, cache: bool = True,
+                  steps_per_epoch: int, patience: int = DEFAULT_PATIENCE, cache: bool = True,
                   score: tuple[str, Callable[[keras.Model], float]] | None = None,
                   strategy=None) -> TrainedModel:
     """Load `name`'s weights from the cache if these exact settings were trained before, else train.
@@ -79,6 +82,10 @@ def train_or_load(name: str, settings: dict, build: Callable[[], keras.Model], t
     stops early when it stalls, and only then moves the model into the cache, so an interrupted
     run never leaves a half-trained model that a later run would mistake for a finished one.
     """
+    if patience != DEFAULT_PATIENCE:
+        # Early stopping may end a run sooner, so its patience is part of what a cached model is;
+        # a new key only when used, so earlier cached runs stay valid.
+        settings = {**settings, "patience": patience}
     folder = paths.cache_dir()
     folder.mkdir(parents=True, exist_ok=True)
     stem = f"{name}-{cache_key({**settings, 'epochs': epochs, 'steps_per_epoch': steps_per_epoch})}"
@@ -154,7 +161,7 @@ def predict_outputs(model: keras.Model, images: np.ndarray, batch_size: int = 51
 def fit_design(design: models.Design, source: sequences.DigitSource, validation: tuple[np.ndarray, np.ndarray],
                *, batch_size: int, epochs: int, steps_per_epoch: int, learning_rate: float, seed: int,
                config: sequences.SequenceConfig = sequences.SequenceConfig(), model_args: dict | None = None,
-               cache: bool = True, patience: int = 4, start_from: TrainedModel | None = None,
+               cache: bool = True, patience: int = DEFAULT_PATIENCE, start_from: TrainedModel | None = None,
                strategy=None) -> TrainedModel:
     """Train (or load) one design on freshly generated numbers with warm-up + cosine learning rate.
 
@@ -185,7 +192,7 @@ def fit_design(design: models.Design, source: sequences.DigitSource, validation:
 
 def fit_crops(design: models.Design, table, validation: tuple[np.ndarray, np.ndarray], *, batch_size: int,
               epochs: int, steps_per_epoch: int, learning_rate: float, seed: int, model_args: dict | None = None,
-              random_crop: bool = True, data_name: str = "", cache: bool = True, patience: int = 4,
+              random_crop: bool = True, data_name: str = "", cache: bool = True, patience: int = DEFAULT_PATIENCE,
               box_jitter: float = 0.0, start_from: TrainedModel | None = None, strategy=None) -> TrainedModel:
     """Train (or load) one design on 54x54 crops streamed from a format-1 split (Step 2).
 
@@ -230,7 +237,7 @@ def box_score(images: np.ndarray, boxes: np.ndarray) -> Callable[[keras.Model], 
 def fit_localizer(paths_: np.ndarray, boxes: np.ndarray, validation: tuple[np.ndarray, np.ndarray], *,
                   batch_size: int, epochs: int, steps_per_epoch: int, learning_rate: float, seed: int,
                   model_args: dict | None = None, data_name: str = "", cache: bool = True,
-                  patience: int = 4, backgrounds: list | None = None, zoom_out: float = 0.0,
+                  patience: int = DEFAULT_PATIENCE, backgrounds: list | None = None, zoom_out: float = 0.0,
                   strategy=None) -> TrainedModel:
     """Train (or load) Step 4's localizer on whole photos; keeps the epoch with the best val mean IoU.
 
@@ -250,8 +257,6 @@ def fit_localizer(paths_: np.ndarray, boxes: np.ndarray, validation: tuple[np.nd
     settings = {"batch_size": batch_size, "learning_rate": learning_rate, "seed": seed, "size": size,
                 "model_args": model_args, "data": data_name, "rows": len(paths_), "zoom_out": zoom_out,
                 "backgrounds": len(backgrounds or [])}
-    if patience != 4:   # a new key only when used: earlier cached runs stay valid
-        settings["patience"] = patience
     stream = localization.localization_dataset(paths_, boxes, training=True, batch_size=batch_size, seed=seed,
                                                size=size, backgrounds=backgrounds, zoom_out=zoom_out)
     return train_or_load("localizer", settings, build, stream, validation, decode=None, epochs=epochs,
