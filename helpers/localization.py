@@ -127,6 +127,14 @@ def localization_dataset(paths: np.ndarray, boxes: np.ndarray, *, training: bool
         .prefetch(tf.data.AUTOTUNE)
 
 
+def with_blank_scenes(table, blanks) -> tuple[np.ndarray, np.ndarray]:
+    """A number table's photo paths and union boxes, followed by scenes without a number (box NO_BOX)."""
+    paths = np.concatenate([np.asarray(table.paths, dtype=str), np.array([str(p) for p in blanks], dtype=str)])
+    boxes = np.concatenate([np.asarray(table.union, np.float32).reshape(-1, 4),
+                            np.full((len(blanks), 4), NO_BOX, np.float32)])
+    return paths, boxes
+
+
 def letterbox_arrays(paths: np.ndarray, boxes: np.ndarray, size: int = INPUT_SIZE) -> tuple[np.ndarray, np.ndarray]:
     """Evaluation photos letterboxed as one uint8 array (12 KB each at 64^2) + boxes in 0-1 letterbox units."""
     pixels, targets = [], []

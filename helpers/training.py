@@ -102,7 +102,9 @@ def train_or_load(name: str, settings: dict, build: Callable[[], keras.Model], t
             model = build()
     in_progress = folder / f"{stem}.training.keras"
     monitor = score[0] if score else "val_sequence_accuracy"
-    callbacks = [
+    # An optimizer that keeps an average of the weights (EMA) is scored and saved with that average.
+    averaged = [keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if model.optimizer.use_ema else []
+    callbacks = averaged + [
         ValidationScore(*score) if score else SequenceAccuracy(*validation, decode=decode),
         keras.callbacks.ModelCheckpoint(in_progress, monitor=monitor, mode="max", save_best_only=True),
         keras.callbacks.EarlyStopping(monitor=monitor, mode="max", patience=patience, restore_best_weights=True),

@@ -37,13 +37,9 @@ def main() -> None:
     blank_train = street_numbers.blank_scenes(2000, seed=SEED + 1, progress=False)
     blank_val, blank_train = blank_train[:len(blank_train) // 10], blank_train[len(blank_train) // 10:]
 
-    def with_blanks(rows, blanks):
-        return (np.concatenate([rows.paths, np.array([str(p) for p in blanks])]),
-                np.concatenate([rows.union, np.full((len(blanks), 4), localization.NO_BOX, np.float32)]))
-
-    validation = localization.letterbox_arrays(*with_blanks(val_rows, blank_val))
-    run = training.fit_localizer(*with_blanks(train_rows, blank_train), validation, batch_size=64,
-                                 epochs=args.epochs, steps_per_epoch=140, learning_rate=2e-3, seed=SEED,
+    validation = localization.letterbox_arrays(*localization.with_blank_scenes(val_rows, blank_val))
+    run = training.fit_localizer(*localization.with_blank_scenes(train_rows, blank_train), validation,
+                                 batch_size=64, epochs=args.epochs, steps_per_epoch=140, learning_rate=2e-3, seed=SEED,
                                  backgrounds=blank_train, zoom_out=0.5, cache=False,
                                  model_args={"pool_first": True} if args.pool_first else {}, patience=args.epochs)
     adapted = reader.NumberReader.load()

@@ -1,6 +1,7 @@
 """Step 4's localizer: letterbox coordinates, the box loss, the data stream and the model."""
 from __future__ import annotations
 
+import types
 from pathlib import Path
 
 import keras
@@ -77,6 +78,15 @@ def test_localizer_outputs_and_reloads(tmp_path: Path) -> None:
     again = keras.models.load_model(tmp_path / "localizer.keras")
     np.testing.assert_allclose(again.predict(np.zeros((1, 48, 48, 3)), verbose=0)["box"],
                                model.predict(np.zeros((1, 48, 48, 3)), verbose=0)["box"], rtol=1e-5)
+
+
+def test_with_blank_scenes_appends_the_empty_scenes_with_no_box() -> None:
+    table = types.SimpleNamespace(paths=np.array(["a.png", "b.png"]),
+                                  union=np.array([[1, 2, 3, 4], [5, 6, 7, 8]], np.float32))
+    paths, boxes = localization.with_blank_scenes(table, [Path("empty.png")])
+    assert paths.tolist() == ["a.png", "b.png", "empty.png"]
+    np.testing.assert_array_equal(boxes, [[1, 2, 3, 4], [5, 6, 7, 8], [localization.NO_BOX] * 4])
+    assert boxes.dtype == np.float32 and localization.with_blank_scenes(table, [])[0].tolist() == ["a.png", "b.png"]
 
 
 def test_localizer_pool_first_keeps_the_weights_and_pools_before_batch_norm() -> None:

@@ -68,6 +68,19 @@ def test_pool_first_moves_pooling_before_batch_norm_with_the_same_weights(build)
     assert "pooling, then batch normalisation" not in models.describe(before)
 
 
+@pytest.mark.parametrize("build", [models.build_model, models.build_attention_model, models.build_ctc_model])
+def test_input_scale_shrinks_the_image_before_the_first_convolution(build) -> None:
+    full, shrunk = build(**SMALL, dropout=0.0), build(**SMALL, dropout=0.0, input_scale=0.75)
+    assert shrunk.get_layer("block1_conv1").input.shape[1:3] == (24, 96)
+    assert full.get_layer("block1_conv1").input.shape[1:3] == (32, 128)
+    assert "downscale" not in {layer.name for layer in full.layers}
+    assert "shrunk inside the model to 24x96" in models.describe(shrunk)
+    assert "shrunk" not in models.describe(full)
+    # The model still takes the full-size image and gives finite outputs.
+    outputs = shrunk.predict(np.zeros((2, 32, 128, 1), np.float32), verbose=0)
+    assert all(np.isfinite(value).all() for value in (outputs.values() if isinstance(outputs, dict) else [outputs]))
+
+
 def test_column_skip_widens_the_columns_the_heads_read() -> None:
     plain = models.build_attention_model(**SMALL, rnn_units=8, dropout=0.0)
     skip = models.build_attention_model(**SMALL, rnn_units=8, dropout=0.0, column_skip=True)
@@ -126,7 +139,8 @@ def test_convs_per_block_can_differ_per_block() -> None:
 
 
 @pytest.mark.parametrize("kwargs", [dict(input_shape=(32, 128)), dict(filters=()), dict(dropout=1.0),
-                                    dict(convs_per_block=(1, 2)), dict(convs_per_block=(1, 0, 1))])
+                                    dict(convs_per_block=(1, 2)), dict(convs_per_block=(1, 0, 1)),
+                                    dict(input_scale=0.0), dict(input_scale=1.5)])
 def test_bad_arguments_raise_value_error(kwargs) -> None:
     with pytest.raises(ValueError):
         models.build_model(**{**SMALL, **kwargs})

@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from conftest import fake_digits
 from helpers import metrics, models, sequences, training
@@ -32,6 +33,31 @@ def test_train_then_load_from_cache(tmp_path: Path, monkeypatch) -> None:
     np.testing.assert_allclose(training.predict(again.model, images, metrics.decode_multihead).confidence,
                                training.predict(first.model, images, metrics.decode_multihead).confidence,
                                rtol=1e-5)
+
+
+def test_an_ema_optimizer_is_validated_and_saved_with_its_averaged_weights(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("DIGITS_CACHE_DIR", str(tmp_path))
+    source = sequences.DigitSource(*fake_digits(40, seed=0))
+    validation = sequences.generate_sequences(source, 16, seed=1)
+    start = models.build_model(filters=(4, 8, 8), dense_units=8).get_weights()
+    moved = {}
+    for momentum in (0.0, 0.999):
+        def build():   # large steps: the raw weights move far, a slow average (Keras starts it after step 1) barely
+            model = models.build_model(filters=(4, 8, 8), dense_units=8)
+            model.set_weights(start)
+            return models.compile_multihead(model, 0.05, ema_momentum=momentum)
+
+        run = training.train_or_load(f"ema-{momentum}", {"momentum": momentum}, build,
+                                     sequences.train_dataset(source, 8, seed=2), validation,
+                                     metrics.decode_multihead, epochs=1, steps_per_epoch=12)
+        moved[momentum] = max(float(np.abs(after - before).max())
+                              for after, before in zip(run.model.get_weights(), start) if after.ndim > 1)
+    assert moved[0.999] < 0.3 * moved[0.0]
+
+
+def test_compile_rejects_an_ema_momentum_outside_0_to_1() -> None:
+    with pytest.raises(ValueError, match="ema_momentum"):
+        models.compile_multihead(models.build_model(filters=(4, 8, 8), dense_units=8), 1e-3, ema_momentum=1.0)
 
 
 def test_cache_key_depends_on_every_setting() -> None:
