@@ -4,6 +4,7 @@
     .venv/bin/python scripts/step1_replay.py --compare-steps 600 --steps 1550 --model-arg input_scale=0.75
     .venv/bin/python scripts/step1_replay.py --batch-size 16 --compare-steps 700 --steps 1450 --learning-rate 1.5e-3
     .venv/bin/python scripts/step1_replay.py --ema 0.999
+    .venv/bin/python scripts/step1_replay.py --seed 7                         # how much a seed alone moves it
 
 Unlike `step1_levers.py` (one schedule, shorter budgets), this runs the notebook's two stages: the
 attention reader's comparison run (2 epochs of `--compare-steps`), then the continuation from its
@@ -41,6 +42,8 @@ def main() -> None:
     parser.add_argument("--compare-steps", type=int, default=400, help="steps per epoch of the comparison run")
     parser.add_argument("--steps", type=int, default=1000, help="steps per epoch of the 16-epoch continuation")
     parser.add_argument("--learning-rate", type=float, default=2e-3, help="peak learning rate of both stages")
+    parser.add_argument("--seed", type=int, default=SEED,
+                        help="seed of the weights and the training stream (the validation sets keep the notebook's)")
     parser.add_argument("--ema", type=float, default=0.0, help="EMA momentum of the continuation's weights (0: off)")
     parser.add_argument("--model-arg", action="append", default=[], metavar="NAME=VALUE",
                         help="another build_attention_model argument, e.g. input_scale=0.75 (repeatable)")
@@ -62,7 +65,7 @@ def main() -> None:
         model_args[name] = ast.literal_eval(value)
     design = models.DESIGNS["attention"]
     settings = dict(batch_size=args.batch_size, epochs=2, steps_per_epoch=args.compare_steps,
-                    learning_rate=args.learning_rate, seed=SEED, model_args=model_args,
+                    learning_rate=args.learning_rate, seed=args.seed, model_args=model_args,
                     config=dataclasses.replace(config, augment=False, length_weights=(1, 2, 3, 4, 5)))
     first = training.fit_design(design, train_digits, val_set, **settings)
     if args.ema:   # the continuation's optimizer keeps an average of the weights
