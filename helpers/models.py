@@ -218,21 +218,25 @@ class SmoothedSparseCrossentropy(keras.losses.Loss):
 
 
 def compile_multihead(model: keras.Model, learning_rate, ctc_weight: float = 1.0,
-                      label_smoothing: float = 0.0, ema_momentum: float = 0.0) -> keras.Model:
+                      label_smoothing: float = 0.0, ema_momentum: float = 0.0,
+                      weight_decay: float = 0.0) -> keras.Model:
     """Adam on the summed cross-entropies of the length head and every digit head (+ CTC if any).
 
     `ctc_weight` scales the auxiliary CTC loss, which is there to teach the columns digits early;
     `label_smoothing` > 0 moves that share of each head's target onto the other classes;
     `ema_momentum` > 0 keeps an exponential moving average of the weights (Polyak averaging), which
-    `training.train_or_load` then validates and saves instead of the raw weights.
+    `training.train_or_load` then validates and saves instead of the raw weights; `weight_decay` > 0
+    switches to AdamW, which shrinks every weight by that share of the learning rate each step.
     """
-    if not 0 <= ema_momentum < 1:
-        raise ValueError(f"ema_momentum must be in [0, 1), got {ema_momentum}.")
+    if not 0 <= ema_momentum < 1 or weight_decay < 0:
+        raise ValueError(f"ema_momentum must be in [0, 1) and weight_decay >= 0, got {ema_momentum}, {weight_decay}.")
     head_loss = (lambda: SmoothedSparseCrossentropy(label_smoothing)) if label_smoothing else \
         keras.losses.SparseCategoricalCrossentropy
     losses = {name: CTCLoss() if name == "column_logits" else head_loss() for name in model.output_names}
     weights = {name: ctc_weight if name == "column_logits" else 1.0 for name in model.output_names}
-    optimizer = keras.optimizers.Adam(learning_rate, use_ema=ema_momentum > 0, ema_momentum=ema_momentum or 0.99)
+    averaging = dict(use_ema=ema_momentum > 0, ema_momentum=ema_momentum or 0.99)
+    optimizer = keras.optimizers.AdamW(learning_rate, weight_decay=weight_decay, **averaging) if weight_decay else \
+        keras.optimizers.Adam(learning_rate, **averaging)
     model.compile(optimizer=optimizer, loss=losses, loss_weights=weights)
     return model
 

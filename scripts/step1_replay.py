@@ -4,6 +4,7 @@
     .venv/bin/python scripts/step1_replay.py --compare-steps 600 --steps 1550 --model-arg input_scale=0.75
     .venv/bin/python scripts/step1_replay.py --batch-size 16 --compare-steps 700 --steps 1450 --learning-rate 1.5e-3
     .venv/bin/python scripts/step1_replay.py --ema 0.999
+    .venv/bin/python scripts/step1_replay.py --weight-decay 0.05
     .venv/bin/python scripts/step1_replay.py --seed 7                         # how much a seed alone moves it
 
 Unlike `step1_levers.py` (one schedule, shorter budgets), this runs the notebook's two stages: the
@@ -45,6 +46,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=SEED,
                         help="seed of the weights and the training stream (the validation sets keep the notebook's)")
     parser.add_argument("--ema", type=float, default=0.0, help="EMA momentum of the continuation's weights (0: off)")
+    parser.add_argument("--weight-decay", type=float, default=0.0, help="AdamW weight decay of both stages (0: Adam)")
     parser.add_argument("--model-arg", action="append", default=[], metavar="NAME=VALUE",
                         help="another build_attention_model argument, e.g. input_scale=0.75 (repeatable)")
     args = parser.parse_args()
@@ -67,10 +69,12 @@ def main() -> None:
     settings = dict(batch_size=args.batch_size, epochs=2, steps_per_epoch=args.compare_steps,
                     learning_rate=args.learning_rate, seed=args.seed, model_args=model_args,
                     config=dataclasses.replace(config, augment=False, length_weights=(1, 2, 3, 4, 5)))
+    if args.weight_decay:   # both stages
+        design = dataclasses.replace(design, compile=functools.partial(models.compile_multihead,
+                                                                       weight_decay=args.weight_decay))
     first = training.fit_design(design, train_digits, val_set, **settings)
     if args.ema:   # the continuation's optimizer keeps an average of the weights
-        design = dataclasses.replace(design, compile=functools.partial(models.compile_multihead,
-                                                                       ema_momentum=args.ema))
+        design = dataclasses.replace(design, compile=functools.partial(design.compile, ema_momentum=args.ema))
     run = training.fit_design(design, train_digits, val_set, start_from=first,
                               **{**settings, "epochs": 16, "steps_per_epoch": args.steps})
     print("validation whole-number by epoch (3,000 numbers):",

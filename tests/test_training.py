@@ -55,9 +55,20 @@ def test_an_ema_optimizer_is_validated_and_saved_with_its_averaged_weights(tmp_p
     assert moved[0.999] < 0.3 * moved[0.0]
 
 
-def test_compile_rejects_an_ema_momentum_outside_0_to_1() -> None:
-    with pytest.raises(ValueError, match="ema_momentum"):
-        models.compile_multihead(models.build_model(filters=(4, 8, 8), dense_units=8), 1e-3, ema_momentum=1.0)
+def test_compile_rejects_an_ema_momentum_outside_0_to_1_and_a_negative_weight_decay() -> None:
+    for bad in (dict(ema_momentum=1.0), dict(weight_decay=-0.1)):
+        with pytest.raises(ValueError, match="ema_momentum"):
+            models.compile_multihead(models.build_model(filters=(4, 8, 8), dense_units=8), 1e-3, **bad)
+
+
+def test_weight_decay_switches_to_adamw_and_shrinks_idle_weights() -> None:
+    plain = models.compile_multihead(models.build_model(filters=(4, 8, 8), dense_units=8), 1e-3)
+    decayed = models.compile_multihead(models.build_model(filters=(4, 8, 8), dense_units=8), 0.1, weight_decay=0.5)
+    assert type(plain.optimizer).__name__ == "Adam" and type(decayed.optimizer).__name__ == "AdamW"
+    kernel = decayed.get_layer("digit_5").kernel   # zero gradient: only the decay moves it
+    before = np.abs(kernel.numpy()).sum()
+    decayed.optimizer.apply_gradients([(np.zeros(kernel.shape, np.float32), kernel)])
+    np.testing.assert_allclose(np.abs(kernel.numpy()).sum(), before * (1 - 0.1 * 0.5), rtol=1e-4)
 
 
 def test_cache_key_depends_on_every_setting() -> None:
