@@ -89,6 +89,14 @@ def split_indices(count: int, validation_size: int, seed: int) -> tuple[np.ndarr
     return np.sort(order[validation_size:]), np.sort(order[:validation_size])
 
 
+def split_training_digits(images: np.ndarray, labels: np.ndarray, validation_size: int,
+                          seed: int) -> tuple[DigitSource, DigitSource]:
+    """MNIST's training digits as two disjoint pools, "mnist-train" and "mnist-val" (`validation_size` digits)."""
+    train_index, val_index = split_indices(len(images), validation_size, seed)
+    return (DigitSource(images[train_index], labels[train_index], "mnist-train"),
+            DigitSource(images[val_index], labels[val_index], "mnist-val"))
+
+
 def distort_glyph(glyph: np.ndarray, rng: np.random.Generator, config: SequenceConfig) -> np.ndarray:
     """Randomly rotate and shear one glyph, then crop it back to its ink.
 

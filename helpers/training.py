@@ -6,7 +6,7 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -133,27 +133,33 @@ def shifted(images: np.ndarray, pixels: int) -> np.ndarray:
     return out
 
 
-def predict(model: keras.Model, images: np.ndarray, decode: Callable, batch_size: int = 512,
-            shifts: tuple[int, ...] = (0,)) -> metrics.Decoded:
+def predict(model: keras.Model | Sequence[keras.Model], images: np.ndarray, decode: Callable,
+            batch_size: int = 512, shifts: tuple[int, ...] = (0,)) -> metrics.Decoded:
     """Decode a model's predictions on uint8 images (Keras casts one batch at a time, no float copy).
 
     Several `shifts` (pixels, horizontal) average each head's probabilities over shifted copies
     first: test-time augmentation, which evens out a reader's sensitivity to where a digit sits.
+    Several models (an ensemble) are averaged the same way, every model over every shift.
     """
     return decode(predict_outputs(model, images, batch_size, shifts))
 
 
-def predict_outputs(model: keras.Model, images: np.ndarray, batch_size: int = 512, shifts: tuple[int, ...] = (0,)):
-    """The model's raw outputs on uint8 images, averaged over `shifts` as `predict` does, not yet decoded."""
-    if not shifts:
-        raise ValueError("shifts must hold at least one offset (0: the images as they are).")
-    runs = [model.predict(shifted(images, s) if s else images, batch_size=batch_size, verbose=0) for s in shifts]
+def predict_outputs(model: keras.Model | Sequence[keras.Model], images: np.ndarray, batch_size: int = 512,
+                    shifts: tuple[int, ...] = (0,)):
+    """The outputs of a model (or the ensemble of several) on uint8 images, averaged over `shifts` and
+    models as `predict` does, not yet decoded."""
+    members = [model] if isinstance(model, keras.Model) else list(model)
+    if not shifts or not members:
+        raise ValueError("need at least one model and one shift (0: the images as they are).")
+    runs = [member.predict(shifted(images, s) if s else images, batch_size=batch_size, verbose=0)
+            for member in members for s in shifts]
     if len(runs) == 1:
         return runs[0]
     if not isinstance(runs[0], dict):
-        raise ValueError("test-time shifts need a multi-head model: per-column CTC logits move with the image.")
+        raise ValueError("test-time shifts and ensembles need multi-head models: per-column CTC logits cannot "
+                         "be averaged (they move with the image, and each model places digits its own way).")
     # The auxiliary CTC columns move with the image, so only the heads' probabilities are averaged;
-    # the columns of every shift are passed on side by side (metrics.decode_joint scores each).
+    # the columns of every shift and model are passed on side by side (metrics.decode_joint scores each).
     averaged = {name: np.mean([run[name] for run in runs], axis=0) for name in runs[0] if name != "column_logits"}
     if "column_logits" in runs[0]:
         averaged["column_logits"] = np.stack([run["column_logits"] for run in runs])

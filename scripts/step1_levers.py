@@ -90,9 +90,8 @@ def main() -> None:
     if args.steps < 8:
         raise ValueError("--steps must be at least 8 (8 epochs of steps/8).")
     mnist = data.load_mnist(paths.data_dir(), download_missing=False)
-    train_index, val_index = sequences.split_indices(len(mnist.train_images), validation_size=5000, seed=SEED)
-    train_digits = sequences.DigitSource(mnist.train_images[train_index], mnist.train_labels[train_index])
-    val_digits = sequences.DigitSource(mnist.train_images[val_index], mnist.train_labels[val_index])
+    train_digits, val_digits = sequences.split_training_digits(mnist.train_images, mnist.train_labels,
+                                                                 validation_size=5000, seed=SEED)
     config = sequences.SequenceConfig()
     val_set = sequences.generate_sequences(val_digits, 3000, seed=SEED + 1, config=config)
     model_args = {"dropout": args.dropout, "top_convs": args.top_convs, "pool_first": True,

@@ -5,12 +5,16 @@
     .venv/bin/python scripts/step1_replay.py --batch-size 16 --compare-steps 700 --steps 1450 --learning-rate 1.5e-3
     .venv/bin/python scripts/step1_replay.py --ema 0.999
     .venv/bin/python scripts/step1_replay.py --weight-decay 0.05
+    .venv/bin/python scripts/step1_replay.py --length-weights 1 1 2 4 8       # more digits per image
+    .venv/bin/python scripts/step1_replay.py --members 2 --epochs 8           # two half-budget models, averaged
     .venv/bin/python scripts/step1_replay.py --seed 7                         # how much a seed alone moves it
 
 Unlike `step1_levers.py` (one schedule, shorter budgets), this runs the notebook's two stages: the
 attention reader's comparison run (2 epochs of `--compare-steps`), then the continuation from its
-weights (16 epochs of `--steps`, a fresh warm-up + cosine schedule), keeping the epoch with the best
-whole-number accuracy on the notebook's 3,000 validation numbers. It then reads the notebook's
+weights (`--epochs`, 16, of `--steps`, a fresh warm-up + cosine schedule), keeping the epoch with the best
+whole-number accuracy on the notebook's 3,000 validation numbers. `--members N` trains N such
+continuations from the comparison run, each on its own stream (seed + k), and also reads them as an
+ensemble (heads averaged, every member's CTC columns voting). It then reads the notebook's
 10,000 reading-validation numbers (held-out training digits, seed SEED+3) in one plain pass and with
 shifts 0/±3 px, with and without the CTC vote. Set the step counts so the printed training seconds
 match the notebook's (about 13 min on 2 CPU cores); `--ema` averages the weights of the
@@ -41,23 +45,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--batch-size", type=int, default=32, help="numbers per step")
     parser.add_argument("--compare-steps", type=int, default=400, help="steps per epoch of the comparison run")
-    parser.add_argument("--steps", type=int, default=1000, help="steps per epoch of the 16-epoch continuation")
+    parser.add_argument("--steps", type=int, default=1000, help="steps per epoch of the continuation")
+    parser.add_argument("--epochs", type=int, default=16, help="epochs of the continuation (of each member)")
+    parser.add_argument("--members", type=int, default=1,
+                        help="continuations trained from the comparison run, read together as an ensemble")
     parser.add_argument("--learning-rate", type=float, default=2e-3, help="peak learning rate of both stages")
     parser.add_argument("--seed", type=int, default=SEED,
                         help="seed of the weights and the training stream (the validation sets keep the notebook's)")
     parser.add_argument("--ema", type=float, default=0.0, help="EMA momentum of the continuation's weights (0: off)")
     parser.add_argument("--weight-decay", type=float, default=0.0, help="AdamW weight decay of both stages (0: Adam)")
+    parser.add_argument("--length-weights", type=float, nargs=5, default=(1, 2, 3, 4, 5), metavar="W",
+                        help="chances of training lengths 1-5 (the notebook's 1 2 3 4 5; validation stays uniform)")
     parser.add_argument("--model-arg", action="append", default=[], metavar="NAME=VALUE",
                         help="another build_attention_model argument, e.g. input_scale=0.75 (repeatable)")
     args = parser.parse_args()
-    if not 0 <= args.ema < 1:
-        raise ValueError(f"--ema must be in [0, 1), got {args.ema}.")
+    if not 0 <= args.ema < 1 or args.members < 1:
+        raise ValueError(f"--ema must be in [0, 1) and --members at least 1, got {args.ema}, {args.members}.")
     os.environ["DIGITS_CACHE_DIR"] = tempfile.mkdtemp(prefix="step1-replay-")   # keep cache/ clean
     mnist = data.load_mnist(paths.data_dir(), download_missing=False)
-    train_index, val_index = sequences.split_indices(len(mnist.train_images), validation_size=5000, seed=SEED)
-    train_digits = sequences.DigitSource(mnist.train_images[train_index], mnist.train_labels[train_index],
-                                         "mnist-train")
-    val_digits = sequences.DigitSource(mnist.train_images[val_index], mnist.train_labels[val_index], "mnist-val")
+    train_digits, val_digits = sequences.split_training_digits(mnist.train_images, mnist.train_labels,
+                                                                 validation_size=5000, seed=SEED)
     config = sequences.SequenceConfig()
     val_set = sequences.generate_sequences(val_digits, 3000, seed=SEED + 1, config=config)
     read_val_set = sequences.generate_sequences(val_digits, 10000, seed=SEED + 3, config=config)
@@ -68,25 +75,31 @@ def main() -> None:
     design = models.DESIGNS["attention"]
     settings = dict(batch_size=args.batch_size, epochs=2, steps_per_epoch=args.compare_steps,
                     learning_rate=args.learning_rate, seed=args.seed, model_args=model_args,
-                    config=dataclasses.replace(config, augment=False, length_weights=(1, 2, 3, 4, 5)))
+                    config=dataclasses.replace(config, augment=False, length_weights=tuple(args.length_weights)))
     if args.weight_decay:   # both stages
         design = dataclasses.replace(design, compile=functools.partial(models.compile_multihead,
                                                                        weight_decay=args.weight_decay))
     first = training.fit_design(design, train_digits, val_set, **settings)
     if args.ema:   # the continuation's optimizer keeps an average of the weights
         design = dataclasses.replace(design, compile=functools.partial(design.compile, ema_momentum=args.ema))
-    run = training.fit_design(design, train_digits, val_set, start_from=first,
-                              **{**settings, "epochs": 16, "steps_per_epoch": args.steps})
-    print("validation whole-number by epoch (3,000 numbers):",
-          [round(100 * value, 2) for value in run.history["val_sequence_accuracy"]])
+    # Each member continues from the comparison run's weights on its own training stream (seed + k).
+    runs = [training.fit_design(design, train_digits, val_set, start_from=first,
+                                **{**settings, "seed": args.seed + member, "epochs": args.epochs,
+                                   "steps_per_epoch": args.steps})
+            for member in range(args.members)]
+    for run in runs:
+        print("validation whole-number by epoch (3,000 numbers):",
+              [round(100 * value, 2) for value in run.history["val_sequence_accuracy"]])
     scores = {}
     for shifts in [(0,), (0, -3, 3)]:
-        outputs = training.predict_outputs(run.model, read_val_set[0], shifts=shifts)
-        for weight in (0.0, 1.0):
-            decoded = metrics.decode_joint(outputs, weight)
-            scores[f"shifts {shifts}, CTC weight {weight:g}"] = \
-                f"{100 * metrics.sequence_metrics(decoded, read_val_set[1])['sequence_accuracy']:.2f}%"
-    print(f"RESULT {vars(args)}: training {first.train_seconds + run.train_seconds:.0f} s; whole-number accuracy "
+        for count in sorted({1, args.members}):   # the first member alone, and the whole ensemble
+            outputs = training.predict_outputs([run.model for run in runs[:count]], read_val_set[0], shifts=shifts)
+            for weight in (0.0, 1.0):
+                decoded = metrics.decode_joint(outputs, weight)
+                scores[f"{count} model(s), shifts {shifts}, CTC weight {weight:g}"] = \
+                    f"{100 * metrics.sequence_metrics(decoded, read_val_set[1])['sequence_accuracy']:.2f}%"
+    seconds = first.train_seconds + sum(run.train_seconds for run in runs)
+    print(f"RESULT {vars(args)}: training {seconds:.0f} s; whole-number accuracy "
           f"on 10,000 reading-validation numbers: {scores}")
 
 

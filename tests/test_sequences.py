@@ -67,6 +67,19 @@ def test_split_is_disjoint_and_complete() -> None:
         sequences.split_indices(10, 10, seed=0)
 
 
+def test_training_digits_split_into_disjoint_named_pools() -> None:
+    images, labels = fake_digits(30, seed=3)
+    images[:, 0, 0] = np.arange(30)   # a mark that tells every digit apart
+    train, validation = sequences.split_training_digits(images, labels, validation_size=8, seed=1)
+    assert (len(train), len(validation)) == (22, 8)
+    assert (train.name, validation.name) == ("mnist-train", "mnist-val")
+    marks = np.concatenate([train.images[:, 0, 0], validation.images[:, 0, 0]])
+    assert sorted(marks) == list(range(30))   # disjoint and complete
+    np.testing.assert_array_equal(validation.labels, labels[validation.images[:, 0, 0]])
+    again, _ = sequences.split_training_digits(images, labels, validation_size=8, seed=1)
+    np.testing.assert_array_equal(again.images, train.images)
+
+
 def test_training_stream_never_uses_test_digits() -> None:
     # Training digits are painted 100, test digits 200; bilinear resizing never exceeds its inputs.
     train = DigitSource(*fake_digits(40, seed=1, intensity=100))

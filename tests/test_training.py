@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import keras
 import numpy as np
 import pytest
 
@@ -110,3 +111,19 @@ def test_predict_outputs_keeps_every_shifts_columns_for_joint_decoding() -> None
                                ["column_logits"], rtol=1e-5, atol=1e-5)
     joint = metrics.decode_joint(outputs, 0.5)
     assert joint.rows.shape == (4, 6) and ((joint.confidence > 0) & (joint.confidence <= 1)).all()
+
+
+def test_predict_outputs_of_an_ensemble_average_every_model_and_shift() -> None:
+    images = np.random.default_rng(2).integers(0, 256, (5, 32, 64, 1), dtype=np.uint8)
+    members = []
+    for seed in (0, 1):
+        keras.utils.set_random_seed(seed)   # two differently initialised readers
+        members.append(models.build_attention_model((32, 64, 1), filters=(4, 8, 8), rnn_units=4, dense_units=8))
+    outputs = training.predict_outputs(members, images, shifts=(0, 2))
+    runs = [m.predict(training.shifted(images, s), verbose=0) for m in members for s in (0, 2)]
+    np.testing.assert_allclose(outputs["digit_3"], np.mean([run["digit_3"] for run in runs], axis=0), rtol=1e-5)
+    assert outputs["column_logits"].shape == (4, 5, 8, 11)   # models x shifts, images, columns, classes
+    np.testing.assert_allclose(outputs["column_logits"][2], runs[2]["column_logits"], rtol=1e-5, atol=1e-5)
+    assert not np.allclose(runs[0]["digit_3"], runs[2]["digit_3"])   # the members really differ
+    with pytest.raises(ValueError, match="at least one model"):
+        training.predict_outputs([], images)
