@@ -11,15 +11,15 @@
 
 Unlike `step1_levers.py` (one schedule, shorter budgets), this runs the notebook's two stages: the
 attention reader's comparison run (2 epochs of `--compare-steps`), then the continuation from its
-weights (`--epochs`, 16, of `--steps`, a fresh warm-up + cosine schedule), keeping the epoch with the best
-whole-number accuracy on the notebook's 3,000 validation numbers. `--members N` trains N such
-continuations from the comparison run, each on its own stream (seed + k), and also reads them as an
-ensemble (heads averaged, every member's CTC columns voting). It then reads the notebook's
-10,000 reading-validation numbers (held-out training digits, seed SEED+3) in one plain pass and with
-shifts 0/±3 px, with and without the CTC vote. Set the step counts so the printed training seconds
-match the notebook's (about 13 min on 2 CPU cores); `--ema` averages the weights of the
-continuation (Keras' optimizer EMA, validated and saved with the averaged weights). Models are not
-cached. Needs MNIST in DIGITS_DATA_DIR.
+weights (`--epochs`, 16 by default, of `--steps` steps each, with a fresh warm-up + cosine
+schedule), keeping the epoch with the best whole-number accuracy on the notebook's 3,000 validation
+numbers. `--members N` trains N such continuations from the comparison run, each on its own stream
+(seed + k), and also reads them as an ensemble (heads averaged, every member's CTC columns voting).
+It then reads the notebook's 10,000 reading-validation numbers (held-out training digits, seed
+SEED+3) in one plain pass and with shifts 0/±3 px, with and without the CTC vote. Set the step
+counts so the printed training seconds match the notebook's (about 13 min on 2 CPU cores); `--ema`
+averages the weights of the continuation (Keras' optimizer EMA, validated and saved with the
+averaged weights). Models are not cached. Needs MNIST in DIGITS_DATA_DIR.
 """
 from __future__ import annotations
 
