@@ -17,6 +17,52 @@ def setup(figure_dir: Path) -> None:
     plt.rcParams.update({"figure.dpi": 90, "savefig.dpi": 110, "axes.titlesize": 11,
                          "axes.labelsize": 10, "font.size": 10, "image.cmap": "gray",
                          "axes.grid": False})
+    _add_alt_text_to_inline_figures()
+
+
+def describe_figure(fig: plt.Figure, limit: int = 300) -> str:
+    """A figure's alternative text for the HTML report: its title, else its panels' titles and axis labels."""
+    if fig.get_suptitle().strip():
+        parts = [fig.get_suptitle()]
+    else:
+        parts = []
+        for axis in fig.axes:
+            title = axis.get_title() or axis.get_title("left")
+            labels = " against ".join(text for text in (axis.get_ylabel(), axis.get_xlabel()) if text)
+            part = f"{title} ({labels})" if title and labels else title or labels
+            if part and part not in parts:
+                parts.append(part)
+    text = " ".join("; ".join(parts).split()) or "A figure without a title"
+    return text if len(text) <= limit else text[:limit - 3].rstrip() + "..."
+
+
+def _add_alt_text_to_inline_figures() -> None:
+    """In a notebook, give every shown figure's PNG its `describe_figure` text as "alt" metadata.
+
+    nbconvert's HTML export (with scripts/report_template) writes that metadata into each <img>,
+    so a screen reader can tell what report.html's figures show. Outside IPython this does nothing.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    # The inline backend registers its PNG renderer when its module is first loaded, which pyplot
+    # otherwise does lazily at the first figure; load it now, so there is a renderer to wrap.
+    plt.switch_backend(plt.get_backend())
+    formatter = shell.display_formatter.formatters["image/png"]
+    render = formatter.lookup_by_type(plt.Figure) if plt.Figure in formatter.type_printers else None
+    if render is None or getattr(render, "adds_alt_text", False):
+        return   # no inline PNG rendering to wrap, or already wrapped (setup called twice)
+
+    def render_with_alt(fig: plt.Figure):
+        png = render(fig)
+        return (png, {"alt": describe_figure(fig)}) if png is not None else None
+
+    render_with_alt.adds_alt_text = True
+    formatter.for_type(plt.Figure, render_with_alt)
 
 
 def save_fig(fig: plt.Figure, name: str) -> Path:

@@ -8,6 +8,7 @@
     .venv/bin/python scripts/step1_replay.py --length-weights 1 1 2 4 8       # more digits per image
     .venv/bin/python scripts/step1_replay.py --members 2 --epochs 8           # two half-budget models, averaged
     .venv/bin/python scripts/step1_replay.py --seed 7                         # how much a seed alone moves it
+    .venv/bin/python scripts/step1_replay.py --config-arg augment=True --config-arg augment_share=0.5
 
 Unlike `step1_levers.py` (one schedule, shorter budgets), this runs the notebook's two stages: the
 attention reader's comparison run (2 epochs of `--compare-steps`), then the continuation from its
@@ -41,6 +42,14 @@ from helpers import data, metrics, models, paths, sequences, training  # noqa: E
 SEED = 42
 
 
+def literal_items(items: list[str]) -> dict:
+    """NAME=VALUE strings -> {NAME: VALUE}, the values read as Python literals (numbers, booleans, tuples)."""
+    pairs = [item.partition("=") for item in items]
+    if any(not name or not sep for name, sep, _ in pairs):
+        raise ValueError(f"expected NAME=VALUE, got {items}.")
+    return {name: ast.literal_eval(value) for name, _, value in pairs}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--batch-size", type=int, default=32, help="numbers per step")
@@ -58,6 +67,9 @@ def main() -> None:
                         help="chances of training lengths 1-5 (the notebook's 1 2 3 4 5; validation stays uniform)")
     parser.add_argument("--model-arg", action="append", default=[], metavar="NAME=VALUE",
                         help="another build_attention_model argument, e.g. input_scale=0.75 (repeatable)")
+    parser.add_argument("--config-arg", action="append", default=[], metavar="NAME=VALUE",
+                        help="another SequenceConfig field of the training stream only, e.g. augment=True "
+                             "(repeatable; the validation sets keep the notebook's)")
     args = parser.parse_args()
     if not 0 <= args.ema < 1 or args.members < 1:
         raise ValueError(f"--ema must be in [0, 1) and --members at least 1, got {args.ema}, {args.members}.")
@@ -69,13 +81,12 @@ def main() -> None:
     val_set = sequences.generate_sequences(val_digits, 3000, seed=SEED + 1, config=config)
     read_val_set = sequences.generate_sequences(val_digits, 10000, seed=SEED + 3, config=config)
     model_args = dict(dropout=0.0, top_convs=1, pool_first=True)   # the notebook's MODEL_ARGS
-    for item in args.model_arg:   # numbers and booleans as Python literals
-        name, _, value = item.partition("=")
-        model_args[name] = ast.literal_eval(value)
+    model_args.update(literal_items(args.model_arg))
     design = models.DESIGNS["attention"]
     settings = dict(batch_size=args.batch_size, epochs=2, steps_per_epoch=args.compare_steps,
                     learning_rate=args.learning_rate, seed=args.seed, model_args=model_args,
-                    config=dataclasses.replace(config, augment=False, length_weights=tuple(args.length_weights)))
+                    config=dataclasses.replace(config, **{"augment": False, "length_weights": tuple(args.length_weights),
+                                                        **literal_items(args.config_arg)}))
     if args.weight_decay:   # both stages
         design = dataclasses.replace(design, compile=functools.partial(models.compile_multihead,
                                                                        weight_decay=args.weight_decay))

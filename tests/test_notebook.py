@@ -24,6 +24,8 @@ def test_notebook_runs_top_to_bottom_in_fast_mode(tmp_path: Path, monkeypatch) -
     monkeypatch.setenv("DIGITS_FAST", "1")
     monkeypatch.setenv("DIGITS_OUTPUT_DIR", str(tmp_path / "out"))
     monkeypatch.setenv("DIGITS_CACHE_DIR", str(tmp_path / "cache"))
+    # The kernel shows figures inline as in Jupyter (conftest's Agg would leave them out of the outputs).
+    monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     NotebookClient(notebook, timeout=600, kernel_name="python3",
                    resources={"metadata": {"path": str(PROJECT_ROOT)}}).execute()
@@ -44,6 +46,10 @@ def test_notebook_runs_top_to_bottom_in_fast_mode(tmp_path: Path, monkeypatch) -
     figures = {p.name for p in (tmp_path / "out" / "figures").glob("*.png")}
     assert {"step1_synthetic_samples.png", "step1_training_curves.png", "step1_confusion.png", "step2_samples.png",
             "step3_new_images.png", "step4_best_worst.png", "step4_new_images.png"} <= figures
+    # Every image carries alt text for report.html (plotting.setup's figures, the web page's screenshot).
+    images = [out for cell in notebook.cells if cell.cell_type == "code" for out in cell.outputs
+              if "image/png" in out.get("data", {})]
+    assert len(images) >= 10 and all(out.metadata["image/png"]["alt"] for out in images)
     answers = [c for c in notebook.cells if "hide_input" in c.metadata.get("tags", []) and "**Answer.**" in c.source]
     assert len(answers) >= len(QUESTIONS)
     assert all(out.get("data", {}).get("text/markdown", "").startswith("\n**Answer.**")

@@ -24,6 +24,7 @@ class _Tables(HTMLParser):
         self.ids: set[str] = set()
         self.tables: list[list[list[str]]] = []
         self.images: list[str] = []
+        self.alts: list[str | None] = []
         self._cell: list[str] | None = None
 
     def handle_starttag(self, tag: str, attrs: list) -> None:
@@ -32,6 +33,7 @@ class _Tables(HTMLParser):
             self.ids.add(attributes["id"])
         if tag == "img":
             self.images.append(attributes.get("src") or "")
+            self.alts.append(attributes.get("alt"))
         elif tag == "table":
             self.tables.append([])
         elif tag == "tr" and self.tables:
@@ -89,6 +91,14 @@ def test_report_is_self_contained_with_a_working_contents() -> None:
     assert len(targets) >= 15
     missing = [target for target in targets if target not in report.ids]
     assert not missing, f"contents links without a heading in report.html: {missing}"
+
+
+def test_report_figures_have_alternative_text() -> None:
+    # nbconvert fills in this placeholder where an image has no alt text of its own.
+    placeholder = "No description has been provided for this image"
+    alts = _parsed_report().alts
+    described = [alt for alt in alts if alt and alt != placeholder]
+    assert len(described) == len(alts) >= 10, f"{len(alts) - len(described)} of {len(alts)} images lack alt text"
 
 
 def test_report_comes_from_the_committed_full_run() -> None:

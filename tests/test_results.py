@@ -82,3 +82,44 @@ def test_committed_readme_matches_committed_metrics() -> None:
     record = json.loads(COMMITTED.read_text())
     assert record["run"]["fast_mode"] is False, "the committed metrics must come from a full run"
     assert results.glance_table(record) in (PROJECT_ROOT / "README.md").read_text()
+
+
+def test_describe_figure_reads_titles_and_labels() -> None:
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2)
+    axes[0].set_title("Loss")
+    axes[0].set_xlabel("epoch")
+    axes[0].set_ylabel("loss")
+    axes[1].set_title("Accuracy")
+    assert plotting.describe_figure(fig) == "Loss (loss against epoch); Accuracy"
+    fig.suptitle("Training   curves\n(both heads)")
+    assert plotting.describe_figure(fig) == "Training curves (both heads)"   # whitespace folded
+    assert plotting.describe_figure(fig, limit=12) == "Training..."
+    plt.close(fig)
+    bare = plt.figure()
+    assert plotting.describe_figure(bare) == "A figure without a title"
+    plt.close(bare)
+
+
+def test_setup_gives_inline_figures_alt_text(tmp_path: Path, monkeypatch) -> None:
+    import IPython
+    import matplotlib.pyplot as plt
+    from IPython.core.formatters import DisplayFormatter
+
+    shell = type("Shell", (), {"display_formatter": DisplayFormatter()})()
+    monkeypatch.setattr(IPython, "get_ipython", lambda: shell)
+    # Loading the backend is the notebook test's concern (it checks every figure's alt text there).
+    monkeypatch.setattr(plt, "switch_backend", lambda name: None)
+    png = shell.display_formatter.formatters["image/png"]
+    png.for_type(plt.Figure, lambda fig: b"\x89PNG fake")   # stands in for the inline backend's renderer
+    plotting.setup(tmp_path)
+    plotting.setup(tmp_path)   # a second call must not wrap the renderer twice
+    fig, axis = plt.subplots()
+    axis.set_title("Sample grid")
+    data, metadata = shell.display_formatter.format(fig)
+    assert data["image/png"] == b"\x89PNG fake"
+    assert metadata["image/png"] == {"alt": "Sample grid"}
+    plt.close(fig)
+    monkeypatch.setattr(IPython, "get_ipython", lambda: None)
+    plotting.setup(tmp_path)   # plain Python: nothing to wrap, no error
