@@ -183,11 +183,16 @@ def encode_labels(digits: list[int], max_digits: int) -> np.ndarray:
 
 
 def generate_sequences(source: DigitSource, count: int, seed: int | tuple[int, ...],
-                       config: SequenceConfig = SequenceConfig()) -> tuple[np.ndarray, np.ndarray]:
-    """`count` numbers as uint8 images (count, H, W, 1) and labels (count, 1 + max_digits)."""
+                       config: SequenceConfig = SequenceConfig(), return_glyphs: bool = False) -> tuple[np.ndarray, ...]:
+    """`count` numbers as uint8 images (count, H, W, 1) and labels (count, 1 + max_digits).
+
+    With `return_glyphs`, also the index in `source` of every digit, (count, max_digits), -1 where
+    blank: which glyphs a reader gets wrong, since each glyph recurs in many numbers.
+    """
     rng = np.random.default_rng(seed)
     images = np.zeros((count, config.height, config.width, 1), np.uint8)
     labels = np.zeros((count, config.max_digits + 1), np.int64)
+    glyphs = np.full((count, config.max_digits), -1, np.int64)
     if config.length_weights is None:
         lengths = rng.integers(config.min_length, config.max_digits + 1, size=count)
     else:
@@ -197,7 +202,8 @@ def generate_sequences(source: DigitSource, count: int, seed: int | tuple[int, .
         picks = rng.integers(0, len(source), size=length)
         images[row, :, :, 0] = render_sequence([source.glyph(i) for i in picks], rng, config)
         labels[row] = encode_labels(source.labels[picks].tolist(), config.max_digits)
-    return images, labels
+        glyphs[row, :length] = picks
+    return (images, labels, glyphs) if return_glyphs else (images, labels)
 
 
 def sequence_batches(source: DigitSource, batch_size: int, seed: int,

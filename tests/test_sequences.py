@@ -174,3 +174,13 @@ def test_length_weights_set_the_mix_of_lengths(source: DigitSource) -> None:
     np.testing.assert_allclose(np.bincount(uniform, minlength=6)[1:] / 3000, 0.2, atol=0.03)
     np.testing.assert_allclose(np.bincount(weighted, minlength=6)[1:] / 3000, np.arange(1, 6) / 15, atol=0.03)
     assert set(only_long) == {4, 5}
+
+
+def test_glyph_indices_name_each_digit_and_leave_the_stream_unchanged(source: DigitSource) -> None:
+    images, labels = sequences.generate_sequences(source, 30, seed=8)
+    same_images, same_labels, glyphs = sequences.generate_sequences(source, 30, seed=8, return_glyphs=True)
+    np.testing.assert_array_equal(images, same_images)   # asking for the indices draws nothing extra
+    np.testing.assert_array_equal(labels, same_labels)
+    present = np.arange(glyphs.shape[1]) < labels[:, :1]
+    assert ((glyphs >= 0) == present).all()
+    np.testing.assert_array_equal(source.labels[glyphs[present]], labels[:, 1:][present])
