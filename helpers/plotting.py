@@ -49,10 +49,12 @@ def _add_alt_text_to_inline_figures() -> None:
     shell = get_ipython()
     if shell is None:
         return
-    # The inline backend registers its PNG renderer when its module is first loaded, which pyplot
-    # otherwise does lazily at the first figure; load it now, so there is a renderer to wrap.
-    plt.switch_backend(plt.get_backend())
     formatter = shell.display_formatter.formatters["image/png"]
+    if plt.Figure not in formatter.type_printers:
+        # The inline backend registers its PNG renderer when its module is first loaded, which pyplot
+        # otherwise does lazily at the first figure; load it now, so there is a renderer to wrap.
+        # (Switching closes open figures, hence only when nothing is registered yet.)
+        plt.switch_backend(plt.get_backend())
     render = formatter.lookup_by_type(plt.Figure) if plt.Figure in formatter.type_printers else None
     if render is None or getattr(render, "adds_alt_text", False):
         return   # no inline PNG rendering to wrap, or already wrapped (setup called twice)
