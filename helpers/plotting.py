@@ -55,7 +55,7 @@ def _add_alt_text_to_inline_figures() -> None:
         # otherwise does lazily at the first figure; load it now, so there is a renderer to wrap.
         # (Switching closes open figures, hence only when nothing is registered yet.)
         plt.switch_backend(plt.get_backend())
-    render = formatter.lookup_by_type(plt.Figure) if plt.Figure in formatter.type_printers else None
+    render = formatter.type_printers.get(plt.Figure)
     if render is None or getattr(render, "adds_alt_text", False):
         return   # no inline PNG rendering to wrap, or already wrapped (setup called twice)
 
