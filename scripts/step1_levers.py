@@ -25,7 +25,6 @@ notebook), overall and by length. One 8-epoch warm-up + cosine schedule; models 
 from __future__ import annotations
 
 import argparse
-import ast
 import dataclasses
 import os
 import sys
@@ -41,6 +40,7 @@ import keras  # noqa: E402
 from keras import layers  # noqa: E402
 
 from helpers import data, metrics, models, paths, sequences, training  # noqa: E402
+from step1_replay import literal_items  # noqa: E402  (this folder is on sys.path when a script runs)
 
 SEED = 42
 
@@ -96,9 +96,7 @@ def main() -> None:
     val_set = sequences.generate_sequences(val_digits, 3000, seed=SEED + 1, config=config)
     model_args = {"dropout": args.dropout, "top_convs": args.top_convs, "pool_first": True,
                   "convs_per_block": 2 if args.lever == "two-convs" else 1}
-    for item in args.model_arg:   # numbers and booleans as Python literals, e.g. rnn_units=128
-        name, _, value = item.partition("=")
-        model_args[name] = ast.literal_eval(value)
+    model_args.update(literal_items(args.model_arg))   # e.g. rnn_units=128
     start = time.perf_counter()
     pretrained = pretrain_trunk(train_digits, val_digits, args.pretrain_steps, model_args) \
         if args.lever == "glyph-pretraining" else None
