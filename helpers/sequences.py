@@ -1,6 +1,7 @@
 """Synthetic multi-digit numbers made of MNIST digits, and the tf.data pipelines that stream them."""
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -28,6 +29,9 @@ class SequenceConfig:
     shear: float = 0.3                          # max horizontal shear of a glyph, when augmenting
     elastic: float = 0.0                        # max displacement (px) of a smooth random warp, when augmenting
     augment_share: float = 1.0                  # share of glyphs distorted, when augmenting (the rest stay clean)
+    # Distort only the first this many batches of a training stream (None: all), so that training ends
+    # on clean glyphs like the ones it is scored on ("switch augmentation off for the last epochs").
+    augment_steps: int | None = None
     # Chance of each length min_length..max_digits; None: uniform. Training can favour long numbers,
     # which carry more digits to learn from for the same cost of one image.
     length_weights: tuple[float, ...] | None = None
@@ -40,6 +44,8 @@ class SequenceConfig:
         if self.elastic < 0 or not 0 <= self.augment_share <= 1:
             raise ValueError(f"elastic must be >= 0 and augment_share in [0, 1], got {self.elastic}, "
                              f"{self.augment_share}.")
+        if self.augment_steps is not None and self.augment_steps < 0:
+            raise ValueError(f"augment_steps must be >= 0 (or None: every batch), got {self.augment_steps}.")
         if self.spacing[0] > self.spacing[1]:
             raise ValueError(f"spacing range {self.spacing} is empty.")
         lengths = self.max_digits - self.min_length + 1
@@ -208,9 +214,14 @@ def generate_sequences(source: DigitSource, count: int, seed: int | tuple[int, .
 
 def sequence_batches(source: DigitSource, batch_size: int, seed: int,
                      config: SequenceConfig = SequenceConfig()) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Endless fresh batches, deterministic under `seed`: every step sees new numbers."""
+    """Endless fresh batches, deterministic under `seed`: every step sees new numbers.
+
+    With `config.augment_steps`, glyph distortion stops after that many batches.
+    """
+    clean = dataclasses.replace(config, augment=False)
     for step in range(2**62):
-        yield generate_sequences(source, batch_size, seed=(seed, step), config=config)
+        distorting = config.augment_steps is None or step < config.augment_steps
+        yield generate_sequences(source, batch_size, seed=(seed, step), config=config if distorting else clean)
 
 
 def split_targets(labels, max_digits: int = 5) -> dict:

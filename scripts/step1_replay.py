@@ -9,6 +9,7 @@
     .venv/bin/python scripts/step1_replay.py --members 2 --epochs 8           # two half-budget models, averaged
     .venv/bin/python scripts/step1_replay.py --seed 7                         # how much a seed alone moves it
     .venv/bin/python scripts/step1_replay.py --config-arg augment=True --config-arg augment_share=0.5
+    .venv/bin/python scripts/step1_replay.py --config-arg augment=True --config-arg augment_steps=8000
 
 Unlike `step1_levers.py` (one schedule, shorter budgets), this runs the notebook's two stages: the
 attention reader's comparison run (2 epochs of `--compare-steps`), then the continuation from its

@@ -1,6 +1,8 @@
 """Synthetic numbers: shapes, labels, blank padding, determinism and no test digits in training."""
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -163,6 +165,18 @@ def test_augment_share_leaves_the_rest_of_the_glyphs_clean(source: DigitSource, 
     for bad in (dict(augment_share=1.5), dict(elastic=-1.0)):
         with pytest.raises(ValueError, match="augment_share"):
             SequenceConfig(**bad)
+
+
+def test_augment_steps_end_distortion_and_leave_later_batches_as_a_clean_stream(source: DigitSource) -> None:
+    config = SequenceConfig(augment=True, augment_steps=2)
+    distorted = list(itertools.islice(sequences.sequence_batches(source, 4, seed=3, config=config), 4))
+    clean = list(itertools.islice(sequences.sequence_batches(source, 4, seed=3), 4))
+    for step, ((images, labels), (clean_images, clean_labels)) in enumerate(zip(distorted, clean)):
+        # Each batch has its own seed, so from step 2 on the stream is exactly the clean one.
+        same = np.array_equal(images, clean_images) and np.array_equal(labels, clean_labels)
+        assert same == (step >= 2), step
+    with pytest.raises(ValueError, match="augment_steps"):
+        SequenceConfig(augment_steps=-1)
 
 
 def test_length_weights_set_the_mix_of_lengths(source: DigitSource) -> None:
