@@ -1,6 +1,7 @@
 """Training with checkpoint selection, and the trained-weights cache."""
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import keras
@@ -75,6 +76,30 @@ def test_weight_decay_switches_to_adamw_and_shrinks_idle_weights() -> None:
 def test_cache_key_depends_on_every_setting() -> None:
     assert training.cache_key({"a": 1, "b": 2}) == training.cache_key({"b": 2, "a": 1})
     assert training.cache_key({"a": 1}) != training.cache_key({"a": 2})
+
+
+def test_fit_design_keeps_the_cache_names_of_earlier_runs(monkeypatch) -> None:
+    """The notebook's Step 1 reader was cached as attention-2f9c478f05b0 before SequenceConfig gained
+    augment_steps; a field added later must not rename (and so retrain) models trained without it."""
+    names = []
+
+    def record_name(name, settings, *args, epochs, steps_per_epoch, **kwargs):
+        names.append(f"{name}-{training.cache_key({**settings, 'epochs': epochs, 'steps_per_epoch': steps_per_epoch})}")
+        return training.TrainedModel(None, {}, 0.0, False, Path(f"{names[-1]}.keras"), {})
+
+    monkeypatch.setattr(training, "train_or_load", record_name)
+    source = sequences.DigitSource(np.zeros((55000, 28, 28), np.uint8), np.zeros(55000, np.int64), "mnist-train")
+    config = sequences.SequenceConfig(length_weights=(1, 2, 3, 4, 5))
+    settings = dict(batch_size=32, epochs=2, steps_per_epoch=400, learning_rate=2e-3, seed=42, config=config,
+                    model_args=dict(dropout=0.0, top_convs=1, pool_first=True))   # the notebook's
+    first = training.fit_design(models.DESIGNS["attention"], source, None, **settings)
+    training.fit_design(models.DESIGNS["attention"], source, None, start_from=first,
+                        **{**settings, "epochs": 16, "steps_per_epoch": 1000})
+    assert names[1] == "attention-2f9c478f05b0"
+    # Setting the new field does name a different model.
+    training.fit_design(models.DESIGNS["attention"], source, None,
+                        **{**settings, "config": dataclasses.replace(config, augment_steps=100)})
+    assert names[2] != names[0]
 
 
 def test_shifted_moves_pixels_and_fills_with_zeros() -> None:
