@@ -151,8 +151,14 @@ def predict_outputs(model: keras.Model | Sequence[keras.Model], images: np.ndarr
     members = [model] if isinstance(model, keras.Model) else list(model)
     if not shifts or not members:
         raise ValueError("need at least one model and one shift (0: the images as they are).")
-    runs = [member.predict(shifted(images, s) if s else images, batch_size=batch_size, verbose=0)
-            for member in members for s in shifts]
+    return combine_outputs([member.predict(shifted(images, s) if s else images, batch_size=batch_size, verbose=0)
+                            for member in members for s in shifts])
+
+
+def combine_outputs(runs: list):
+    """Several passes' raw outputs (models and/or shifts) -> one, as `predict_outputs` combines them."""
+    if not runs:
+        raise ValueError("need at least one pass's outputs to combine.")
     if len(runs) == 1:
         return runs[0]
     if not isinstance(runs[0], dict):

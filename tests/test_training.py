@@ -152,3 +152,9 @@ def test_predict_outputs_of_an_ensemble_average_every_model_and_shift() -> None:
     assert not np.allclose(runs[0]["digit_3"], runs[2]["digit_3"])   # the members really differ
     with pytest.raises(ValueError, match="at least one model"):
         training.predict_outputs([], images)
+    # Passes predicted one at a time combine to the same outputs, so a script can reuse them.
+    combined = training.combine_outputs(runs)
+    np.testing.assert_allclose(combined["digit_3"], outputs["digit_3"], rtol=1e-5)
+    np.testing.assert_allclose(combined["column_logits"], outputs["column_logits"], rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match="at least one pass"):
+        training.combine_outputs([])
