@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 import os
+import platform
+import re
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +33,30 @@ def load(path: Path) -> dict:
 
 
 def start(path: Path, run: dict[str, Any]) -> dict:
-    """Begin a fresh record for a top-to-bottom run (older figures in the file are dropped)."""
+    """Begin a fresh record for a top-to-bottom run (older figures in the file are dropped).
+
+    The processor is recorded too (unless `run` names one): every time in the record depends on it.
+    """
     Path(path).unlink(missing_ok=True)
-    return update(path, "run", run)
+    return update(path, "run", {"processor": processor(), **run})
+
+
+def processor(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
+    """The CPU's model name and widest vector extension, e.g. 'Intel(R) Xeon(R) Processor, AVX2'.
+
+    Both set how fast TensorFlow's oneDNN kernels train, so the same run can take twice as long
+    on another 2-core machine.
+    """
+    try:
+        text = Path(cpuinfo).read_text()
+    except OSError:   # not Linux: the name Python knows, without the extensions
+        return platform.processor() or platform.machine() or "unknown processor"
+    name = re.search(r"^model name\s*:\s*(.+)$", text, re.MULTILINE)
+    flags = re.search(r"^flags\s*:\s*(.+)$", text, re.MULTILINE)
+    flags = set(flags.group(1).split()) if flags else set()
+    widest = next((label for flag, label in [("amx_bf16", "AVX-512, AMX"), ("avx512f", "AVX-512"), ("avx2", "AVX2")]
+                   if flag in flags), None)
+    return ", ".join(part for part in [name.group(1).strip() if name else platform.machine(), widest] if part)
 
 
 def markdown_table(rows: list[dict[str, Any]], columns: dict[str, str]) -> str:
@@ -99,8 +122,9 @@ def glance_table(record: dict) -> str:
         data = f" (after {run['data_seconds'] / 60:.1f} min getting the data ready)" if run.get("data_seconds") else ""
         notes += (f"\n\nThe notebook ran top to bottom in {run['wall_seconds'] / 60:.1f} min{data}, "
                   f"peak memory {run['peak_memory_gib']:.1f} GiB.")
-    return (f"{table}{notes}\n\n_From `results/metrics.json` ({mode}, {run.get('cpu_cores', '?')} CPU cores, "
-            f"started {run.get('started', '?')})._")
+    machine = f" ({run['processor']})" if run.get("processor") else ""
+    return (f"{table}{notes}\n\n_From `results/metrics.json` ({mode}, {run.get('cpu_cores', '?')} CPU cores"
+            f"{machine}, started {run.get('started', '?')})._")
 
 
 def update_readme(readme: Path, record: dict) -> None:

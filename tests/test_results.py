@@ -14,11 +14,24 @@ COMMITTED = PROJECT_ROOT / "results" / "metrics.json"
 
 def test_update_merges_sections_atomically(tmp_path: Path) -> None:
     path = tmp_path / "r" / "metrics.json"
-    results.start(path, {"fast_mode": True})
+    results.start(path, {"fast_mode": True, "processor": "test CPU"})
     results.update(path, "step1", {"a": 1})
     results.update(path, "step1", {"b": 2})
-    assert results.load(path) == {"run": {"fast_mode": True}, "step1": {"a": 1, "b": 2}}
+    assert results.load(path) == {"run": {"fast_mode": True, "processor": "test CPU"}, "step1": {"a": 1, "b": 2}}
+    results.start(path, {"fast_mode": False})   # a fresh record, which names this machine's processor
+    assert results.load(path) == {"run": {"fast_mode": False, "processor": results.processor()}}
     assert not list(path.parent.glob("*.tmp"))
+
+
+@pytest.mark.parametrize("flags, widest", [("fpu avx2 fma", "AVX2"), ("avx2 avx512f avx512bw", "AVX-512"),
+                                            ("avx2 avx512f amx_bf16 amx_tile", "AVX-512, AMX"), ("fpu sse2", None)])
+def test_processor_names_the_model_and_its_widest_vector_extension(tmp_path: Path, flags: str,
+                                                                    widest: str | None) -> None:
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(f"processor\t: 0\nmodel name\t: Test CPU @ 2.10GHz\nflags\t\t: {flags}\n\n"
+                       f"processor\t: 1\nmodel name\t: Test CPU @ 2.10GHz\nflags\t\t: {flags}\n")
+    assert results.processor(cpuinfo) == "Test CPU @ 2.10GHz" + (f", {widest}" if widest else "")
+    assert results.processor(tmp_path / "missing")   # elsewhere, whatever Python knows of it
 
 
 def test_load_gives_clear_errors(tmp_path: Path) -> None:
@@ -46,6 +59,7 @@ def test_update_readme_replaces_only_the_marked_section(tmp_path: Path) -> None:
     text = readme.read_text()
     assert text.startswith("intro\n") and text.endswith("\noutro\n") and "old" not in text
     assert "| 50.00% | 75.00% | 25.0% | 2.0 min |" in text
+    assert "(full run, 2 CPU cores, started now)" in text   # a record without a processor, as before
     assert "| 20 test numbers, offline stand-in (NOT real SVHN) | 90.00% | 95.00% | 80.0% | 10.0 min |" in text
     record["step3"] = {"labelled": 6, "correct": 2}
     record["step4"] = {"test_numbers": 20, "data_source": "stand-in", "end_to_end_accuracy": 0.85,
@@ -59,7 +73,9 @@ def test_update_readme_replaces_only_the_marked_section(tmp_path: Path) -> None:
     assert "mean IoU 0.812, 95.0% of boxes at IoU >= 0.5, 70.0% at >= 0.75; 90.0% of 10 photos" in text
     assert "real SVHN sample" not in text   # no row for real photos a run did not read
     record["step4"]["real_photos"] = {"photos": 9, "correct": 5, "mean_iou": 0.6049}
+    record["run"]["processor"] = "Test CPU, AVX2"
     results.update_readme(readme, record)
+    assert "(full run, 2 CPU cores (Test CPU, AVX2), started now)" in readme.read_text()
     assert "| 9 photos of the real SVHN sample | 5/9 read (mean box IoU 0.60) |" in readme.read_text()
     (tmp_path / "plain.md").write_text("no markers")
     with pytest.raises(ValueError, match="section to fill in"):
