@@ -37,6 +37,25 @@ def test_train_then_load_from_cache(tmp_path: Path, monkeypatch) -> None:
                                rtol=1e-5)
 
 
+@pytest.mark.parametrize("scores, epochs_run, best_epoch", [
+    ([0.5, 0.9, 0.1, 0.1, 0.2, 0.3, 0.4, 0.95], 8, 8),   # a stall in the first half does not stop it
+    ([0.1, 0.2, 0.3, 0.4, 0.9, 0.5, 0.5, 0.5], 7, 5),    # one in the second half does, after `patience`
+])
+def test_early_stopping_waits_for_the_second_half_of_the_epochs(tmp_path: Path, monkeypatch, scores: list[float],
+                                                                 epochs_run: int, best_epoch: int) -> None:
+    monkeypatch.setenv("DIGITS_CACHE_DIR", str(tmp_path))
+    source = sequences.DigitSource(*fake_digits(40, seed=0))
+    remaining = iter(scores)
+
+    def build():
+        return models.compile_multihead(models.build_model(filters=(4, 8, 8), dense_units=8), 1e-3)
+
+    run = training.train_or_load("scripted", {"scores": scores}, build, sequences.train_dataset(source, 8, seed=2),
+                                 None, metrics.decode_multihead, epochs=8, steps_per_epoch=1, patience=2,
+                                 score=("val_score", lambda model: next(remaining)))
+    assert run.info["epochs_run"] == epochs_run and run.info["best_epoch"] == best_epoch
+
+
 def test_an_ema_optimizer_is_validated_and_saved_with_its_averaged_weights(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("DIGITS_CACHE_DIR", str(tmp_path))
     source = sequences.DigitSource(*fake_digits(40, seed=0))
