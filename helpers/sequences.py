@@ -54,6 +54,16 @@ class SequenceConfig:
             raise ValueError(f"length_weights needs {lengths} non-negative weights (lengths {self.min_length}-"
                              f"{self.max_digits}) that do not sum to 0, got {self.length_weights}.")
 
+    def cache_settings(self) -> dict:
+        """These settings as a trained model's cache key sees them.
+
+        `augment_steps` counts only when set, so models cached before the field existed keep their names.
+        """
+        settings = dataclasses.asdict(self)
+        if self.augment_steps is None:
+            del settings["augment_steps"]
+        return settings
+
 
 class DigitSource:
     """A pool of single digits (one MNIST split) with the tight box of each digit's ink."""

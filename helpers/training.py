@@ -198,11 +198,8 @@ def fit_design(design: models.Design, source: sequences.DigitSource, validation:
         return design.compile(model, models.learning_rate_schedule(learning_rate, total_steps,
                                                                   warmup_steps=steps_per_epoch // 2))
 
-    config_settings = dataclasses.asdict(config)
-    if config.augment_steps is None:   # a field added later names a model only when set: cached runs stay valid
-        del config_settings["augment_steps"]
     settings = {"design": design.name, "batch_size": batch_size, "learning_rate": learning_rate,
-                "seed": seed, "config": config_settings, "model_args": model_args,
+                "seed": seed, "config": config.cache_settings(), "model_args": model_args,
                 "source": f"{source.name}:{len(source)}"}
     if start_from is not None:   # a new key only when used: earlier cached runs stay valid
         settings["start_from"] = start_from.path.name
