@@ -1,7 +1,6 @@
 """Training with best-checkpoint selection on whole-number accuracy, and a trained-weights cache."""
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import os

@@ -102,10 +102,12 @@ def main() -> None:
     for run in runs:
         print("validation whole-number by epoch (3,000 numbers):",
               [round(100 * value, 2) for value in run.history["val_sequence_accuracy"]])
+    readings = [(0,), (0, -3, 3)]
     # Every member reads every shifted copy once; the readings below combine those passes.
-    passes = [{s: training.predict_outputs(run.model, read_val_set[0], shifts=(s,)) for s in (0, -3, 3)} for run in runs]
+    passes = [{s: training.predict_outputs(run.model, read_val_set[0], shifts=(s,)) for s in set().union(*readings)}
+              for run in runs]
     scores = {}
-    for shifts in [(0,), (0, -3, 3)]:
+    for shifts in readings:
         for count in sorted({1, args.members}):   # the first member alone, and the whole ensemble
             outputs = training.combine_outputs([member[s] for member in passes[:count] for s in shifts])
             for weight in (0.0, 1.0):
