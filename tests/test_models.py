@@ -168,8 +168,11 @@ def test_saved_model_reloads_with_plain_load_model(tmp_path: Path, key: str) -> 
     design = models.DESIGNS[key]
     model = design.compile(design.build(SMALL["input_shape"], filters=SMALL["filters"]), 1e-3)
     images, _ = _batch(4)
+    # Build the optimizer's slots first, as training does, so that they are saved and restored too.
+    model.optimizer.build(model.trainable_variables)
     model.save(tmp_path / "m.keras")
     again = keras.models.load_model(tmp_path / "m.keras")   # no custom_objects needed
+    assert len(again.optimizer.variables) == len(model.optimizer.variables) > len(model.trainable_variables)
     expected = keras.tree.flatten(model.predict(images, verbose=0))
     for want, got in zip(expected, keras.tree.flatten(again.predict(images, verbose=0)), strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
