@@ -21,7 +21,7 @@ It then reads the notebook's 10,000 reading-validation numbers (held-out trainin
 SEED+3) in one plain pass and with shifts 0/±3 px, with and without the CTC vote. Set the step
 counts so the printed training seconds match the notebook's (about 13 min on 2 CPU cores); `--ema`
 averages the weights of the continuation (Keras' optimizer EMA, validated and saved with the
-averaged weights). Models are not cached. Needs MNIST in DIGITS_DATA_DIR.
+averaged weights). Models are not cached; `--save FOLDER` keeps them. Needs MNIST in DIGITS_DATA_DIR.
 """
 from __future__ import annotations
 
@@ -71,6 +71,8 @@ def main() -> None:
     parser.add_argument("--config-arg", action="append", default=[], metavar="NAME=VALUE",
                         help="another SequenceConfig field of the training stream only, e.g. augment=True "
                              "(repeatable; the validation sets keep the notebook's)")
+    parser.add_argument("--save", type=Path, default=None, metavar="FOLDER",
+                        help="also save each member's kept model there (member-1.keras, ...), to try other readings later")
     args = parser.parse_args()
     if not 0 <= args.ema < 1 or args.members < 1:
         raise ValueError(f"--ema must be in [0, 1) and --members at least 1, got {args.ema}, {args.members}.")
@@ -102,6 +104,10 @@ def main() -> None:
     for run in runs:
         print("validation whole-number by epoch (3,000 numbers):",
               [round(100 * value, 2) for value in run.history["val_sequence_accuracy"]])
+    if args.save:
+        args.save.mkdir(parents=True, exist_ok=True)
+        for number, run in enumerate(runs, start=1):
+            run.model.save(args.save / f"member-{number}.keras")
     readings = [(0,), (0, -3, 3)]
     # Every member reads every shifted copy once; the readings below combine those passes.
     passes = [{s: training.predict_outputs(run.model, read_val_set[0], shifts=(s,)) for s in set().union(*readings)}
