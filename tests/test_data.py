@@ -63,7 +63,7 @@ def test_load_mnist_rejects_checksum_mismatch(fake_mnist_dir: Path) -> None:
         data.load_mnist(fake_mnist_dir, download_missing=False, verify=True)
 
 
-@pytest.mark.skipif(not (SHARED_DATA / "mnist").exists(), reason="../shared/data/mnist is absent")
+@pytest.mark.skipif(not (SHARED_DATA / "mnist").exists(), reason=f"{SHARED_DATA / 'mnist'} is absent")
 def test_real_mnist_matches_published_checksums() -> None:
     mnist = data.load_mnist(SHARED_DATA, download_missing=False, verify=True)
     assert mnist.train_images.shape == (60000, 28, 28) and mnist.test_images.shape == (10000, 28, 28)
