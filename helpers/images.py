@@ -78,6 +78,8 @@ def _array_to_rgb(array: np.ndarray) -> np.ndarray:
         array = array[..., 0]
     if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (3, 4)) or min(array.shape[:2]) < 1:
         raise ValueError(f"an image array must be (H, W), (H, W, 1), (H, W, 3) or (H, W, 4); got {array.shape}.")
+    if array.dtype.kind not in "biuf":   # complex, text or objects would be cast silently, or fail obscurely
+        raise ValueError(f"an image array must hold real numbers (integers, floats or booleans); got {array.dtype}.")
     if array.dtype != np.uint8:
         values = array.astype(np.float64)
         if not np.isfinite(values).all():

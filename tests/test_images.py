@@ -63,6 +63,9 @@ def test_bad_inputs_raise_clear_errors(tmp_path: Path) -> None:
         images.load_image(tmp_path)
     with pytest.raises(ValueError, match="image array"):
         images.load_image(np.zeros((4, 4, 2)))
+    for odd in (np.zeros((4, 4), complex), np.full((4, 4), "7"), np.empty((4, 4), object)):
+        with pytest.raises(ValueError, match="real numbers"):
+            images.load_image(odd)
 
 
 def test_arrays_of_other_types_are_accepted() -> None:
