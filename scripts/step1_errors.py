@@ -29,9 +29,8 @@ import helpers  # noqa: E402
 helpers.import_tensorflow_quietly()
 import keras  # noqa: E402
 
-from helpers import data, metrics, paths, sequences, training  # noqa: E402
-
-SEED = 42
+from helpers import metrics, sequences, training  # noqa: E402
+from step1_replay import READING_SEED, SEED, notebook_digits  # noqa: E402 (scripts/ is on sys.path)
 
 
 def main() -> None:
@@ -45,12 +44,10 @@ def main() -> None:
     args = parser.parse_args()
     if not args.model.is_file():
         raise FileNotFoundError(f"no model at {args.model}: run the notebook first (it saves its readers in cache/).")
-    mnist = data.load_mnist(paths.data_dir(), download_missing=False)
-    pools = dict(zip(("train", "val"), sequences.split_training_digits(mnist.train_images, mnist.train_labels,
-                                                                        validation_size=5000, seed=SEED)))
+    pools = dict(zip(("train", "val"), notebook_digits()))
     pool = pools[args.digits]
-    images, labels, glyphs = sequences.generate_sequences(pool, 10000, seed=SEED + (3 if args.digits == "val" else 4),
-                                                          return_glyphs=True)
+    seed = READING_SEED if args.digits == "val" else SEED + 4
+    images, labels, glyphs = sequences.generate_sequences(pool, 10000, seed=seed, return_glyphs=True)
     outputs = training.predict_outputs(keras.models.load_model(args.model), images, shifts=tuple(args.shifts))
     rows = metrics.decode_joint(outputs, args.ctc_weight).rows
     wrong_number = (rows != labels).any(axis=1)

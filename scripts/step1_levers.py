@@ -39,10 +39,8 @@ helpers.import_tensorflow_quietly()
 import keras  # noqa: E402
 from keras import layers  # noqa: E402
 
-from helpers import data, metrics, models, paths, sequences, training  # noqa: E402
-from step1_replay import literal_items  # noqa: E402  (this folder is on sys.path when a script runs)
-
-SEED = 42
+from helpers import metrics, models, sequences, training  # noqa: E402
+from step1_replay import SEED, literal_items, notebook_digits  # noqa: E402 (scripts/ is on sys.path)
 
 
 def pretrain_trunk(train_digits, val_digits, steps: int, model_args: dict) -> keras.Model:
@@ -89,9 +87,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.steps < 8:
         raise ValueError("--steps must be at least 8 (8 epochs of steps/8).")
-    mnist = data.load_mnist(paths.data_dir(), download_missing=False)
-    train_digits, val_digits = sequences.split_training_digits(mnist.train_images, mnist.train_labels,
-                                                                 validation_size=5000, seed=SEED)
+    train_digits, val_digits = notebook_digits()
     config = sequences.SequenceConfig()
     val_set = sequences.generate_sequences(val_digits, 3000, seed=SEED + 1, config=config)
     model_args = {"dropout": args.dropout, "top_convs": args.top_convs, "pool_first": True,

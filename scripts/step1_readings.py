@@ -24,9 +24,9 @@ import helpers  # noqa: E402
 helpers.import_tensorflow_quietly()
 import keras  # noqa: E402
 
-from helpers import data, metrics, models, paths, sequences, training  # noqa: E402, F401 (models registers the CTC loss)
+from helpers import metrics, models, sequences, training  # noqa: E402, F401 (models registers the CTC loss)
+from step1_replay import READING_SEED, notebook_digits  # noqa: E402 (scripts/ is on sys.path)
 
-SEED = 42
 Pass = tuple[int, int, float]   # (x shift, y shift, zoom)
 
 
@@ -79,10 +79,8 @@ def main() -> None:
     if not args.model.is_file():
         raise FileNotFoundError(f"{args.model} does not exist; save one with scripts/step1_replay.py --save FOLDER.")
     model = keras.models.load_model(args.model, compile=False)
-    mnist = data.load_mnist(paths.data_dir(), download_missing=False)
-    _, val_digits = sequences.split_training_digits(mnist.train_images, mnist.train_labels,
-                                                    validation_size=5000, seed=SEED)
-    images, labels = sequences.generate_sequences(val_digits, 10000, seed=SEED + 3,
+    _, val_digits = notebook_digits()
+    images, labels = sequences.generate_sequences(val_digits, 10000, seed=READING_SEED,
                                                   config=sequences.SequenceConfig())
     images, labels = images[:args.count], labels[:args.count]
     sets = reading_sets()

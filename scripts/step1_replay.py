@@ -41,6 +41,13 @@ helpers.import_tensorflow_quietly()
 from helpers import data, metrics, models, paths, sequences, training  # noqa: E402
 
 SEED = 42
+READING_SEED = SEED + 3   # the notebook's 10,000 reading-validation numbers
+
+
+def notebook_digits() -> tuple[sequences.DigitSource, sequences.DigitSource]:
+    """The notebook's Step 1 digit pools: 55,000 training and 5,000 validation MNIST training digits."""
+    mnist = data.load_mnist(paths.data_dir(), download_missing=False)
+    return sequences.split_training_digits(mnist.train_images, mnist.train_labels, validation_size=5000, seed=SEED)
 
 
 def literal_items(items: list[str]) -> dict:
@@ -72,17 +79,16 @@ def main() -> None:
                         help="another SequenceConfig field of the training stream only, e.g. augment=True "
                              "(repeatable; the validation sets keep the notebook's)")
     parser.add_argument("--save", type=Path, default=None, metavar="FOLDER",
-                        help="also save each member's kept model there (member-1.keras, ...), to try other readings later")
+                        help="also save each member's kept model there (member-1.keras, ...), "
+                             "to try other readings later (scripts/step1_readings.py)")
     args = parser.parse_args()
     if not 0 <= args.ema < 1 or args.members < 1:
         raise ValueError(f"--ema must be in [0, 1) and --members at least 1, got {args.ema}, {args.members}.")
     os.environ["DIGITS_CACHE_DIR"] = tempfile.mkdtemp(prefix="step1-replay-")   # keep cache/ clean
-    mnist = data.load_mnist(paths.data_dir(), download_missing=False)
-    train_digits, val_digits = sequences.split_training_digits(mnist.train_images, mnist.train_labels,
-                                                                 validation_size=5000, seed=SEED)
+    train_digits, val_digits = notebook_digits()
     config = sequences.SequenceConfig()
     val_set = sequences.generate_sequences(val_digits, 3000, seed=SEED + 1, config=config)
-    read_val_set = sequences.generate_sequences(val_digits, 10000, seed=SEED + 3, config=config)
+    read_val_set = sequences.generate_sequences(val_digits, 10000, seed=READING_SEED, config=config)
     model_args = dict(dropout=0.0, top_convs=1, pool_first=True)   # the notebook's MODEL_ARGS
     model_args.update(literal_items(args.model_arg))
     design = models.DESIGNS["attention"]

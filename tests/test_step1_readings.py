@@ -1,16 +1,15 @@
 """scripts/step1_readings.py: the moved and zoomed copies it reads."""
 from __future__ import annotations
 
-import importlib.util
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "step1_readings.py"
-spec = importlib.util.spec_from_file_location("step1_readings", SCRIPT)
-step1_readings = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(step1_readings)
+# The scripts import each other as a script run does: from their own folder.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+import step1_readings  # noqa: E402
 
 
 def _blob() -> np.ndarray:
