@@ -15,10 +15,11 @@ from helpers import svhn
 from helpers.svhn import Annotation
 
 SAMPLE = SHARED_DATA / "svhn-sample"
+needs_sample = pytest.mark.skipif(not SAMPLE.exists(), reason=f"{SAMPLE} is absent (real SVHN sample files)")
 KNOWN = {"train": ["19", "23", "25"], "test": ["5", "210", "6"], "extra": ["478", "71", "174"]}
 
 
-@pytest.mark.skipif(not SAMPLE.exists(), reason=f"{SAMPLE} is absent (real SVHN sample files)")
+@needs_sample
 @pytest.mark.parametrize("split", sorted(KNOWN))
 def test_real_digit_struct_files_parse_to_known_labels(split: str) -> None:
     annotations = svhn.parse_digit_struct(SAMPLE / split / "digitStruct.mat")
@@ -39,7 +40,7 @@ def _no_fallback(monkeypatch) -> None:
     monkeypatch.setattr(svhn, "_entries_h5py", lambda handle: pytest.fail("fell back to h5py"))
 
 
-@pytest.mark.skipif(not SAMPLE.exists(), reason=f"{SAMPLE} is absent (real SVHN sample files)")
+@needs_sample
 @pytest.mark.parametrize("split", sorted(KNOWN))
 def test_fast_reader_handles_real_files_and_agrees_with_h5py(split: str, monkeypatch) -> None:
     path = SAMPLE / split / "digitStruct.mat"
@@ -169,7 +170,7 @@ def test_photos_on_disk_skips_listed_but_absent_photos(tmp_path: Path, monkeypat
         svhn.photos_on_disk([folder])
 
 
-@pytest.mark.skipif(not SAMPLE.exists(), reason=f"{SAMPLE} is absent (real SVHN sample files)")
+@needs_sample
 def test_photos_on_disk_reads_the_real_sample(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("DIGITS_CACHE_DIR", str(tmp_path / "cache"))
     table = svhn.photos_on_disk([SAMPLE / split for split in ("train", "test", "extra")])
