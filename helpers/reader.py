@@ -36,6 +36,7 @@ class Reading:
     box: tuple[float, float, float, float] | None   # (top, left, bottom, right), the photo's pixels
     image_size: tuple[int, int]              # (height, width) of the photo as loaded
     confident: bool                          # False: the answer should be checked by a person
+    agreement: float = 1.0                   # share of the candidate boxes whose reading is this same number
 
     @property
     def status(self) -> str:
@@ -61,13 +62,16 @@ class NumberReader:
 
     def __init__(self, reader: keras.Model, localizer: keras.Model | None = None, *,
                  min_confidence: float = 0.5, min_presence: float = 0.5, refine: int = 1,
-                 scales: tuple[float, ...] = ()) -> None:
+                 scales: tuple[float, ...] = (), min_agreement: float = 0.0) -> None:
         if not 0 <= min_confidence <= 1 or not 0 <= min_presence <= 1:
             raise ValueError("min_confidence and min_presence are probabilities between 0 and 1.")
         if refine < 0:
             raise ValueError(f"refine is a number of extra localizer passes (0 or more), got {refine}.")
         self.reader, self.localizer = reader, localizer
         self.min_confidence, self.min_presence = float(min_confidence), float(min_presence)
+        if not 0 <= min_agreement <= 1:
+            raise ValueError(f"min_agreement is a share of the candidate boxes (0-1), got {min_agreement}.")
+        self.min_agreement = float(min_agreement)
         self.refine = int(refine)
         if any(scale <= 0 for scale in scales):
             raise ValueError(f"box scales must be positive, got {scales}.")
@@ -88,7 +92,8 @@ class NumberReader:
         return cls(keras.models.load_model(folder / READER_FILE, compile=False),
                    keras.models.load_model(folder / LOCALIZER_FILE, compile=False),
                    min_confidence=settings["min_confidence"], min_presence=settings["min_presence"],
-                   refine=settings.get("refine", 1), scales=tuple(settings.get("scales", ())))
+                   refine=settings.get("refine", 1), scales=tuple(settings.get("scales", ())),
+                   min_agreement=settings.get("min_agreement", 0.0))
 
     def save(self, folder: Path | None = None) -> Path:
         """Save both models and the thresholds, loadable with `NumberReader.load`."""
@@ -100,7 +105,7 @@ class NumberReader:
         self.localizer.save(folder / LOCALIZER_FILE)
         (folder / SETTINGS_FILE).write_text(json.dumps(
             {"min_confidence": self.min_confidence, "min_presence": self.min_presence, "refine": self.refine,
-             "scales": list(self.scales)}, indent=1))
+             "scales": list(self.scales), "min_agreement": self.min_agreement}, indent=1))
         return folder
 
     def locate(self, photos: list[np.ndarray], batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
@@ -184,6 +189,9 @@ class NumberReader:
         decoded = metrics.Decoded(np.stack([readings_per_box[k][0].rows[i] for i, k in enumerate(best)]),
                                   np.array([readings_per_box[k][0].confidence[i] for i, k in enumerate(best)]))
         confidences = [readings_per_box[k][1][i] for i, k in enumerate(best)]
+        # How many of the boxes read the winning number: a reading that changes from box to box is shaky
+        # even when one box's reading is confident (measured in experiments/real_photos.py --agreement).
+        agreement = np.mean([(read.rows == decoded.rows).all(1) for read, _ in readings_per_box], axis=0)
         readings = []
         for index, photo in enumerate(photos):
             seen = presence[index] >= self.min_presence and decoded.rows[index, 0] > 0
@@ -194,7 +202,9 @@ class NumberReader:
                 has_number=float(presence[index]),
                 box=tuple(float(v) for v in found[index]) if seen else None,
                 image_size=photo.shape[:2],
-                confident=bool(seen and decoded.confidence[index] >= self.min_confidence)))
+                confident=bool(seen and decoded.confidence[index] >= self.min_confidence
+                               and agreement[index] >= self.min_agreement),
+                agreement=float(agreement[index])))
         return readings
 
 

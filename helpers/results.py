@@ -113,6 +113,7 @@ def glance_table(record: dict) -> str:
                  f"{100 * step['iou_at_least_0.75']:.1f}% at >= 0.75; "
                  f"{100 * step['blank_scenes_flagged']:.1f}% of {step['blank_test_scenes']} photos without a number "
                  "answered \"no number\".")
+    notes += _real_rows(record.get("real", {}), rows)
     mode = "fast smoke run" if record.get("run", {}).get("fast_mode") else "full run"
     table = markdown_table(rows, {"step": "step", "data": "test data", "seq": "whole-number accuracy",
                                   "digit": "per-digit accuracy", "coverage": "coverage at 98% accuracy",
@@ -125,6 +126,102 @@ def glance_table(record: dict) -> str:
     machine = f" ({run['processor']})" if run.get("processor") else ""
     return (f"{table}{notes}\n\n_From `results/metrics.json` ({mode}, {run.get('cpu_cores', '?')} CPU cores"
             f"{machine}, started {run.get('started', '?')})._")
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f}%"
+
+
+def _real_rows(real: dict, rows: list[dict]) -> str:
+    """Rows (appended to `rows`) and a note for the real-photo yardstick, when the run measured it."""
+    note = ""
+    digits, sample = real.get("chars74k"), real.get("svhn_sample")
+    if digits:
+        rows.append({"step": "real photos: Chars74K street-scene digits, read inside each crop",
+                     "data": f"{digits['count']} real photographed digits (never trained on)",
+                     "seq": f"{_percent(digits['accuracy'])} (Tesseract: {_percent(digits.get('tesseract_accuracy'))})",
+                     "digit": "-", "coverage": "-", "train": "-"})
+        rows.append({"step": "real photos: the same digits, localized then read (the app's path)",
+                     "data": f"{digits['count']} real photographed digits",
+                     "seq": _percent(digits["end_to_end_accuracy"]), "digit": "-",
+                     "coverage": f"{_percent(digits['confident_share'])} marked sure, "
+                                 f"{_percent(digits['confident_precision'])} of them right", "train": "-"})
+    if sample:
+        tesseract = sample.get("tesseract_correct")
+        rows.append({"step": "real photos: the SVHN sample, localized then read",
+                     "data": f"{sample['count']} real SVHN photos (never trained on)",
+                     "seq": f"{sample['end_to_end_correct']}/{sample['count']} read (true box: "
+                            f"{sample['true_box_correct']}/{sample['count']}; Tesseract: "
+                            f"{'-' if tesseract is None else tesseract}/{sample['count']})",
+                     "digit": "-", "coverage": "-", "train": "-"})
+    if digits or sample:
+        note = ("\n\nThe stand-in rows are measured on rendered photos like the training ones; the real-photo "
+                "rows on photographs no model here was trained on, with every threshold chosen on stand-in photos.")
+    return note
+
+
+def real_table(real: dict) -> str:
+    """The real-photo yardstick as a Markdown table: each set and path, with Tesseract beside it."""
+    rows = []
+    digits, sample = real.get("chars74k"), real.get("svhn_sample")
+    if digits:
+        tesseract = _percent(digits.get("tesseract_accuracy"))
+        rows.append({"set": f"Chars74K, {digits['count']} street-scene digits", "path": "inside each digit's crop",
+                     "right": _percent(digits["accuracy"]),
+                     "sure": _percent(digits["in_crop_by_status"]["read"]["share"]),
+                     "sure_right": _percent(digits["in_crop_confident_precision"]), "tesseract": tesseract})
+        rows.append({"set": f"Chars74K, {digits['count']} street-scene digits", "path": "localized, then read",
+                     "right": _percent(digits["end_to_end_accuracy"]), "sure": _percent(digits["confident_share"]),
+                     "sure_right": _percent(digits["confident_precision"]), "tesseract": tesseract})
+    if sample:
+        count = sample["count"]
+        tesseract = "-" if sample.get("tesseract_correct") is None else f"{sample['tesseract_correct']}/{count}"
+        rows.append({"set": f"real SVHN sample, {count} photos", "path": "localized, then read",
+                     "right": f"{sample['end_to_end_correct']}/{count}", "sure": "-",
+                     "sure_right": f"{sample['confident_wrong']} sure and wrong", "tesseract": tesseract})
+        rows.append({"set": f"real SVHN sample, {count} photos", "path": "inside the annotated box",
+                     "right": f"{sample['true_box_correct']}/{count}", "sure": "-", "sure_right": "-",
+                     "tesseract": tesseract})
+    return markdown_table(rows, {"set": "real photos", "path": "how read", "right": "read right",
+                                 "sure": "marked sure", "sure_right": "sure answers right",
+                                 "tesseract": "Tesseract (whole photo)"})
+
+
+def status_table(real: dict) -> str:
+    """How often each answer status is right on the Chars74K digits, inside the crop and end to end."""
+    digits = real.get("chars74k")
+    if not digits:
+        return ""
+    rows = []
+    for path, scores in (("inside each crop", digits["in_crop_by_status"]), ("localized, then read", digits["by_status"])):
+        rows.append({"path": path, **{status: f"{_percent(score['share'])} of photos, "
+                                              f"{_percent(score['right'])} right" if score["share"] else "none"
+                                      for status, score in scores.items()}})
+    return markdown_table(rows, {"path": "how read", "read": "\"read\" (sure)", "unsure": "\"unsure\"",
+                                 "no number": "\"no number\" (a miss)"})
+
+
+ABLATION_ORDER = ("first", "fonts", "geometry", "look", "clutter", "all")
+
+
+def load_ablation(folder: Path) -> list[dict]:
+    """The saved runs of experiments/standin_ablation.py, in the order of the realism changes."""
+    runs = [json.loads(path.read_text()) for path in sorted(Path(folder).glob("*.json"))]
+    return sorted(runs, key=lambda run: (ABLATION_ORDER.index(run["name"]) if run["name"] in ABLATION_ORDER
+                                         else len(ABLATION_ORDER), run["name"]))
+
+
+def ablation_table(runs: list[dict]) -> str:
+    """The realism ablation as a Markdown table: each stand-in variant on real digits and on its own test split."""
+    return markdown_table([{"variant": run.get("description", run["name"]),
+                            "real": _percent(run["chars74k_accuracy"]),
+                            "sure": f"{_percent(run['chars74k_confident_share'])} / "
+                                    f"{_percent(run['chars74k_confident_precision'])}",
+                            "standin": _percent(run["standin_test_accuracy"]),
+                            "train": f"{run['train_seconds'] / 60:.1f} min"} for run in runs],
+                          {"variant": "stand-in the reader trained on", "real": "Chars74K, inside each crop",
+                           "sure": "Chars74K: marked sure / of them right",
+                           "standin": "its own stand-in test split (true boxes)", "train": "training time"})
 
 
 def update_readme(readme: Path, record: dict) -> None:

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import io
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from helpers import paths, svhn
+from helpers import fonts, framing, paths, svhn
 
 # SVHN train's length mix (lengths 1-5; the rare 6-digit numbers are left out, see Step 2).
 SVHN_LENGTHS = (0.15, 0.53, 0.27, 0.045, 0.005)
@@ -28,26 +28,9 @@ FULL_RUN_COUNTS = {"train": 24000, "test": 4000}
 FULL_RUN_SEED = 42   # the notebook's SEED, so the report command's data step renders what it will use
 
 
-def _package_fonts(module: str) -> list[Path]:
-    """The .ttf files that a `font-*` package (or matplotlib) ships."""
-    import importlib
-
-    root = Path(importlib.import_module(module).__file__).parent
-    return sorted(root.rglob("*.ttf"))
-
-
-@lru_cache(maxsize=1)
-def font_pools() -> tuple[list[Path], list[Path]]:
-    """(training fonts, held-out fonts): the held-out ones are reserved for Step 3's new images."""
-    matplotlib_fonts = {p.name: p for p in _package_fonts("matplotlib") if "mpl-data" in p.parts}
-    train_names = [n for n in matplotlib_fonts if n.startswith(("DejaVuSans", "DejaVuSerif", "STIXGeneral"))
-                   and "Display" not in n and n != "DejaVuSerif-BoldItalic.ttf"]
-    train = [matplotlib_fonts[n] for n in sorted(train_names + ["cmr10.ttf", "cmss10.ttf", "cmtt10.ttf", "cmb10.ttf"])]
-    train += [p for p in _package_fonts("font_roboto") if "Thin" not in p.name]
-    train += _package_fonts("font_source_sans_pro")
-    held_out = _package_fonts("font_fredoka_one") + _package_fonts("font_amatic_sc")
-    held_out += [matplotlib_fonts["cmti10.ttf"], matplotlib_fonts["DejaVuSerif-BoldItalic.ttf"]]
-    return train, held_out
+def font_pools(font_set: str = "many") -> tuple[list[Path], list[Path]]:
+    """(training font files, held-out font files): the held-out ones are reserved for Step 3's new images."""
+    return [path for files in fonts.training_families(font_set).values() for path in files], fonts.held_out_fonts()
 
 
 # Photos bundled in scikit-image's wheel (read from disk: its fetchers would go online for others).
@@ -80,6 +63,15 @@ class StreetConfig:
     blur: float = 1.2                             # max Gaussian blur radius at the final size
     noise: float = 8.0                            # max Gaussian noise sigma (0-255 scale)
     jpeg_quality: tuple[int, int] = (25, 95)
+    # What makes the stand-in look like real photos (each one switched off reproduces the first stand-in):
+    font_set: str = "many"                        # "many": 100+ system font families; "few": pip's 10
+    geometry: str = "svhn"                        # "svhn": framing of a real SVHN photo; "hand": hand-set ranges
+    look: bool = True                             # raised/engraved digits, muted colours, low resolution, motion
+    clutter: bool = True                          # frame edges and lines, more text beside the number
+
+    def first(self) -> "StreetConfig":
+        """The first stand-in's settings (before the realism changes), for the ablation in Q5."""
+        return replace(self, font_set="few", geometry="hand", look=False, clutter=False)
 
 
 def _random_colour(rng: np.random.Generator) -> np.ndarray:
@@ -137,17 +129,29 @@ def _wall(rng: np.random.Generator, height: int, width: int, config: StreetConfi
 
 
 def _text_layer(rng: np.random.Generator, digits: list[int], font_path: Path, size: int,
-                distractors: bool, config: StreetConfig):
+                distractors: bool, config: StreetConfig, frame: framing.Frame | None = None):
     """Digits drawn in white (outline black) on a transparent layer: (layer, per-digit boxes, extent).
 
     They are coloured later, once the wall behind them is known, so that paint contrasts with it.
+    With a real photo's `frame`, the digits are spaced as that photo's are and the layer is made
+    large enough to hold the photo's whole view around the number.
     """
     font = ImageFont.truetype(str(font_path), size)
-    gap = int(size * rng.uniform(-0.05, 0.25))
     glyphs = [str(d) for d in digits]
+    if frame is None:
+        gap = int(size * rng.uniform(-0.05, 0.25))
+    else:
+        # SVHN's boxes are looser than the ink (digits ~0.72 of the font size): boxes that touch leave a
+        # little space between the glyphs, and overlapping boxes rarely mean overlapping ink.
+        gap = int(round(size * 0.72 * max(frame.gap + 0.1, -0.04) * rng.uniform(0.8, 1.2)))
     widths = [font.getbbox(g)[2] - font.getbbox(g)[0] for g in glyphs]
-    total = sum(widths) + gap * (len(glyphs) - 1)
+    total = max(1, sum(widths) + gap * (len(glyphs) - 1))
     pad_x, pad_y = int(size * rng.uniform(1.0, 2.5)) + total // 2, int(size * rng.uniform(0.8, 1.6))
+    if frame is not None:   # room for the real photo's view (its height is the number's / fill), no more
+        view_h = size * 0.8 / frame.fill
+        view_w = view_h * frame.width / frame.height / 0.75       # 0.75: the narrowest stretch in _framed
+        pad_x = max(pad_x, int(0.85 * view_w - total / 2 + size / 2))
+        pad_y = max(pad_y, int(0.8 * view_h - size / 2))
     width, height = total + 2 * pad_x, size * 2 + 2 * pad_y
     layer = Image.new("RGBA", (width, height), (0, 0, 0, 0))
     draw = ImageDraw.Draw(layer)
@@ -168,10 +172,14 @@ def _text_layer(rng: np.random.Generator, digits: list[int], font_path: Path, si
         other = "".join(str(d) for d in rng.integers(0, 10, rng.integers(1, 4)))
         if rng.random() < 0.3:
             other = "".join(chr(c) for c in rng.integers(65, 91, rng.integers(1, 4)))
-        other_width = font.getbbox(other)[2]
-        space = int(size * rng.uniform(0.6, 1.5))
+        other_font = font
+        if config.clutter and rng.random() < 0.5:    # other text is often in another type and size
+            pool = font_pools(config.font_set)[0]
+            other_font = ImageFont.truetype(str(pool[rng.integers(len(pool))]), int(size * rng.uniform(0.4, 1.1)))
+        other_width = other_font.getbbox(other)[2]
+        space = int(size * (rng.uniform(0.25, 1.2) if config.clutter else rng.uniform(0.6, 1.5)))
         side_x = extent[0] - space - other_width if rng.random() < 0.5 else extent[2] + space
-        draw.text((side_x, baseline + int(size * rng.uniform(-0.3, 0.3))), other, font=font, fill=colour)
+        draw.text((side_x, baseline + int(size * rng.uniform(-0.3, 0.3))), other, font=other_font, fill=colour)
     return layer, boxes, extent
 
 
@@ -210,47 +218,148 @@ def _warp_boxes(boxes: np.ndarray, matrix: np.ndarray) -> np.ndarray:
     return np.array(out)
 
 
+def _clutter(wall: np.ndarray, extent: tuple, rng: np.random.Generator) -> np.ndarray:
+    """Structure around the number: door, window and frame edges, posts and lines (Ganin & Lempitsky's gap)."""
+    height, width = wall.shape[:2]
+    image = Image.fromarray(np.clip(wall, 0, 255).astype(np.uint8))
+    draw = ImageDraw.Draw(image)
+    number_h = extent[3] - extent[1]
+    for _ in range(rng.integers(1, 4)):
+        colour = tuple(int(c) for c in _random_colour(rng))
+        thickness = max(1, int(number_h * rng.uniform(0.03, 0.3)))
+        if rng.random() < 0.35:   # a frame around the number (plate edge, window, door panel)
+            margin = number_h * rng.uniform(0.2, 1.5)
+            draw.rectangle([extent[0] - margin * rng.uniform(0.5, 3), extent[1] - margin,
+                            extent[2] + margin * rng.uniform(0.5, 3), extent[3] + margin], outline=colour,
+                           width=thickness)
+        elif rng.random() < 0.5:  # a vertical edge (door jamb, post, pipe) beside the number
+            side = extent[0] - number_h * rng.uniform(0.3, 2.5) if rng.random() < 0.5 else \
+                extent[2] + number_h * rng.uniform(0.3, 2.5)
+            draw.rectangle([side, 0, side + thickness, height], fill=colour)
+        else:                     # a horizontal edge (lintel, sill, shelf) above or below it
+            level = extent[1] - number_h * rng.uniform(0.2, 1.5) if rng.random() < 0.5 else \
+                extent[3] + number_h * rng.uniform(0.2, 1.5)
+            draw.rectangle([0, level, width, level + thickness], fill=colour)
+    return np.asarray(image, np.float32)
+
+
+def _relief(alpha: np.ndarray, rng: np.random.Generator, size: int) -> np.ndarray:
+    """Shading of raised (or, negated, engraved) digits lit from one side: +/- along the glyph edges."""
+    soft = np.asarray(Image.fromarray((alpha[..., 0] * 255).astype(np.uint8))
+                      .filter(ImageFilter.GaussianBlur(max(1.0, size * rng.uniform(0.02, 0.06)))), np.float32) / 255
+    grad_y, grad_x = np.gradient(soft)
+    angle = rng.uniform(0, 2 * np.pi)
+    shade = -(grad_x * np.cos(angle) + grad_y * np.sin(angle))
+    shade /= max(float(np.abs(shade).max()), 1e-6)
+    return shade * rng.uniform(50, 140) * (1 if rng.random() < 0.7 else -1)
+
+
+def _camera(final: Image.Image, rng: np.random.Generator, config: StreetConfig) -> Image.Image:
+    """Lens and sensor: low resolution blown up, defocus or motion blur, faded colour."""
+    # Few real pixels, upscaled (many SVHN photos are), never below ~14 px of photo height.
+    factor = min(rng.uniform(1.5, 3.0), final.height / 14)
+    if config.look and rng.random() < 0.35 and factor > 1.2:
+        small = final.resize((max(4, round(final.width / factor)), max(4, round(final.height / factor))), Image.BILINEAR)
+        final = small.resize(final.size, Image.BICUBIC if rng.random() < 0.5 else Image.BILINEAR)
+    final = final.filter(ImageFilter.GaussianBlur(rng.uniform(0, config.blur)))
+    if config.look and rng.random() < 0.2:    # motion blur along a random direction
+        length = int(rng.integers(2, 5))
+        angle = rng.uniform(0, np.pi)
+        kernel = np.zeros((5, 5))
+        for t in np.linspace(-length / 2, length / 2, 4 * length):
+            kernel[int(round(2 + t * np.sin(angle))), int(round(2 + t * np.cos(angle)))] = 1
+        final = final.filter(ImageFilter.Kernel((5, 5), kernel.ravel().tolist(), scale=kernel.sum()))
+    if config.look and rng.random() < 0.35:   # washed-out colour
+        grey = np.asarray(final.convert("L").convert("RGB"), np.float32)
+        mix = rng.uniform(0.3, 0.9)
+        final = Image.fromarray(np.clip(grey + (np.asarray(final, np.float32) - grey) * mix, 0, 255).astype(np.uint8))
+    return final
+
+
+def _framed(warped: Image.Image, boxes: np.ndarray, frame: framing.Frame, rng: np.random.Generator,
+            fill: tuple[int, ...], config: StreetConfig) -> tuple[Image.Image, np.ndarray]:
+    """Cut the view of a real SVHN photo out of the rendered scene: its size, and its number's place and fill."""
+    union = np.array([boxes[:, 0].min(), boxes[:, 1].min(), (boxes[:, 0] + boxes[:, 2]).max(),
+                      (boxes[:, 1] + boxes[:, 3]).max()])
+    number_w, number_h = max(union[2] - union[0], 1), max(union[3] - union[1], 1)
+    stretch = float(np.clip(frame.aspect / (number_w / number_h), 0.75, 1.35))   # digits as wide as the photo's
+    out_h = int(np.clip(frame.height, 16, config.final_height[1] * 1.5))
+    out_w = max(8, int(round(out_h * frame.width / frame.height)))
+    view_h = number_h / frame.fill
+    view_w = view_h * frame.width / frame.height / stretch
+    top = (union[1] + union[3]) / 2 - frame.centre_y * view_h
+    left = (union[0] + union[2]) / 2 - frame.centre_x * view_w
+    final = warped.transform((out_w, out_h), Image.EXTENT, (left, top, left + view_w, top + view_h),
+                             Image.BILINEAR, fillcolor=fill)
+    scale = np.array([out_w / view_w, out_h / view_h, out_w / view_w, out_h / view_h])
+    return final, (boxes - [left, top, 0, 0]) * scale
+
+
 def render_house_number(rng: np.random.Generator, config: StreetConfig = StreetConfig(), *,
                         fonts: list[Path] | None = None, textures: tuple[str, ...] = TRAIN_TEXTURES,
-                        digits: list[int] | None = None, blank: bool = False
+                        digits: list[int] | None = None, blank: bool = False, split: str = "train"
                         ) -> tuple[np.ndarray, tuple[int, ...], np.ndarray]:
     """One stand-in photo: (RGB uint8 image, digits, per-digit boxes as left/top/width/height).
 
     `blank=True` renders the same kind of scene with the characters left out (an empty plaque, a
-    bare wall): a photo with no number, returned with no digits and no boxes.
+    bare wall): a photo with no number, returned with no digits and no boxes. With
+    `config.geometry == "svhn"` the photo is framed like one of real SVHN's `split` photos (its
+    size, the length of its number, where the number sits, how much of the photo it fills).
     """
-    fonts = fonts or font_pools()[0]
+    table = framing.frames(split) if config.geometry == "svhn" else None
+    frame = framing.sample(rng, table) if table is not None else None
+    if fonts is None:    # a family first, then one of its files: big families do not crowd out the rest
+        families = list(_families(config.font_set))
+        family = families[rng.integers(len(families))]
+        fonts = list(family)
     if digits is None:
-        length = rng.choice(len(config.lengths), p=np.asarray(config.lengths) / sum(config.lengths)) + 1
+        if frame is not None:
+            length = frame.length
+        else:
+            length = rng.choice(len(config.lengths), p=np.asarray(config.lengths) / sum(config.lengths)) + 1
         digits = rng.integers(0, 10, length).tolist()
         if digits[0] == 0 and rng.random() < 0.9:     # house numbers rarely start with 0
             digits[0] = int(rng.integers(1, 10))
-    size = int(rng.integers(24, 48))
-    text, boxes, extent = _text_layer(rng, digits, fonts[rng.integers(len(fonts))], size,
-                                      rng.random() < config.distractors, config)
+    if frame is None:
+        size = int(rng.integers(24, 48))
+    else:   # drawn near the size it will have in the photo, sometimes smaller (then blown up)
+        shown = frame.fill * np.clip(frame.height, 16, config.final_height[1] * 1.5) / 0.72
+        size = int(np.clip(shown * rng.uniform(0.6, 1.4), 16, 72))
+    distractors = rng.random() < (config.distractors + 0.2 if config.clutter else config.distractors)
+    text, boxes, extent = _text_layer(rng, digits, fonts[rng.integers(len(fonts))], size, distractors, config, frame)
     if blank:
         text = Image.new("RGBA", text.size)
     width, height = text.size
     wall = _wall(rng, height, width, config, textures)
+    if config.clutter and rng.random() < 0.6:
+        wall = _clutter(wall, extent, rng)
     behind = wall[int(extent[1]):int(extent[3]) + 1, int(extent[0]):int(extent[2]) + 1].mean((0, 1))
     if rng.random() < config.plaque:
         behind = _random_colour(rng)
         plaque = np.asarray(_plaque(Image.new("RGBA", text.size), extent, rng, behind), np.float32)
         wall = wall * (1 - plaque[..., 3:] / 255) + plaque[..., :3] * plaque[..., 3:] / 255
     paint, outline = _contrasting(rng, behind), _random_colour(rng)
+    if config.look and rng.random() < 0.4:      # muted: paint close to the wall, as often in SVHN
+        paint = behind + (paint - behind) * rng.uniform(0.5, 0.85)
     rgba = np.asarray(text, np.float32)
     alpha, white = rgba[..., 3:] / 255, rgba[..., :1] / 255
     if rng.random() < 0.3:   # a drop shadow under painted or raised numbers
         dx, dy = rng.integers(-3, 4, 2)
         wall = wall * (1 - np.roll(np.roll(alpha, dy, 0), dx, 1) * rng.uniform(0.3, 0.7))
     image = wall * (1 - alpha) + (white * paint + (1 - white) * outline) * alpha
-    # Uneven light: a smooth multiplicative gradient, sometimes a hard shadow edge.
-    y, x = np.mgrid[0:height, 0:width]
+    if config.look and rng.random() < 0.35 and not blank:   # raised or engraved metal and plastic digits
+        image = image + _relief(alpha, rng, size)[..., None]
+    # Uneven light: a smooth multiplicative gradient, sometimes a hard shadow edge or a highlight.
+    y, x = (axis.astype(np.float32) for axis in np.ogrid[0:height, 0:width])   # broadcast, not full grids
     light = 1 + rng.uniform(-0.45, 0.45) * (x / width - 0.5) + rng.uniform(-0.45, 0.45) * (y / height - 0.5)
     if rng.random() < 0.2:
         light = light * np.where(x * rng.uniform(-1, 1) + y * rng.uniform(-1, 1) > rng.uniform(-0.5, 0.5) * width,
                                  rng.uniform(0.4, 0.8), 1.0)
-    image = np.clip(image * light[..., None], 0, 255)
+    if config.look and rng.random() < 0.15:    # a specular highlight (glossy enamel, a lamp)
+        centre_x, centre_y = rng.uniform(extent[0], extent[2]), rng.uniform(extent[1], extent[3])
+        spread = (extent[3] - extent[1]) * rng.uniform(0.3, 1.0)
+        light = light + rng.uniform(0.3, 0.9) * np.exp(-((x - centre_x) ** 2 + (y - centre_y) ** 2) / (2 * spread ** 2))
+    image = np.clip(image * np.asarray(light, np.float32)[..., None], 0, 255)
     # Camera: rotation + perspective as one homography, applied to the image and the boxes.
     centre = np.array([width / 2, height / 2])
     angle = np.deg2rad(rng.uniform(-config.rotation, config.rotation))
@@ -261,24 +370,27 @@ def render_house_number(rng: np.random.Generator, config: StreetConfig = StreetC
     forward = _homography(corners, moved)
     inverse = np.linalg.inv(forward)
     inverse = inverse / inverse[2, 2]
+    fill = tuple(int(c) for c in wall.mean((0, 1)))
     warped = Image.fromarray(image.astype(np.uint8)).transform(
-        (width, height), Image.PERSPECTIVE, tuple(inverse.reshape(-1)[:8]), Image.BILINEAR,
-        fillcolor=tuple(int(c) for c in wall.mean((0, 1))))
+        (width, height), Image.PERSPECTIVE, tuple(inverse.reshape(-1)[:8]), Image.BILINEAR, fillcolor=fill)
     boxes = _warp_boxes(boxes, forward)
-    # Frame: crop around the number with uneven margins, as SVHN's photos are, then shrink.
-    union = np.array([boxes[:, 0].min(), boxes[:, 1].min(), (boxes[:, 0] + boxes[:, 2]).max(),
-                      (boxes[:, 1] + boxes[:, 3]).max()])
-    number_w, number_h = union[2] - union[0], union[3] - union[1]
-    left = max(0, int(union[0] - number_w * rng.uniform(0.1, 0.8) - number_h * 0.2))
-    right = min(width, int(union[2] + number_w * rng.uniform(0.1, 0.8) + number_h * 0.2))
-    top = max(0, int(union[1] - number_h * rng.uniform(0.15, 0.7)))
-    bottom = min(height, int(union[3] + number_h * rng.uniform(0.15, 0.7)))
-    frame = warped.crop((left, top, right, bottom))
-    boxes = boxes - [left, top, 0, 0]
-    scale = rng.integers(*config.final_height) / frame.height
-    final = frame.resize((max(8, round(frame.width * scale)), max(8, round(frame.height * scale))), Image.BILINEAR)
-    boxes = boxes * scale
-    final = final.filter(ImageFilter.GaussianBlur(rng.uniform(0, config.blur)))
+    if frame is not None:
+        final, boxes = _framed(warped, boxes, frame, rng, fill, config)
+    else:   # crop around the number with uneven margins, as SVHN's photos are, then shrink
+        union = np.array([boxes[:, 0].min(), boxes[:, 1].min(), (boxes[:, 0] + boxes[:, 2]).max(),
+                          (boxes[:, 1] + boxes[:, 3]).max()])
+        number_w, number_h = union[2] - union[0], union[3] - union[1]
+        left = max(0, int(union[0] - number_w * rng.uniform(0.1, 0.8) - number_h * 0.2))
+        right = min(width, int(union[2] + number_w * rng.uniform(0.1, 0.8) + number_h * 0.2))
+        top = max(0, int(union[1] - number_h * rng.uniform(0.15, 0.7)))
+        bottom = min(height, int(union[3] + number_h * rng.uniform(0.15, 0.7)))
+        frame_image = warped.crop((left, top, right, bottom))
+        boxes = boxes - [left, top, 0, 0]
+        scale = rng.integers(*config.final_height) / frame_image.height
+        final = frame_image.resize((max(8, round(frame_image.width * scale)), max(8, round(frame_image.height * scale))),
+                                   Image.BILINEAR)
+        boxes = boxes * scale
+    final = _camera(final, rng, config)
     pixels = np.asarray(final, np.float64) + rng.normal(0, rng.uniform(0, config.noise), (final.height, final.width, 1))
     buffer = io.BytesIO()
     Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).save(buffer, "JPEG",
@@ -286,16 +398,35 @@ def render_house_number(rng: np.random.Generator, config: StreetConfig = StreetC
     result = np.asarray(Image.open(buffer).convert("RGB"))
     if blank:
         return result, (), np.zeros((0, 4))
-    boxes = np.round(boxes).clip(0, None)
+    # Boxes inside the photo (a stretched number may reach its edge), at least a pixel each way.
+    right_edges = np.minimum(boxes[:, 0] + boxes[:, 2], result.shape[1])
+    bottom_edges = np.minimum(boxes[:, 1] + boxes[:, 3], result.shape[0])
+    boxes[:, :2] = boxes[:, :2].clip(0, None)
+    boxes[:, 2], boxes[:, 3] = right_edges - boxes[:, 0], bottom_edges - boxes[:, 1]
+    boxes = np.round(boxes)
     boxes[:, 2:] = np.maximum(boxes[:, 2:], 1)
     return result, tuple(int(d) for d in digits), boxes
+
+
+@lru_cache(maxsize=2)
+def _families(font_set: str) -> tuple[tuple[Path, ...], ...]:
+    """The training font families, as tuples of files (cached per worker process)."""
+    return tuple(fonts.training_families(font_set).values())
+
+
+def sources(config: StreetConfig) -> dict[str, str]:
+    """What a render depends on beyond its settings: the font pool and whether real SVHN framings were found."""
+    found = {split: framing.frames(split) is not None for split in ("train", "test")}
+    return {"fonts": fonts.fingerprint(fonts.training_families(config.font_set)),
+            "geometry": config.geometry if config.geometry == "hand" or all(found.values()) else "hand (no annotations)"}
 
 
 def _render_chunk(folder: Path, seed: int, indices: list[int], config: StreetConfig) -> list[svhn.Annotation]:
     """Render and save images `indices` (worker side); image i depends only on (seed, i)."""
     annotations = []
     for index in indices:
-        image, digits, boxes = render_house_number(np.random.default_rng((seed, index)), config)
+        image, digits, boxes = render_house_number(np.random.default_rng((seed, index)), config,
+                                                   split="test" if folder.name == "test" else "train")
         name = f"{index + 1}.png"
         Image.fromarray(image).save(folder / name, compress_level=1)
         annotations.append(svhn.Annotation(name, digits, boxes))
@@ -317,7 +448,7 @@ def blank_scenes(count: int, seed: int, config: StreetConfig = StreetConfig(), r
     """Make (or reuse) `count` photos without a number (walls, empty plaques): the localizer's negatives."""
     import hashlib
 
-    settings = {"count": count, "seed": seed, "config": asdict(config), "version": 1}
+    settings = {"count": count, "seed": seed, "config": asdict(config), "sources": sources(config), "version": 2}
     key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:10]
     folder = Path(root or paths.cache_dir()) / f"blank-scenes-{key}"
     done = folder / "done.json"
@@ -371,7 +502,7 @@ def write_split(folder: Path, count: int, seed: int, config: StreetConfig = Stre
 def standin_dataset(counts: dict[str, int], seed: int = 0, config: StreetConfig = StreetConfig(),
                     root: Path | None = None, progress: bool = True) -> Path:
     """Make (or reuse) the stand-in's train/ and test/ folders; returns their parent folder."""
-    settings = {"counts": counts, "seed": seed, "config": asdict(config), "version": 1}
+    settings = {"counts": counts, "seed": seed, "config": asdict(config), "sources": sources(config), "version": 2}
     import hashlib
 
     key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:10]

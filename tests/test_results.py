@@ -139,3 +139,37 @@ def test_setup_gives_inline_figures_alt_text(tmp_path: Path, monkeypatch) -> Non
     plt.close(fig)
     monkeypatch.setattr(IPython, "get_ipython", lambda: None)
     plotting.setup(tmp_path)   # plain Python: nothing to wrap, no error
+
+
+REAL = {"chars74k": {"count": 593, "accuracy": 0.8, "in_crop_confident_precision": 0.9,
+                     "in_crop_by_status": {"read": {"share": 0.5, "right": 0.9}, "unsure": {"share": 0.5, "right": 0.7},
+                                           "no number": {"share": 0.0, "right": None}},
+                     "end_to_end_accuracy": 0.6, "confident_precision": 0.75, "confident_share": 0.4,
+                     "by_status": {"read": {"share": 0.4, "right": 0.75}, "unsure": {"share": 0.4, "right": 0.5},
+                                   "no number": {"share": 0.2, "right": 0.0}}, "tesseract_accuracy": 0.23},
+        "svhn_sample": {"count": 9, "end_to_end_correct": 5, "true_box_correct": 7, "confident_wrong": 1,
+                        "tesseract_correct": 0}}
+
+
+def test_real_photo_tables_show_every_figure_beside_tesseract() -> None:
+    table = results.real_table(REAL)
+    assert "| Chars74K, 593 street-scene digits | inside each digit's crop | 80.0% | 50.0% | 90.0% | 23.0% |" in table
+    assert "| localized, then read | 60.0% | 40.0% | 75.0% | 23.0% |" in table
+    assert "| 5/9 |" in table and "1 sure and wrong" in table and "| 7/9 |" in table and "0/9" in table
+    status = results.status_table(REAL)
+    assert "| localized, then read | 40.0% of photos, 75.0% right | 40.0% of photos, 50.0% right | " \
+           "20.0% of photos, 0.0% right |" in status and "| none |" in status
+    assert results.status_table({}) == ""
+    glance = results.glance_table({"run": {}, "real": REAL})
+    assert "80.0% (Tesseract: 23.0%)" in glance and "40.0% marked sure, 75.0% of them right" in glance
+    assert "5/9 read (true box: 7/9; Tesseract: 0/9)" in glance
+
+
+def test_ablation_runs_load_in_the_order_of_the_changes(tmp_path: Path) -> None:
+    run = {"standin_test_accuracy": 0.9, "chars74k_accuracy": 0.7, "chars74k_confident_share": 0.5,
+           "chars74k_confident_precision": 0.8, "train_seconds": 600}
+    for name in ("all", "zeta", "first"):
+        (tmp_path / f"{name}.json").write_text(json.dumps({**run, "name": name, "description": f"variant {name}"}))
+    runs = results.load_ablation(tmp_path)
+    assert [r["name"] for r in runs] == ["first", "all", "zeta"]
+    assert "| variant first | 70.0% | 50.0% / 80.0% | 90.0% | 10.0 min |" in results.ablation_table(runs)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from helpers import street_numbers, svhn
@@ -66,3 +67,23 @@ def test_blank_scenes_have_no_number_and_are_reused(tmp_path) -> None:
     stamp = first[0].stat().st_mtime_ns
     again = street_numbers.blank_scenes(3, seed=5, root=tmp_path, progress=False, workers=1)
     assert again == first and first[0].stat().st_mtime_ns == stamp      # cached, not re-rendered
+
+
+def test_svhn_geometry_frames_the_photo_like_the_real_one(monkeypatch) -> None:
+    # Every photo framed like one real photo: 120x40, a 3-digit number filling 60% of the height.
+    table = np.array([[3, 120, 40, 0.6, 0.5, 0.5, 1.4, 0.05]])
+    monkeypatch.setattr(street_numbers.framing, "frames", lambda split: table)
+    for index in range(8):
+        image, digits, boxes = street_numbers.render_house_number(np.random.default_rng((2, index)))
+        assert image.shape == (40, 120, 3) and len(digits) == 3
+        top, left, bottom, right = svhn.union_box(boxes)
+        assert abs((bottom - top) / 40 - 0.6) < 0.12 and abs((top + bottom) / 2 / 40 - 0.5) < 0.12
+        assert 0 <= left and right <= 120
+
+
+def test_first_config_keeps_the_hand_set_framing(monkeypatch) -> None:
+    monkeypatch.setattr(street_numbers.framing, "frames", lambda split: pytest.fail("read real framings"))
+    config = street_numbers.StreetConfig().first()
+    assert (config.font_set, config.geometry, config.look, config.clutter) == ("few", "hand", False, False)
+    heights = [street_numbers.render_house_number(np.random.default_rng((4, i)), config)[0].shape[0] for i in range(10)]
+    assert all(config.final_height[0] <= h <= config.final_height[1] for h in heights)

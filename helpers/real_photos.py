@@ -1,0 +1,182 @@
+"""The real-photo yardstick: photographed digits and house numbers that no model here was trained on.
+
+    from helpers import real_photos, reader
+    figures = real_photos.evaluate(reader.NumberReader.load())
+
+Two sets from the data folder, used for measuring only (never for training or thresholds):
+`chars74k-digits/` (593 digits cut from street-scene photos, one folder per digit) and the nine
+photos of the real SVHN sample (`svhn-sample/`). Tesseract, the OCR a user would try first, is
+scored beside the reader on both, with the settings in `TESSERACT_ARGS`.
+"""
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from helpers import images, metrics, paths, svhn
+
+CHARS74K = "chars74k-digits"
+SVHN_SAMPLE = "svhn-sample"
+# One line of text, digits only; photos upscaled 4x first (Tesseract wants glyphs 20+ px tall).
+TESSERACT_ARGS = ("--psm", "7", "-c", "tessedit_char_whitelist=0123456789")
+TESSERACT_UPSCALE = 4
+
+
+@dataclass(frozen=True)
+class LabelledPhotos:
+    """Real photos with their true numbers (and true number boxes where known)."""
+
+    name: str
+    paths: list[Path]
+    photos: list[np.ndarray]
+    numbers: list[str]
+    boxes: np.ndarray | None = None     # (n, 4) top, left, bottom, right of the number, pixels
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+
+def chars74k_digits(data_dir: Path | None = None) -> LabelledPhotos | None:
+    """Chars74K's photographed digits (folders 0-9), or None when the folder is not there."""
+    root = Path(data_dir or paths.data_dir()) / CHARS74K
+    if not root.is_dir():
+        return None
+    found = [(path, str(digit)) for digit in range(10) for path in sorted((root / str(digit)).glob("*"))
+             if path.suffix.lower() in images.IMAGE_SUFFIXES]
+    if not found:
+        raise FileNotFoundError(f"{root} has no images in its digit folders 0/ ... 9/.")
+    return LabelledPhotos("chars74k", [p for p, _ in found], [images.load_image(p) for p, _ in found],
+                          [digit for _, digit in found])
+
+
+def svhn_sample(data_dir: Path | None = None) -> LabelledPhotos | None:
+    """The photos of the real SVHN sample that are on disk, with their labels and number boxes."""
+    root = Path(data_dir or paths.data_dir()) / SVHN_SAMPLE
+    folders = [root / split for split in ("train", "test", "extra") if (root / split / "digitStruct.mat").exists()]
+    if not folders:
+        return None
+    table = svhn.photos_on_disk(folders)
+    return LabelledPhotos("svhn_sample", [Path(p) for p in table.paths], [images.load_image(p) for p in table.paths],
+                          [metrics.number_string(row) for row in table.labels], table.union.astype(np.float64))
+
+
+def framed(photo: np.ndarray, margin: float = 0.3) -> tuple[np.ndarray, np.ndarray]:
+    """A tight crop padded by `margin` of its size (edge pixels repeated), and its box in the result.
+
+    The reader's training crops take the number's box grown by 30%; a crop that is already tight
+    has no pixels for that margin, so they are continued from its edges rather than cut off.
+    """
+    height, width = photo.shape[:2]
+    pad_y, pad_x = int(np.ceil(height * margin / 2)), int(np.ceil(width * margin / 2))
+    padded = np.pad(photo, ((pad_y, pad_y), (pad_x, pad_x), (0, 0)), mode="edge")
+    return padded, np.array([pad_y, pad_x, pad_y + height, pad_x + width], np.float64)
+
+
+def read_in_boxes(number_reader, photos: list[np.ndarray], boxes: np.ndarray | None = None) -> list:
+    """Readings inside known boxes; with `boxes=None` each photo is a tight crop (see `framed`)."""
+    if boxes is None:
+        photos, boxes = zip(*(framed(photo) for photo in photos))
+    return number_reader.read(list(photos), boxes=np.stack(boxes))
+
+
+def status_scores(readings: list, truth: list[str]) -> dict[str, dict[str, float]]:
+    """For each status ("read", "unsure", "no number"): its share of the photos and how often it is right.
+
+    A "no number" answer is never right here: every photo holds a number.
+    """
+    scores = {}
+    for status in ("read", "unsure", "no number"):
+        chosen = [r.number == t for r, t in zip(readings, truth) if r.status == status]
+        scores[status] = {"share": len(chosen) / max(len(truth), 1),
+                          "right": float(np.mean(chosen)) if chosen else None}
+    return scores
+
+
+def reading_scores(readings: list, truth: list[str]) -> dict:
+    """Accuracy over all photos, and the precision and share of the answers marked sure ("read")."""
+    right = np.array([r.number == t for r, t in zip(readings, truth)])
+    sure = np.array([r.status == "read" for r in readings])
+    return {"accuracy": float(right.mean()), "confident_share": float(sure.mean()),
+            "confident_precision": float(right[sure].mean()) if sure.any() else None,
+            "by_status": status_scores(readings, truth)}
+
+
+def digit_confusion(readings: list, truth: list[str]) -> np.ndarray:
+    """(10, 12) counts: true digit by answer (0-9, 10 = another answer, 11 = no number)."""
+    matrix = np.zeros((10, 12), np.int64)
+    for reading, digit in zip(readings, truth):
+        answer = 11 if not reading.number else int(reading.number) if len(reading.number) == 1 else 10
+        matrix[int(digit), answer] += 1
+    return matrix
+
+
+def tesseract_available() -> bool:
+    """Whether the `tesseract` command is installed (Debian's tesseract-ocr)."""
+    return shutil.which("tesseract") is not None
+
+
+def tesseract_read(photo: np.ndarray, upscale: int = TESSERACT_UPSCALE, timeout: float = 30.0) -> str:
+    """The digits Tesseract reads in one photo (one text line, digits only, upscaled first)."""
+    image = Image.fromarray(photo).convert("L")
+    image = image.resize((image.width * upscale, image.height * upscale), Image.BICUBIC)
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    # One thread per call: the calls themselves run two at a time.
+    result = subprocess.run(["tesseract", "stdin", "stdout", *TESSERACT_ARGS], input=buffer.getvalue(),
+                            capture_output=True, timeout=timeout, env={**os.environ, "OMP_THREAD_LIMIT": "1"})
+    if result.returncode != 0:
+        raise RuntimeError(f"tesseract failed: {result.stderr.decode(errors='replace').strip()}")
+    return "".join(ch for ch in result.stdout.decode(errors="replace") if ch.isdigit())
+
+
+def tesseract_accuracy(photos: list[np.ndarray], truth: list[str], workers: int = 2) -> float | None:
+    """Share of photos Tesseract reads exactly right, or None without Tesseract."""
+    if not tesseract_available():
+        return None
+    with ThreadPoolExecutor(workers) as pool:
+        answers = list(pool.map(tesseract_read, photos))
+    return float(np.mean([a == t for a, t in zip(answers, truth)]))
+
+
+def evaluate(number_reader, data_dir: Path | None = None, *, tesseract: bool = True) -> dict:
+    """Every yardstick figure for one end-to-end reader (missing sets are left out of the result).
+
+    chars74k: inside each crop (framed as in training) and through the localizer, the app's path;
+    svhn_sample: end to end and inside the annotated boxes. Readings are returned under "_readings"
+    for figures; `results.update` callers should drop that key.
+    """
+    figures: dict = {"_readings": {}}
+    digits = chars74k_digits(data_dir)
+    if digits is not None:
+        in_crop = read_in_boxes(number_reader, digits.photos)
+        end_to_end = number_reader.read(digits.photos)
+        crop_scores, path_scores = reading_scores(in_crop, digits.numbers), reading_scores(end_to_end, digits.numbers)
+        figures["chars74k"] = {
+            "count": len(digits), "accuracy": crop_scores["accuracy"],
+            "in_crop_confident_precision": crop_scores["confident_precision"],
+            "in_crop_by_status": crop_scores["by_status"],
+            "end_to_end_accuracy": path_scores["accuracy"],
+            "confident_precision": path_scores["confident_precision"],
+            "confident_share": path_scores["confident_share"], "by_status": path_scores["by_status"],
+            "tesseract_accuracy": tesseract_accuracy(digits.photos, digits.numbers) if tesseract else None}
+        figures["_readings"]["chars74k"] = (digits, in_crop, end_to_end)
+    sample = svhn_sample(data_dir)
+    if sample is not None:
+        end_to_end = number_reader.read(sample.photos)
+        true_box = read_in_boxes(number_reader, sample.photos, sample.boxes)
+        tesseract_right = tesseract_accuracy(sample.photos, sample.numbers) if tesseract else None
+        figures["svhn_sample"] = {
+            "count": len(sample), "end_to_end_correct": sum(r.number == t for r, t in zip(end_to_end, sample.numbers)),
+            "true_box_correct": sum(r.number == t for r, t in zip(true_box, sample.numbers)),
+            "confident_wrong": sum(r.status == "read" and r.number != t for r, t in zip(end_to_end, sample.numbers)),
+            "tesseract_correct": None if tesseract_right is None else round(tesseract_right * len(sample))}
+        figures["_readings"]["svhn_sample"] = (sample, true_box, end_to_end)
+    return figures

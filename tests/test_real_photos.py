@@ -1,0 +1,110 @@
+"""The real-photo yardstick: loading the sets, framing tight crops, scoring, and the Tesseract baseline."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from conftest import SHARED_DATA
+from helpers import real_photos
+from helpers.reader import Reading
+
+
+def reading(number: str, confident: bool = True, confidence: float = 0.9) -> Reading:
+    """A reading as the end-to-end reader returns it."""
+    return Reading(number=number, digit_confidences=(confidence,) * len(number), confidence=confidence if number else 0.0,
+                   has_number=1.0, box=(0, 0, 1, 1) if number else None, image_size=(10, 10),
+                   confident=confident and bool(number))
+
+
+def digit_photo(digit: str, size: int = 60, colour=(20, 20, 20), background=(230, 220, 200)) -> np.ndarray:
+    """A clean, tight crop of one digit in DejaVu Sans (from matplotlib)."""
+    import matplotlib
+
+    font = ImageFont.truetype(str(Path(matplotlib.get_data_path()) / "fonts/ttf/DejaVuSans-Bold.ttf"), size)
+    left, top, right, bottom = font.getbbox(digit)
+    image = Image.new("RGB", (right - left + 8, bottom - top + 8), background)
+    ImageDraw.Draw(image).text((4 - left, 4 - top), digit, font=font, fill=colour)
+    return np.asarray(image)
+
+
+def fake_chars74k(root: Path) -> None:
+    """Two digits per folder 0-2, plus a stray text file that must be ignored."""
+    for digit in "012":
+        (root / "chars74k-digits" / digit).mkdir(parents=True)
+        for index in range(2):
+            Image.fromarray(digit_photo(digit)).save(root / "chars74k-digits" / digit / f"img{index}.png")
+    (root / "chars74k-digits" / "0" / "notes.txt").write_text("not an image")
+
+
+def test_chars74k_loads_every_digit_folder_and_is_none_when_absent(tmp_path: Path) -> None:
+    assert real_photos.chars74k_digits(tmp_path) is None
+    fake_chars74k(tmp_path)
+    digits = real_photos.chars74k_digits(tmp_path)
+    assert len(digits) == 6 and digits.numbers == ["0", "0", "1", "1", "2", "2"]
+    assert all(photo.ndim == 3 and photo.dtype == np.uint8 for photo in digits.photos)
+
+
+def test_chars74k_without_images_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "chars74k-digits" / "3").mkdir(parents=True)
+    with pytest.raises(FileNotFoundError, match="no images"):
+        real_photos.chars74k_digits(tmp_path)
+
+
+def test_framed_continues_the_edges_for_the_training_margin() -> None:
+    photo = np.zeros((20, 10, 3), np.uint8)
+    photo[:, :5] = 200
+    padded, box = real_photos.framed(photo)
+    assert padded.shape == (26, 14, 3) and box.tolist() == [3, 2, 23, 12]
+    np.testing.assert_array_equal(padded[3:23, 2:12], photo)
+    assert (padded[:, :2] == 200).all() and (padded[:, -2:] == 0).all()     # edges repeated, not black
+    grown = np.array([box[0] - 3, box[1] - 1.5, box[2] + 3, box[3] + 1.5])  # the reader's 30% growth
+    assert grown[0] >= 0 and grown[1] >= 0 and grown[2] <= 26 and grown[3] <= 14
+
+
+def test_scores_count_sure_answers_and_misses() -> None:
+    truth = ["1", "2", "3", "4"]
+    readings = [reading("1"), reading("7"), reading("3", confident=False), reading("")]
+    scores = real_photos.reading_scores(readings, truth)
+    assert scores["accuracy"] == 0.5 and scores["confident_share"] == 0.5 and scores["confident_precision"] == 0.5
+    assert scores["by_status"] == {"read": {"share": 0.5, "right": 0.5}, "unsure": {"share": 0.25, "right": 1.0},
+                                   "no number": {"share": 0.25, "right": 0.0}}
+    matrix = real_photos.digit_confusion(readings + [reading("12")], truth + ["1"])
+    assert matrix[1, 1] == 1 and matrix[2, 7] == 1 and matrix[4, 11] == 1 and matrix[1, 10] == 1
+    assert matrix.sum() == 5
+    assert real_photos.reading_scores([reading("5", confident=False)], ["5"])["confident_precision"] is None
+
+
+class ScriptedReader:
+    """Answers the true digit for crops read inside a box and "" through the localizer."""
+
+    def __init__(self, truth: list[str]) -> None:
+        self.truth = truth
+
+    def read(self, photos, boxes=None):
+        return [reading(t if boxes is not None else "") for t in self.truth[:len(photos)]]
+
+
+def test_evaluate_measures_each_set_that_is_present(tmp_path: Path) -> None:
+    assert real_photos.evaluate(ScriptedReader([]), tmp_path, tesseract=False) == {"_readings": {}}
+    fake_chars74k(tmp_path)
+    figures = real_photos.evaluate(ScriptedReader(["0", "0", "1", "1", "2", "2"]), tmp_path, tesseract=False)
+    digits = figures["chars74k"]
+    assert digits["count"] == 6 and digits["accuracy"] == 1.0 and digits["end_to_end_accuracy"] == 0.0
+    assert digits["by_status"]["no number"]["share"] == 1.0 and digits["tesseract_accuracy"] is None
+    assert "svhn_sample" not in figures and set(figures["_readings"]) == {"chars74k"}
+
+
+@pytest.mark.skipif(not real_photos.tesseract_available(), reason="tesseract-ocr is not installed")
+def test_tesseract_reads_a_clean_digit_and_only_digits() -> None:
+    assert real_photos.tesseract_read(digit_photo("7", size=40)) == "7"
+    photos, truth = [digit_photo("4", size=40), digit_photo("8", size=40)], ["4", "3"]
+    assert real_photos.tesseract_accuracy(photos, truth) == 0.5
+
+
+@pytest.mark.skipif(not (SHARED_DATA / "chars74k-digits").exists(), reason=f"{SHARED_DATA} has no chars74k-digits")
+def test_the_real_chars74k_set_holds_593_digits_of_every_class() -> None:
+    digits = real_photos.chars74k_digits(SHARED_DATA)
+    assert len(digits) == 593 and set(digits.numbers) == set("0123456789")
