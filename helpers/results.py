@@ -217,11 +217,10 @@ def ablation_table(runs: list[dict]) -> str:
                             "real": _percent(run["chars74k_accuracy"]),
                             "sure": f"{_percent(run['chars74k_confident_share'])} / "
                                     f"{_percent(run['chars74k_confident_precision'])}",
-                            "standin": _percent(run["standin_test_accuracy"]),
-                            "train": f"{run['train_seconds'] / 60:.1f} min"} for run in runs],
+                            "standin": _percent(run["standin_test_accuracy"])} for run in runs],
                           {"variant": "stand-in the reader trained on", "real": "Chars74K, inside each crop",
                            "sure": "Chars74K: marked sure / of them right",
-                           "standin": "its own stand-in test split (true boxes)", "train": "training time"})
+                           "standin": "its own stand-in test split (true boxes)"})
 
 
 def update_readme(readme: Path, record: dict) -> None:

@@ -1,0 +1,43 @@
+"""experiments/: the stand-in ablation's variants and table, the yardstick script's clear exit without models."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "experiments"))
+import real_photos as yardstick_script  # noqa: E402
+import standin_ablation  # noqa: E402
+
+
+def test_each_variant_is_the_first_stand_in_with_one_change_or_all_of_them() -> None:
+    first = standin_ablation.variant_config("first")
+    assert (first.font_set, first.geometry, first.look, first.clutter) == ("few", "hand", False, False)
+    fonts = standin_ablation.variant_config("fonts")
+    assert (fonts.font_set, fonts.geometry, fonts.look, fonts.clutter) == ("many", "hand", False, False)
+    every = standin_ablation.variant_config("all")
+    assert (every.font_set, every.geometry, every.look, every.clutter) == ("many", "svhn", True, True)
+    with pytest.raises(ValueError, match="unknown variant"):
+        standin_ablation.variant_config("colour")
+
+
+def test_the_readme_table_is_rewritten_between_its_markers(tmp_path: Path, monkeypatch) -> None:
+    readme, folder = tmp_path / "README.md", tmp_path / "results"
+    folder.mkdir()
+    readme.write_text("intro\n<!-- ablation:start -->\nold\n<!-- ablation:end -->\nafter\n")
+    (folder / "first.json").write_text(json.dumps({
+        "name": "first", "description": "the first stand-in", "chars74k_accuracy": 0.5, "chars74k_confident_share": 0.2,
+        "chars74k_confident_precision": 0.75, "standin_test_accuracy": 0.9, "train_seconds": 60}))
+    monkeypatch.setattr(standin_ablation, "README", readme)
+    monkeypatch.setattr(standin_ablation, "RESULTS", folder)
+    standin_ablation.write_table()
+    text = readme.read_text()
+    assert text.startswith("intro\n<!-- ablation:start -->\n| stand-in") and text.endswith("<!-- ablation:end -->\nafter\n")
+    assert "| the first stand-in | 50.0% | 20.0% / 75.0% | 90.0% |" in text and "old" not in text
+
+
+def test_the_yardstick_script_says_how_to_make_models(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="run the notebook"):
+        yardstick_script.main(["--models", str(tmp_path), "--no-tesseract"])
