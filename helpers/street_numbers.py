@@ -421,6 +421,13 @@ def sources(config: StreetConfig) -> dict[str, str]:
             "geometry": config.geometry if config.geometry == "hand" or all(found.values()) else "hand (no annotations)"}
 
 
+def _save_png(image: np.ndarray, path: Path) -> None:
+    """Write a PNG under a temporary name, then rename it: an interrupted render leaves no truncated photo."""
+    temporary = path.with_name(path.name + ".part")
+    Image.fromarray(image).save(temporary, format="PNG", compress_level=1)
+    temporary.replace(path)
+
+
 def _render_chunk(folder: Path, seed: int, indices: list[int], config: StreetConfig) -> list[svhn.Annotation]:
     """Render and save images `indices` (worker side); image i depends only on (seed, i)."""
     annotations = []
@@ -428,7 +435,7 @@ def _render_chunk(folder: Path, seed: int, indices: list[int], config: StreetCon
         image, digits, boxes = render_house_number(np.random.default_rng((seed, index)), config,
                                                    split="test" if folder.name == "test" else "train")
         name = f"{index + 1}.png"
-        Image.fromarray(image).save(folder / name, compress_level=1)
+        _save_png(image, folder / name)
         annotations.append(svhn.Annotation(name, digits, boxes))
     return annotations
 
@@ -439,7 +446,7 @@ def _render_blank_chunk(folder: Path, seed: int, indices: list[int], config: Str
     for index in indices:
         image, _, _ = render_house_number(np.random.default_rng((seed, index)), config, blank=True)
         names.append(f"blank-{index + 1}.png")
-        Image.fromarray(image).save(folder / names[-1], compress_level=1)
+        _save_png(image, folder / names[-1])
     return names
 
 

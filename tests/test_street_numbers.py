@@ -87,3 +87,21 @@ def test_first_config_keeps_the_hand_set_framing(monkeypatch) -> None:
     assert (config.font_set, config.geometry, config.look, config.clutter) == ("few", "hand", False, False)
     heights = [street_numbers.render_house_number(np.random.default_rng((4, i)), config)[0].shape[0] for i in range(10)]
     assert all(config.final_height[0] <= h <= config.final_height[1] for h in heights)
+
+
+def test_an_interrupted_render_leaves_no_truncated_photo(tmp_path: Path, monkeypatch) -> None:
+    real_save, calls = Image.Image.save, []
+
+    def failing_save(self, fp, *args, **kwargs):
+        if isinstance(fp, (str, Path)):   # photos on disk (the JPEG step saves into memory)
+            calls.append(fp)
+        if len(calls) == 3 and isinstance(fp, (str, Path)):     # the third photo: half written, then the process dies
+            Path(fp).write_bytes(b"\x89PNG\r\n")
+            raise KeyboardInterrupt
+        return real_save(self, fp, *args, **kwargs)
+
+    monkeypatch.setattr(Image.Image, "save", failing_save)
+    with pytest.raises(KeyboardInterrupt):
+        street_numbers.write_split(tmp_path / "train", 5, seed=1, progress=False, workers=1)
+    assert sorted(p.name for p in (tmp_path / "train").glob("*.png")) == ["1.png", "2.png"]
+    assert not (tmp_path / "train" / "digitStruct.mat").exists()
