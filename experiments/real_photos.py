@@ -4,7 +4,8 @@
 
 DIR holds what `NumberReader.save` writes (default: the cache folder, where a full run saves its
 models). Prints the notebook's real-photo table and a JSON summary (`--json FILE` also writes it).
-`--agreement` also scores the rule that marks an answer sure only when every candidate box read
+`--tesseract-only` scores Tesseract alone (no models needed) and writes
+experiments/results/baselines/tesseract.json. `--agreement` also scores the rule that marks an answer sure only when every candidate box read
 the same number (a rule with no threshold to tune, so nothing is chosen on the real photos).
 """
 from __future__ import annotations
@@ -23,14 +24,30 @@ helpers.import_tensorflow_quietly()
 from helpers import paths, reader, real_photos, results  # noqa: E402
 
 
+def tesseract_baseline() -> dict:
+    """Tesseract alone on both real sets, written to experiments/results/baselines/tesseract.json."""
+    figures = {"settings": {"args": list(real_photos.TESSERACT_ARGS), "upscale": real_photos.TESSERACT_UPSCALE}}
+    for name, photos in (("chars74k", real_photos.chars74k_digits()), ("svhn_sample", real_photos.svhn_sample())):
+        if photos is not None:
+            figures[name] = {"count": len(photos), "accuracy": real_photos.tesseract_accuracy(photos.photos, photos.numbers)}
+    out = Path(__file__).resolve().parent / "results" / "baselines" / "tesseract.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(figures, indent=1))
+    print(json.dumps(figures, indent=1))
+    return figures
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", type=Path, default=None, help="folder of the saved reader (default: cache/)")
     parser.add_argument("--no-tesseract", action="store_true", help="leave Tesseract out (it takes about a minute)")
+    parser.add_argument("--tesseract-only", action="store_true", help="score Tesseract alone, write its JSON")
     parser.add_argument("--agreement", action="store_true", help="also score sure = every box agrees")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures to this file")
     args = parser.parse_args(argv)
     start = time.perf_counter()
+    if args.tesseract_only:
+        return tesseract_baseline()
     number_reader = reader.NumberReader.load(args.models)
     figures = real_photos.evaluate(number_reader, tesseract=not args.no_tesseract)
     figures.pop("_readings")

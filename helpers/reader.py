@@ -190,7 +190,7 @@ class NumberReader:
                                   np.array([readings_per_box[k][0].confidence[i] for i, k in enumerate(best)]))
         confidences = [readings_per_box[k][1][i] for i, k in enumerate(best)]
         # How many of the boxes read the winning number: a reading that changes from box to box is shaky
-        # even when one box's reading is confident (measured in experiments/real_photos.py --agreement).
+        # even when one box's reading is confident (scored by experiments/real_photos.py --agreement).
         agreement = np.mean([(read.rows == decoded.rows).all(1) for read, _ in readings_per_box], axis=0)
         readings = []
         for index, photo in enumerate(photos):
