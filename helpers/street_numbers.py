@@ -174,7 +174,7 @@ def _text_layer(rng: np.random.Generator, digits: list[int], font_path: Path, si
             other = "".join(chr(c) for c in rng.integers(65, 91, rng.integers(1, 4)))
         other_font = font
         if config.clutter and rng.random() < 0.5:    # other text is often in another type and size
-            pool = font_pools(config.font_set)[0]
+            pool = _font_files(config.font_set)
             other_font = ImageFont.truetype(str(pool[rng.integers(len(pool))]), int(size * rng.uniform(0.4, 1.1)))
         other_width = other_font.getbbox(other)[2]
         space = int(size * (rng.uniform(0.25, 1.2) if config.clutter else rng.uniform(0.6, 1.5)))
@@ -412,6 +412,12 @@ def render_house_number(rng: np.random.Generator, config: StreetConfig = StreetC
 def _families(font_set: str) -> tuple[tuple[Path, ...], ...]:
     """The training font families, as tuples of files (cached per worker process)."""
     return tuple(fonts.training_families(font_set).values())
+
+
+@lru_cache(maxsize=2)
+def _font_files(font_set: str) -> tuple[Path, ...]:
+    """Every training font file, in `font_pools` order (cached: other text beside a number draws from it)."""
+    return tuple(path for family in _families(font_set) for path in family)
 
 
 def sources(config: StreetConfig) -> dict[str, str]:
