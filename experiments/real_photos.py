@@ -2,8 +2,7 @@
 
     DIGITS_DATA_DIR=../shared/data .venv/bin/python experiments/real_photos.py [--models DIR] [--no-tesseract]
 
-DIR holds what `NumberReader.save` writes (default: the cache folder, where a full run saves its
-models). Prints the notebook's real-photo table and a JSON summary (`--json FILE` also writes it).
+DIR holds what `NumberReader.save` writes (default: models/, where a full run saves its models). Prints the notebook's real-photo table and a JSON summary (`--json FILE` also writes it).
 `--tesseract-only` scores Tesseract alone (no models needed) and writes
 experiments/results/baselines/tesseract.json. `--agreement` also scores the rule that marks an answer sure only when every candidate box read
 the same number (a rule with no threshold to tune, so nothing is chosen on the real photos).
@@ -39,7 +38,7 @@ def tesseract_baseline() -> dict:
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--models", type=Path, default=None, help="folder of the saved reader (default: cache/)")
+    parser.add_argument("--models", type=Path, default=None, help="folder of the saved reader (default: models/)")
     parser.add_argument("--no-tesseract", action="store_true", help="leave Tesseract out (it takes about a minute)")
     parser.add_argument("--tesseract-only", action="store_true", help="score Tesseract alone, write its JSON")
     parser.add_argument("--agreement", action="store_true", help="also score sure = every box agrees")

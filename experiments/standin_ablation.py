@@ -24,9 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import helpers  # noqa: E402
 
 helpers.import_tensorflow_quietly()
-import numpy as np  # noqa: E402
 
-from helpers import metrics, models, real_photos, reader, street_numbers, svhn, training  # noqa: E402
+from helpers import crops, metrics, models, reader, real_photos, street_numbers, training  # noqa: E402
+from step1_replay import literal_items  # noqa: E402 (experiments/ is on sys.path when run as a script)
 
 SEED = 42
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -64,19 +64,6 @@ def write_table() -> None:
     README.write_text(f"{head}{start}\n{table}\n{end}{rest.split(end, 1)[1]}")
 
 
-def literal_items(items: list[str]) -> dict:
-    """KEY=PYTHON_LITERAL pairs from the command line as a dict."""
-    import ast
-
-    parsed = {}
-    for item in items:
-        if "=" not in item:
-            raise ValueError(f"expected KEY=VALUE, got {item!r}")
-        key, value = item.split("=", 1)
-        parsed[key] = ast.literal_eval(value)
-    return parsed
-
-
 def main() -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--variant", choices=VARIANTS, default="all")
@@ -99,9 +86,9 @@ def main() -> dict:
     root = street_numbers.standin_dataset({"train": args.train_count, "test": 4000}, seed=SEED, config=config,
                                           progress=False)
     render_seconds = time.perf_counter() - start
-    tables = {split: svhn.number_table(root / split) for split in ("train", "test")}
-    train_rows, val_rows = svhn.split_table(tables["train"], 1500, seed=SEED)
-    val_crops = svhn.crop_arrays(val_rows)
+    tables = {split: crops.number_table(root / split) for split in ("train", "test")}
+    train_rows, val_rows = crops.split_table(tables["train"], 1500, seed=SEED)
+    val_crops = crops.crop_arrays(val_rows)
     model_args = dict(filters=(32, 64, 128), convs_per_block=2, top_convs=1, dropout=0.2,
                       **literal_items(args.model_arg))
     epochs = 7
@@ -110,7 +97,7 @@ def main() -> dict:
                                  model_args=model_args, random_crop=False, data_name=f"ablation:{root.name}")
     val = training.predict(trained.model, val_crops[0], metrics.decode_multihead)
     threshold = reader.confidence_threshold((val.rows == val_crops[1]).all(1), val.confidence)
-    test_crops = svhn.crop_arrays(tables["test"])
+    test_crops = crops.crop_arrays(tables["test"])
     test = training.predict(trained.model, test_crops[0], metrics.decode_multihead)
     crop_reader = reader.NumberReader(trained.model, min_confidence=threshold)
     digits = real_photos.chars74k_digits()

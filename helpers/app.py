@@ -3,7 +3,8 @@
     python -m helpers.app photo.jpg door.png --out annotated/ [--json]   # prints, writes annotated copies
     python -m helpers.app --serve [--port 8000]                          # web page on http://127.0.0.1:8000
 
-Both use the models the notebook saved in cache/ (`reader.NumberReader.load`). A bad file never
+Both use the released models in models/ (`reader.NumberReader.load`; `--models DIR` or $DIGITS_MODELS_DIR
+for others, `--runtime tflite-float32` for the TensorFlow Lite exports). A bad file never
 stops a batch: it gets a clear message on stderr and the exit status says something failed.
 """
 from __future__ import annotations
@@ -85,7 +86,9 @@ def run_cli(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("annotated"), help="folder for annotated copies")
     parser.add_argument("--no-out", action="store_true", help="do not write annotated copies")
     parser.add_argument("--json", action="store_true", help="print one JSON list instead of text lines")
-    parser.add_argument("--models", type=Path, default=None, help="folder with the saved models (default: cache/)")
+    parser.add_argument("--models", type=Path, default=None,
+                        help="folder with the saved models (default: models/, or $DIGITS_MODELS_DIR)")
+    parser.add_argument("--runtime", default="keras", help="keras (default), tflite-float32 or tflite-float16")
     parser.add_argument("--serve", action="store_true", help="start the web page instead")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this machine only)")
     parser.add_argument("--port", type=int, default=8000)
@@ -98,8 +101,8 @@ def run_cli(argv: list[str] | None = None) -> int:
     from helpers import reader
 
     try:
-        number_reader = reader.NumberReader.load(args.models)
-    except FileNotFoundError as error:
+        number_reader = reader.NumberReader.load(args.models, runtime=args.runtime)
+    except (FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     if args.serve:

@@ -11,7 +11,7 @@ import keras
 import numpy as np
 from keras import layers
 
-from helpers import models, svhn
+from helpers import crops, models
 
 INPUT_SIZE = 64   # 64x64 trains twice as fast as 96x96 and, given twice the epochs, boxes better
 NO_BOX = -1.0            # box target of a photo with no number (the box loss skips it)
@@ -99,7 +99,7 @@ def localization_dataset(paths: np.ndarray, boxes: np.ndarray, *, training: bool
     if zoom_out and not backgrounds:
         raise ValueError("zoom_out needs background photos (photos without a number) to paste onto.")
     rows = tf.data.Dataset.from_tensor_slices((np.asarray(paths), np.asarray(boxes, np.float32)))
-    rows = svhn.with_random_pairs(rows, len(paths), training=training, seed=seed)
+    rows = crops.with_random_pairs(rows, len(paths), training=training, seed=seed)
     scenes = np.asarray([str(p) for p in backgrounds or [""]])
 
     def load(row, random_pair):

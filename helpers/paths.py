@@ -32,3 +32,17 @@ def output_dir(fast: bool) -> Path:
     """
     default = PROJECT_ROOT / "build" / "fast" if fast else PROJECT_ROOT
     return _env_path("DIGITS_OUTPUT_DIR", default)
+
+
+def fast_mode() -> bool:
+    """Whether this run uses the notebook's tiny budgets ($DIGITS_FAST=1: CI and smoke runs)."""
+    return os.environ.get("DIGITS_FAST", "0").strip() == "1"
+
+
+def models_dir() -> Path:
+    """The released models the reader and the app load: $DIGITS_MODELS_DIR, default `models/`.
+
+    A full run writes them there (with report.html and results/metrics.json); a fast run writes
+    its own under its output folder (`build/fast/models/`), so it never replaces the released ones.
+    """
+    return _env_path("DIGITS_MODELS_DIR", output_dir(fast_mode()) / "models")

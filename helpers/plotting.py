@@ -1,6 +1,7 @@
 """Figures for the report, all saved through one helper."""
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -72,9 +73,33 @@ def save_fig(fig: plt.Figure, name: str) -> Path:
     if FIGURE_DIR is None:
         raise ValueError("call plotting.setup(folder) before saving figures.")
     path = FIGURE_DIR / f"{name}.png"
-    fig.tight_layout()
+    if fig.get_layout_engine() is None:      # grids lay themselves out (constrained), the rest here
+        fig.tight_layout()
     fig.savefig(path, bbox_inches="tight")
     return path
+
+
+def caption(text: str, panel_inches: float, fontsize: float = 9) -> str:
+    """A panel title wrapped to the panel's width (about 0.65 em per character), so neighbours never overlap."""
+    per_line = max(8, int(panel_inches * 72 / (0.65 * fontsize)))
+    return "\n".join(textwrap.fill(line, per_line) for line in str(text).splitlines() or [""])
+
+
+def title_clashes(fig: plt.Figure) -> list[str]:
+    """Titles that overlap one another or run out of the figure, laid out as `save_fig` saves it."""
+    if fig.get_layout_engine() is None:
+        fig.tight_layout()
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    canvas = fig.bbox
+    texts = [axis.title for axis in fig.axes if axis.get_title()] + ([fig._suptitle] if fig._suptitle else [])
+    # Shrunk by 2 px: text boxes include line spacing, and boxes that merely touch leave the words legible.
+    boxes = [(text.get_text(), text.get_window_extent(renderer).padded(-2)) for text in texts]
+    clashes = [f"{name!r} runs out of the figure" for name, box in boxes
+               if box.x0 < canvas.x0 - 1 or box.x1 > canvas.x1 + 1]
+    for index, (name, box) in enumerate(boxes):
+        clashes += [f"{name!r} overlaps {other!r}" for other, other_box in boxes[index + 1:] if box.overlaps(other_box)]
+    return clashes
 
 
 def number_grid(images: np.ndarray, titles: list[str], columns: int = 4, title: str = "",
@@ -82,9 +107,12 @@ def number_grid(images: np.ndarray, titles: list[str], columns: int = 4, title: 
     """Show images (n, h, w[, c]) in a grid with a caption above each."""
     rows = int(np.ceil(len(images) / columns))
     height, width = images.shape[1:3]
-    fig, axes = plt.subplots(rows, columns, figsize=(columns * 2.6 * width / max(height * 2.5, width),
-                                                     rows * 2.6 * height / max(width / 2.5, height) * 0.55 + 0.4),
-                             squeeze=False)
+    panel = 2.6 * width / max(height * 2.5, width)
+    lines = max((caption(text, panel).count("\n") + 1 for text in titles), default=1)
+    fig, axes = plt.subplots(rows, columns, figsize=(columns * panel,
+                                                     rows * (2.6 * height / max(width / 2.5, height) * 0.55
+                                                             + 0.15 * (lines - 1)) + 0.4),
+                             squeeze=False, layout="constrained")
     for index, axis in enumerate(axes.flat):
         axis.axis("off")
         if index < len(images):
@@ -92,7 +120,7 @@ def number_grid(images: np.ndarray, titles: list[str], columns: int = 4, title: 
             axis.imshow(image[..., 0] if image.ndim == 3 and image.shape[-1] == 1 else image,
                         vmin=0, vmax=255)
             color = title_colors[index] if title_colors else "black"
-            axis.set_title(titles[index], fontsize=9, color=color)
+            axis.set_title(caption(titles[index], panel), fontsize=9, color=color)
     if title:
         fig.suptitle(title)
     return fig
@@ -145,7 +173,9 @@ def photo_grid(photos: list[np.ndarray], titles: list[str], *, digit_boxes: list
     from matplotlib.patches import Rectangle
 
     rows = int(np.ceil(len(photos) / columns))
-    fig, axes = plt.subplots(rows, columns, figsize=(columns * 2.8, rows * 1.9 + 0.4), squeeze=False)
+    lines = max((caption(text, 2.8).count("\n") + 1 for text in titles), default=1)
+    fig, axes = plt.subplots(rows, columns, figsize=(columns * 2.8, rows * (1.9 + 0.15 * (lines - 1)) + 0.4),
+                             squeeze=False, layout="constrained")
     for index, axis in enumerate(axes.flat):
         axis.axis("off")
         if index >= len(photos):
@@ -160,7 +190,8 @@ def photo_grid(photos: list[np.ndarray], titles: list[str], *, digit_boxes: list
         if true_frames is not None and true_frames[index] is not None:
             top, left, bottom, right = true_frames[index]
             axis.add_patch(Rectangle((left, top), right - left, bottom - top, fill=False, color="lime", lw=1.5))
-        axis.set_title(titles[index], fontsize=9, color=title_colors[index] if title_colors else "black")
+        axis.set_title(caption(titles[index], 2.8), fontsize=9,
+                       color=title_colors[index] if title_colors else "black")
     if title:
         fig.suptitle(title)
     return fig

@@ -1,7 +1,7 @@
 """Read the house number in any photo: find it (Step 4's localizer), crop it, read it (Step 2's reader).
 
     from helpers import reader
-    number_reader = reader.NumberReader.load()          # the models the notebook saved in cache/
+    number_reader = reader.NumberReader.load()          # the released models in models/
     for reading in number_reader.read(["photo.jpg", "door.png"]):
         print(reading.number, reading.confidence, reading.box, reading.status)
 
@@ -18,11 +18,17 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from helpers import images, localization, metrics, paths, svhn
+from helpers import crops, images, lite, localization, metrics, paths
 
 READER_FILE = "number_reader.keras"
 LOCALIZER_FILE = "number_localizer.keras"
 SETTINGS_FILE = "number_reader.json"
+RUNTIMES = ("keras", *(f"tflite-{variant}" for variant in lite.VARIANTS))
+
+
+def lite_file(keras_file: str, variant: str) -> str:
+    """The name of a model's TensorFlow Lite export: number_reader.keras -> number_reader.float16.tflite."""
+    return keras_file.replace(".keras", f".{variant}.tflite")
 
 
 @dataclass(frozen=True)
@@ -60,7 +66,7 @@ def digit_confidences(outputs: dict[str, np.ndarray], rows: np.ndarray) -> list[
 class NumberReader:
     """The end-to-end reader: localizer (optional) + crop + multi-digit reader + thresholds."""
 
-    def __init__(self, reader: keras.Model, localizer: keras.Model | None = None, *,
+    def __init__(self, reader: keras.Model | lite.LiteModel, localizer: keras.Model | lite.LiteModel | None = None, *,
                  min_confidence: float = 0.5, min_presence: float = 0.5, refine: int = 1,
                  scales: tuple[float, ...] = (), min_agreement: float = 0.0) -> None:
         if not 0 <= min_confidence <= 1 or not 0 <= min_presence <= 1:
@@ -81,28 +87,40 @@ class NumberReader:
         self.box_size = int(localizer.input_shape[1]) if localizer is not None else localization.INPUT_SIZE
 
     @classmethod
-    def load(cls, folder: Path | None = None) -> "NumberReader":
-        """Load the models and thresholds that the notebook saved (default: the cache folder)."""
-        folder = Path(folder or paths.cache_dir())
-        missing = [name for name in (READER_FILE, LOCALIZER_FILE, SETTINGS_FILE) if not (folder / name).exists()]
+    def load(cls, folder: Path | None = None, *, runtime: str = "keras") -> "NumberReader":
+        """Load the saved models and thresholds (default: `paths.models_dir()`, the released models).
+
+        `runtime="tflite-float32"` or `"tflite-float16"` runs the same pipeline on the TensorFlow
+        Lite exports that `python -m helpers.export` writes beside them.
+        """
+        if runtime not in RUNTIMES:
+            raise ValueError(f"unknown runtime {runtime!r}; choose one of {', '.join(RUNTIMES)}.")
+        folder = Path(folder or paths.models_dir())
+        files = (READER_FILE, LOCALIZER_FILE) if runtime == "keras" else \
+            tuple(lite_file(name, runtime.split("-")[1]) for name in (READER_FILE, LOCALIZER_FILE))
+        missing = [name for name in (*files, SETTINGS_FILE) if not (folder / name).exists()]
         if missing:
-            raise FileNotFoundError(f"{', '.join(missing)} not found in {folder}: run the notebook "
-                                    "(bash scripts/report.sh) first, it trains and saves the models.")
+            hint = ("write them with `python -m helpers.export`" if runtime != "keras" else
+                    "a clone of the repository has them in models/; `bash scripts/report.sh` trains and writes them "
+                    "(about 45 min on 2 cores); --models or DIGITS_MODELS_DIR points at another folder (e.g. cache/)")
+            raise FileNotFoundError(f"{', '.join(missing)} not found in {folder}: {hint}.")
         settings = json.loads((folder / SETTINGS_FILE).read_text())
-        return cls(keras.models.load_model(folder / READER_FILE, compile=False),
-                   keras.models.load_model(folder / LOCALIZER_FILE, compile=False),
-                   min_confidence=settings["min_confidence"], min_presence=settings["min_presence"],
+        if runtime == "keras":
+            models = [keras.models.load_model(folder / name, compile=False) for name in files]
+        else:
+            models = [lite.LiteModel.load(folder / name) for name in files]
+        return cls(*models, min_confidence=settings["min_confidence"], min_presence=settings["min_presence"],
                    refine=settings.get("refine", 1), scales=tuple(settings.get("scales", ())),
                    min_agreement=settings.get("min_agreement", 0.0))
 
     def save(self, folder: Path | None = None) -> Path:
-        """Save both models and the thresholds, loadable with `NumberReader.load`."""
-        if self.localizer is None:
-            raise ValueError("only a reader with a localizer can be saved for the application.")
-        folder = Path(folder or paths.cache_dir())
+        """Save both models (without optimizer state) and the thresholds, loadable with `NumberReader.load`."""
+        if self.localizer is None or isinstance(self.reader, lite.LiteModel):
+            raise ValueError("only a Keras reader with a localizer can be saved for the application.")
+        folder = Path(folder or paths.models_dir())
         folder.mkdir(parents=True, exist_ok=True)
-        self.reader.save(folder / READER_FILE)
-        self.localizer.save(folder / LOCALIZER_FILE)
+        for model, name in ((self.reader, READER_FILE), (self.localizer, LOCALIZER_FILE)):
+            _inference_copy(model).save(folder / name)
         (folder / SETTINGS_FILE).write_text(json.dumps(
             {"min_confidence": self.min_confidence, "min_presence": self.min_presence, "refine": self.refine,
              "scales": list(self.scales), "min_agreement": self.min_agreement}, indent=1))
@@ -125,9 +143,9 @@ class NumberReader:
         boxes, presence = self._locate_once(photos, batch_size)
         passes = [boxes]
         for _ in range(self.refine):
-            windows = np.stack([_window(svhn.expand_box(box, 0.6), photo.shape) for box, photo in zip(boxes, photos)])
-            crops = [photo[top:bottom, left:right] for photo, (top, left, bottom, right) in zip(photos, windows)]
-            inner, _ = self._locate_once(crops, batch_size)
+            windows = np.stack([_window(crops.expand_box(box, 0.6), photo.shape) for box, photo in zip(boxes, photos)])
+            views = [photo[top:bottom, left:right] for photo, (top, left, bottom, right) in zip(photos, windows)]
+            inner, _ = self._locate_once(views, batch_size)
             boxes = inner + np.concatenate([windows[:, :2], windows[:, :2]], 1)
             passes.append(boxes)
         return passes, presence
@@ -147,6 +165,9 @@ class NumberReader:
         no per-call `predict` set-up, no eager layer-by-layer execution for one photo."""
         import tensorflow as tf
 
+        if isinstance(model, lite.LiteModel):   # a TensorFlow Lite export: its interpreter takes any batch
+            chunks = [model(inputs[start:start + batch_size]) for start in range(0, len(inputs), batch_size)]
+            return {name: np.concatenate([chunk[name] for chunk in chunks]) for name in chunks[0]}
         if id(model) not in self._graphs:
             spec = tf.TensorSpec([None, *model.input_shape[1:]], tf.float32)
             self._graphs[id(model)] = tf.function(lambda x: model(x, training=False), input_signature=[spec])
@@ -159,9 +180,9 @@ class NumberReader:
                    ) -> tuple[metrics.Decoded, list[tuple[float, ...]]]:
         """Read the number inside each tight `box`, cropped as in training (grown 30%, 64 -> 54 centre)."""
         crop = _graph_crop(64 * self.crop_size // 54, self.crop_size)
-        crops = np.stack([crop(photo, svhn.expand_box(box).astype(np.float32)).numpy()
-                          for photo, box in zip(photos, boxes)])
-        outputs = self._predict(self.reader, crops, batch_size)
+        inputs = np.stack([crop(photo, crops.expand_box(box).astype(np.float32)).numpy()
+                           for photo, box in zip(photos, boxes)])
+        outputs = self._predict(self.reader, inputs, batch_size)
         decoded = metrics.decode_multihead(outputs)
         return decoded, digit_confidences(outputs, decoded.rows)
 
@@ -208,6 +229,15 @@ class NumberReader:
         return readings
 
 
+def _inference_copy(model: keras.Model) -> keras.Model:
+    """The model without its optimizer (a third of the file size with Adam's slots), same weights."""
+    if getattr(model, "optimizer", None) is None:
+        return model
+    copy = type(model).from_config(model.get_config())    # uncompiled (keras.models.clone_model keeps the optimizer)
+    copy.set_weights(model.get_weights())
+    return copy
+
+
 def _rescaled(boxes: np.ndarray, scale: float) -> np.ndarray:
     """(n, 4) boxes scaled about their centres."""
     centre, half = (boxes[:, :2] + boxes[:, 2:]) / 2, (boxes[:, 2:] - boxes[:, :2]) / 2 * scale
@@ -249,10 +279,10 @@ def _graph_letterbox(size: int):
 
 @functools.lru_cache(maxsize=None)
 def _graph_crop(resize: int, crop: int):
-    """`svhn.crop_number` (the training crop) as one compiled graph."""
+    """`crops.crop_number` (the training crop) as one compiled graph."""
     import tensorflow as tf
 
-    return tf.function(lambda photo, box: svhn.crop_number(photo, box, resize=resize, crop=crop),
+    return tf.function(lambda photo, box: crops.crop_number(photo, box, resize=resize, crop=crop),
                        input_signature=[tf.TensorSpec([None, None, 3], tf.uint8), tf.TensorSpec([4], tf.float32)])
 
 

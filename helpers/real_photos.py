@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from helpers import images, metrics, paths, svhn
+from helpers import crops, images, metrics, paths
 
 CHARS74K = "chars74k-digits"
 SVHN_SAMPLE = "svhn-sample"
@@ -63,7 +63,7 @@ def svhn_sample(data_dir: Path | None = None) -> LabelledPhotos | None:
     folders = [root / split for split in ("train", "test", "extra") if (root / split / "digitStruct.mat").exists()]
     if not folders:
         return None
-    table = svhn.photos_on_disk(folders)
+    table = crops.photos_on_disk(folders)
     return LabelledPhotos("svhn_sample", [Path(p) for p in table.paths], [images.load_image(p) for p in table.paths],
                           [metrics.number_string(row) for row in table.labels], table.union.astype(np.float64))
 

@@ -14,9 +14,7 @@ import json
 import time
 from pathlib import Path
 
-import numpy as np
-
-from helpers import metrics, models, paths, svhn, training
+from helpers import crops, metrics, models, paths, training
 
 STRATEGIES = ("default", "mirrored", "multiworker", "cpu2")
 
@@ -58,18 +56,18 @@ def main(argv: list[str] | None = None) -> dict:
     if missing:
         raise FileNotFoundError(f"no {', '.join(missing)} split in {root}: fetch it with "
                                 f"`python -m helpers.svhn {' '.join(missing)}` (or pass --root).")
-    train, validation = svhn.split_table(svhn.concat_tables([svhn.number_table(root / s) for s in args.splits]),
+    train, validation = crops.split_table(crops.concat_tables([crops.number_table(root / s) for s in args.splits]),
                                          args.validation_size, seed=args.seed)
     model_args = dict(filters=(32, 64, 128), convs_per_block=2, top_convs=1, dropout=0.2)
     start = time.perf_counter()
-    trained = training.fit_crops(models.DESIGNS["attention"], train, svhn.crop_arrays(validation),
+    trained = training.fit_crops(models.DESIGNS["attention"], train, crops.crop_arrays(validation),
                                  batch_size=args.batch_size, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
                                  learning_rate=args.learning_rate, seed=args.seed, model_args=model_args,
                                  data_name=f"{root}:{'+'.join(args.splits)}", strategy=strategy)
     summary = {"strategy": args.strategy, "replicas": strategy.num_replicas_in_sync, "train_numbers": len(train),
                "seconds": time.perf_counter() - start, "model": str(trained.path)}
     if (root / "test" / "digitStruct.mat").exists():
-        images, labels = svhn.crop_arrays(svhn.number_table(root / "test"))
+        images, labels = crops.crop_arrays(crops.number_table(root / "test"))
         scores = metrics.sequence_metrics(training.predict(trained.model, images, metrics.decode_multihead), labels)
         summary.update(test_numbers=len(labels), sequence_accuracy=scores["sequence_accuracy"])
     print(json.dumps(summary, indent=1))

@@ -216,7 +216,7 @@ def fit_crops(design: models.Design, table, validation: tuple[np.ndarray, np.nda
 
     `start_from` fine-tunes a trained model (its weights, a fresh optimizer) instead of starting anew.
     """
-    from helpers import svhn
+    from helpers import crops
 
     model_args = dict(model_args or {})
 
@@ -232,7 +232,7 @@ def fit_crops(design: models.Design, table, validation: tuple[np.ndarray, np.nda
                 "model_args": model_args, "random_crop": random_crop, "data": data_name, "rows": len(table)}
     if box_jitter or start_from is not None:    # new keys only when used: earlier cached runs stay valid
         settings.update(box_jitter=box_jitter, start_from=start_from.path.name if start_from else None)
-    stream = svhn.crop_dataset(table, training=True, batch_size=batch_size, seed=seed,
+    stream = crops.crop_dataset(table, training=True, batch_size=batch_size, seed=seed,
                                target_fn=design.targets, random_crop=random_crop, box_jitter=box_jitter)
     return train_or_load(f"step2-{design.key}", settings, build, stream, validation, design.decode,
                          epochs=epochs, steps_per_epoch=steps_per_epoch, patience=patience, cache=cache,

@@ -14,14 +14,14 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from helpers import svhn  # noqa: E402
+from helpers import digitstruct  # noqa: E402
 
 
-def synthetic_annotations(count: int, seed: int = 0) -> list[svhn.Annotation]:
+def synthetic_annotations(count: int, seed: int = 0) -> list[digitstruct.Annotation]:
     """Entries with SVHN train's length mix (roughly 1:17%, 2:55%, 3:25%, 4:3%, 5:<1%)."""
     rng = np.random.default_rng(seed)
     lengths = rng.choice([1, 2, 3, 4, 5], size=count, p=[0.17, 0.545, 0.25, 0.03, 0.005])
-    return [svhn.Annotation(f"{i + 1}.png", tuple(rng.integers(0, 10, n).tolist()),
+    return [digitstruct.Annotation(f"{i + 1}.png", tuple(rng.integers(0, 10, n).tolist()),
                             rng.uniform(1, 100, (n, 4)).round()) for i, n in enumerate(lengths)]
 
 
@@ -34,18 +34,18 @@ def main() -> None:
         path = Path(folder) / "digitStruct.mat"
         start = time.perf_counter()
         expected = synthetic_annotations(args.entries)
-        svhn.write_digit_struct(path, expected)
+        digitstruct.write_digit_struct(path, expected)
         print(f"wrote {args.entries:,} entries ({path.stat().st_size / 2**20:.1f} MiB) in {time.perf_counter() - start:.1f} s")
         start = time.perf_counter()
-        parsed = svhn.load_digit_struct(path)
+        parsed = digitstruct.load_digit_struct(path)
         seconds = time.perf_counter() - start
         assert [a.digits for a in parsed] == [a.digits for a in expected], "parsed labels differ"
         print(f"parsed + cached in {seconds:.2f} s: {len(parsed) / seconds:,.0f} entries/s")
         start = time.perf_counter()
-        svhn.load_digit_struct(path)
+        digitstruct.load_digit_struct(path)
         print(f"reloaded from cache in {time.perf_counter() - start:.2f} s")
         start = time.perf_counter()
-        slow = svhn.parse_digit_struct(path, fast=False)
+        slow = digitstruct.parse_digit_struct(path, fast=False)
         seconds = time.perf_counter() - start
         assert [a.digits for a in slow] == [a.digits for a in expected], "h5py path labels differ"
         print(f"for comparison, the h5py path (one library call per value): {len(slow) / seconds:,.0f} entries/s")

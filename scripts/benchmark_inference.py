@@ -2,7 +2,7 @@
 
     .venv/bin/python scripts/benchmark_inference.py [--photos 256] [--batch 64]
 
-Uses the models the notebook saved in cache/ (`NumberReader.load`); without them it builds the
+Uses the released models in models/ (`NumberReader.load`); without them it builds the
 same architectures untrained (speed does not depend on the weights) and says so. Photos are
 stand-in renders (32-110 pixels high, as SVHN's) held in memory, so disk speed is left out; one
 pass on files is timed too. Prints milliseconds per photo in batches and for one photo at a time.
@@ -22,13 +22,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import helpers  # noqa: E402
 
 helpers.import_tensorflow_quietly()
-from helpers import localization, models, reader, street_numbers  # noqa: E402
+from helpers import localization, models, paths, reader, street_numbers  # noqa: E402
 
 
 def load_reader() -> tuple[reader.NumberReader, str]:
     """The trained end-to-end reader, or untrained models of the same size."""
     try:
-        return reader.NumberReader.load(), "trained models from cache/"
+        return reader.NumberReader.load(), f"trained models from {paths.models_dir()}"
     except FileNotFoundError:
         step2 = models.build_attention_model((54, 54, 3), filters=(32, 64, 128), convs_per_block=2, top_convs=1)
         return reader.NumberReader(step2, localization.build_localizer()), "UNTRAINED models (same architecture)"

@@ -21,11 +21,11 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from helpers import street_numbers  # noqa: E402  (the script runs from anywhere)
+from helpers import street_drawing  # noqa: E402  (the script runs from anywhere)
 
 OUT = Path(__file__).resolve().parent.parent / "images"
 RNG = np.random.default_rng(2026)
-HELD_OUT_FONTS = {path.name: path for path in street_numbers.font_pools()[1]}
+HELD_OUT_FONTS = {path.name: path for path in street_drawing.font_pools()[1]}
 
 
 def font(name: str, size: int) -> ImageFont.FreeTypeFont:
@@ -35,7 +35,7 @@ def font(name: str, size: int) -> ImageFont.FreeTypeFont:
 
 def backdrop(name: str, width: int, height: int) -> Image.Image:
     """A held-out scikit-image photo, resized to cover (width, height)."""
-    photo = Image.fromarray(street_numbers.texture(name))
+    photo = Image.fromarray(street_drawing.texture(name))
     scale = max(width / photo.width, height / photo.height)
     photo = photo.resize((round(photo.width * scale) + 1, round(photo.height * scale) + 1), Image.BICUBIC)
     return photo.crop((0, 0, width, height))

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One command for the report: environment, data, full notebook run, report.html.
+# One command for the report: environment, data, full notebook run, report.html, models/.
 #   bash scripts/report.sh                 # full run (downloads MNIST into data/ if needed)
 #   DIGITS_DATA_DIR=../shared/data ...     # read the datasets from another folder (offline)
 #   DIGITS_FAST=1 bash scripts/report.sh   # quick smoke run (outputs go to build/fast/)
@@ -31,5 +31,9 @@ echo "==> exporting report.html next to the notebook"
 if [ "${DIGITS_FAST:-0}" != "1" ]; then
     echo "==> refreshing the README's results table from results/metrics.json"
     .venv/bin/python -m helpers.results results/metrics.json
+    # The notebook saved the released models in models/; their TFLite exports and model card
+    # come from the same run (a few minutes: conversion, then readings compared with Keras).
+    echo "==> exporting models/ to TensorFlow Lite and writing its model card"
+    .venv/bin/python -m helpers.export
 fi
 echo "==> done in $(( $(date +%s) - start )) s: $(dirname "$NOTEBOOK")/report.html"

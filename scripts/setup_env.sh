@@ -14,11 +14,12 @@ echo "==> installing requirements"
 # package registries are possible offline):
 # - chromium + chromium-driver: Step 5's browser test and the report's screenshot of the web page;
 # - tesseract-ocr: the OCR baseline the real-photo section scores beside the reader;
+# - graphviz: draws the models' architecture figures (keras.utils.plot_model, through pydot);
 # - fonts-*: the 100+ font families the stand-in draws its house numbers in (helpers/fonts.py).
 # Fonts without their recommends, so that the font pool (and so the stand-in) is the same everywhere.
 FONT_PACKAGES="$(tr '\n' ' ' < "$ROOT/scripts/font_packages.txt")"
 missing_apps="" missing_fonts=""
-for package in chromium chromium-driver tesseract-ocr; do
+for package in chromium chromium-driver tesseract-ocr graphviz; do
     dpkg -s "$package" >/dev/null 2>&1 || missing_apps="$missing_apps $package"
 done
 for package in $FONT_PACKAGES; do
@@ -32,6 +33,6 @@ if [ -n "$missing_apps$missing_fonts" ] && command -v apt-get >/dev/null 2>&1; t
       && { [ -z "$missing_apps" ] || DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing_apps >/dev/null; } \
       && { [ -z "$missing_fonts" ] || DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
            --no-install-recommends $missing_fonts >/dev/null; }; } \
-    || echo "    (could not install them: the browser test is skipped, Tesseract's figures are left out" \
-            "and the stand-in falls back to the fonts pip installs)"
+    || echo "    (could not install them: the browser test is skipped, Tesseract's figures and the" \
+            "architecture figures are left out, and the stand-in falls back to the fonts pip installs)"
 fi

@@ -73,7 +73,7 @@ def test_cli_json_and_missing_models(tmp_path: Path, saved_models, capsys) -> No
     assert len(records) == 1 and records[0]["file"] == str(GOOD) and len(records[0]["number"]) == 2
     assert records[0]["status"] in ("read", "unsure") and len(records[0]["box"]) == 4
     assert app.run_cli([str(GOOD), "--models", str(tmp_path)]) == 2
-    assert "run the notebook" in capsys.readouterr().err
+    assert "scripts/report.sh" in capsys.readouterr().err
 
 
 def test_web_page_reads_an_upload_and_answers_bad_uploads_clearly(client) -> None:

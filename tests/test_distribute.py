@@ -40,11 +40,11 @@ def test_missing_split_and_unknown_strategy_are_clear_errors(tmp_path: Path) -> 
 def test_concat_tables_keeps_rows_in_order(tmp_path: Path) -> None:
     street_numbers.write_split(tmp_path / "a", 3, seed=1, progress=False, workers=1)
     street_numbers.write_split(tmp_path / "b", 2, seed=2, progress=False, workers=1)
-    from helpers import svhn
+    from helpers import crops
 
-    a, b = svhn.number_table(tmp_path / "a"), svhn.number_table(tmp_path / "b")
-    both = svhn.concat_tables([a, b])
+    a, b = crops.number_table(tmp_path / "a"), crops.number_table(tmp_path / "b")
+    both = crops.concat_tables([a, b])
     assert len(both) == len(a) + len(b) and list(both.paths) == list(a.paths) + list(b.paths)
     assert (both.labels[len(a):] == b.labels).all()
     with pytest.raises(ValueError, match="at least one split"):
-        svhn.concat_tables([])
+        crops.concat_tables([])

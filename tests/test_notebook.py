@@ -2,11 +2,9 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import nbformat
-import pytest
 from nbclient import NotebookClient
 
 from conftest import PROJECT_ROOT
@@ -43,6 +41,9 @@ def test_notebook_runs_top_to_bottom_in_fast_mode(tmp_path: Path, monkeypatch) -
     real = all((paths.data_dir() / "svhn" / split / "digitStruct.mat").exists() for split in ("train", "test"))
     assert record["step2"]["real_svhn"] is real and ("NOT real SVHN" in record["step2"]["data_source"]) is not real
     assert record["step3"]["images"] >= 6 and record["step3"]["labelled"] == record["step3"]["images"]
+    # A fast run saves its end-to-end reader under its own output folder, never over the released models/.
+    assert {"number_reader.keras", "number_localizer.keras", "number_reader.json"} <= \
+        {p.name for p in (tmp_path / "out" / "models").iterdir()}
     figures = {p.name for p in (tmp_path / "out" / "figures").glob("*.png")}
     assert {"step1_synthetic_samples.png", "step1_training_curves.png", "step1_confusion.png", "step2_samples.png",
             "step3_new_images.png", "step4_best_worst.png", "step4_new_images.png"} <= figures

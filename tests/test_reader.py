@@ -96,9 +96,9 @@ def test_bad_files_give_clear_errors(tmp_path: Path, number_reader) -> None:
 def test_given_boxes_skip_the_localizer_and_whole_photo_boxes_span_the_photo() -> None:
     photos = [_photo(50, 80), _photo(30, 30)]
     boxes = reader.whole_photo_boxes(photos)
-    from helpers import svhn
+    from helpers import crops
     for photo, box in zip(photos, boxes):
-        np.testing.assert_allclose(svhn.expand_box(box), (0, 0, *photo.shape[:2]), atol=1e-9)
+        np.testing.assert_allclose(crops.expand_box(box), (0, 0, *photo.shape[:2]), atol=1e-9)
     only_reader = reader.NumberReader(_reader().reader)
     readings = only_reader.read(photos, boxes=boxes)
     np.testing.assert_allclose(readings[0].box, boxes[0])
@@ -107,7 +107,7 @@ def test_given_boxes_skip_the_localizer_and_whole_photo_boxes_span_the_photo() -
 
 
 def test_save_and_load_round_trip(tmp_path: Path, number_reader) -> None:
-    with pytest.raises(FileNotFoundError, match="run the notebook"):
+    with pytest.raises(FileNotFoundError, match="scripts/report.sh"):
         reader.NumberReader.load(tmp_path)
     number_reader.save(tmp_path)
     loaded = reader.NumberReader.load(tmp_path)
@@ -115,6 +115,41 @@ def test_save_and_load_round_trip(tmp_path: Path, number_reader) -> None:
     first, second = number_reader.read(photo)[0], loaded.read(photo)[0]
     assert first.number == second.number
     np.testing.assert_allclose(first.box, second.box, atol=1e-4)
+
+
+def test_saved_models_leave_the_optimizer_out(tmp_path: Path) -> None:
+    from helpers import models
+
+    trained = tiny_number_reader()
+    models.compile_multihead(trained.reader, 1e-3)
+    trained.reader.optimizer.build(trained.reader.trainable_variables)      # Adam's slots exist
+    trained.save(tmp_path / "released")
+    trained.reader.save(tmp_path / "with_optimizer.keras")
+    import zipfile
+
+    import h5py
+
+    def saved_groups(path: Path) -> set[str]:
+        with zipfile.ZipFile(path) as archive, h5py.File(io.BytesIO(archive.read("model.weights.h5")), "r") as weights:
+            return set(weights)
+
+    assert "optimizer" in saved_groups(tmp_path / "with_optimizer.keras")
+    assert "optimizer" not in saved_groups(tmp_path / "released" / reader.READER_FILE)
+    photo = _photo(70, 90)
+    assert reader.NumberReader.load(tmp_path / "released").read(photo)[0].number == trained.read(photo)[0].number
+
+
+def test_default_models_folder_follows_the_run_mode(monkeypatch, tmp_path: Path) -> None:
+    from helpers import paths
+
+    monkeypatch.delenv("DIGITS_MODELS_DIR", raising=False)
+    monkeypatch.delenv("DIGITS_OUTPUT_DIR", raising=False)
+    monkeypatch.setenv("DIGITS_FAST", "0")
+    assert paths.models_dir() == paths.PROJECT_ROOT / "models"
+    monkeypatch.setenv("DIGITS_FAST", "1")          # a smoke run never replaces the released models
+    assert paths.models_dir() == paths.PROJECT_ROOT / "build" / "fast" / "models"
+    monkeypatch.setenv("DIGITS_MODELS_DIR", str(tmp_path))
+    assert paths.models_dir() == tmp_path
 
 
 def test_confidence_threshold_keeps_98_percent_accuracy_above_it() -> None:

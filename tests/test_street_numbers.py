@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from helpers import street_numbers, svhn
+from helpers import crops, digitstruct, street_drawing, street_numbers
 
 
 def test_rendering_is_deterministic_and_boxes_lie_inside_the_image() -> None:
@@ -20,7 +20,7 @@ def test_rendering_is_deterministic_and_boxes_lie_inside_the_image() -> None:
         height, width, channels = image.shape
         assert channels == 3 and image.dtype == np.uint8 and 1 <= len(digits) <= 5
         assert boxes.shape == (len(digits), 4) and (boxes[:, 2:] >= 1).all()
-        union = svhn.union_box(boxes)
+        union = crops.union_box(boxes)
         assert union[0] >= 0 and union[1] >= 0 and union[2] <= height + 2 and union[3] <= width + 2
         assert (np.diff(boxes[:, 0]) > -boxes[:-1, 2]).all()        # digits run left to right
 
@@ -31,16 +31,16 @@ def test_lengths_follow_svhn_and_held_out_styles_stay_out_of_training() -> None:
     lengths = [rng.choice(5, p=config.lengths) + 1 for _ in range(4000)]
     share = np.bincount(lengths, minlength=6)[1:] / len(lengths)
     assert share.argmax() == 1 and share[4] < 0.02                  # mostly 2 digits, few 5
-    train, held_out = street_numbers.font_pools()
+    train, held_out = street_drawing.font_pools()
     assert len(train) >= 20 and held_out and not set(train) & set(held_out)
     assert all(path.exists() for path in train + held_out)
-    assert not set(street_numbers.TRAIN_TEXTURES) & set(street_numbers.HELD_OUT_TEXTURES)
-    assert street_numbers.texture(street_numbers.TRAIN_TEXTURES[0]).shape[2] == 3
+    assert not set(street_drawing.TRAIN_TEXTURES) & set(street_drawing.HELD_OUT_TEXTURES)
+    assert street_drawing.texture(street_drawing.TRAIN_TEXTURES[0]).shape[2] == 3
 
 
 def test_written_split_reads_back_through_the_svhn_parser(tmp_path: Path) -> None:
     folder = street_numbers.write_split(tmp_path / "train", 7, seed=1, progress=False, workers=1)
-    annotations = svhn.parse_digit_struct(folder / "digitStruct.mat")
+    annotations = digitstruct.parse_digit_struct(folder / "digitStruct.mat")
     assert [a.name for a in annotations] == [f"{i}.png" for i in range(1, 8)]
     for index, annotation in enumerate(annotations):
         _, digits, boxes = street_numbers.render_house_number(np.random.default_rng((1, index)))
@@ -76,7 +76,7 @@ def test_svhn_geometry_frames_the_photo_like_the_real_one(monkeypatch) -> None:
     for index in range(8):
         image, digits, boxes = street_numbers.render_house_number(np.random.default_rng((2, index)))
         assert image.shape == (40, 120, 3) and len(digits) == 3
-        top, left, bottom, right = svhn.union_box(boxes)
+        top, left, bottom, right = crops.union_box(boxes)
         assert abs((bottom - top) / 40 - 0.6) < 0.12 and abs((top + bottom) / 2 / 40 - 0.5) < 0.12
         assert 0 <= left and right <= 120
 

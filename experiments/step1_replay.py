@@ -1,15 +1,15 @@
 """Replay the notebook's full Step 1 training with one change: does it read more validation numbers?
 
-    .venv/bin/python scripts/step1_replay.py                                  # the notebook's settings
-    .venv/bin/python scripts/step1_replay.py --compare-steps 600 --steps 1550 --model-arg input_scale=0.75
-    .venv/bin/python scripts/step1_replay.py --batch-size 16 --compare-steps 700 --steps 1450 --learning-rate 1.5e-3
-    .venv/bin/python scripts/step1_replay.py --ema 0.999
-    .venv/bin/python scripts/step1_replay.py --weight-decay 0.05
-    .venv/bin/python scripts/step1_replay.py --length-weights 1 1 2 4 8       # more digits per image
-    .venv/bin/python scripts/step1_replay.py --members 2 --epochs 8           # two half-budget models, averaged
-    .venv/bin/python scripts/step1_replay.py --seed 7                         # how much a seed alone moves it
-    .venv/bin/python scripts/step1_replay.py --config-arg augment=True --config-arg augment_share=0.5
-    .venv/bin/python scripts/step1_replay.py --config-arg augment=True --config-arg augment_steps=8000
+    .venv/bin/python experiments/step1_replay.py                                  # the notebook's settings
+    .venv/bin/python experiments/step1_replay.py --compare-steps 600 --steps 1550 --model-arg input_scale=0.75
+    .venv/bin/python experiments/step1_replay.py --batch-size 16 --compare-steps 700 --steps 1450 --learning-rate 1.5e-3
+    .venv/bin/python experiments/step1_replay.py --ema 0.999
+    .venv/bin/python experiments/step1_replay.py --weight-decay 0.05
+    .venv/bin/python experiments/step1_replay.py --length-weights 1 1 2 4 8       # more digits per image
+    .venv/bin/python experiments/step1_replay.py --members 2 --epochs 8           # two half-budget models, averaged
+    .venv/bin/python experiments/step1_replay.py --seed 7                         # how much a seed alone moves it
+    .venv/bin/python experiments/step1_replay.py --config-arg augment=True --config-arg augment_share=0.5
+    .venv/bin/python experiments/step1_replay.py --config-arg augment=True --config-arg augment_steps=8000
 
 Unlike `step1_levers.py` (one schedule, shorter budgets), this runs the notebook's two stages: the
 attention reader's comparison run (2 epochs of `--compare-steps`), then the continuation from its
@@ -80,7 +80,7 @@ def main() -> None:
                              "(repeatable; the validation sets keep the notebook's)")
     parser.add_argument("--save", type=Path, default=None, metavar="FOLDER",
                         help="also save each member's kept model there (member-1.keras, ...), "
-                             "to try other readings later (scripts/step1_readings.py)")
+                             "to try other readings later (experiments/step1_readings.py)")
     args = parser.parse_args()
     if not 0 <= args.ema < 1 or args.members < 1:
         raise ValueError(f"--ema must be in [0, 1) and --members at least 1, got {args.ema}, {args.members}.")

@@ -1,14 +1,14 @@
 """Equal-wall-clock experiments on Step 1's reader: does a lever raise validation whole-number accuracy?
 
-    .venv/bin/python scripts/step1_levers.py baseline --steps 2000
-    .venv/bin/python scripts/step1_levers.py baseline --steps 2000 --distort
-    .venv/bin/python scripts/step1_levers.py baseline --steps 1200 --batch-size 64 --dropout 0.2
-    .venv/bin/python scripts/step1_levers.py two-convs --steps 750
-    .venv/bin/python scripts/step1_levers.py glyph-pretraining --pretrain-steps 600 --steps 1350
-    .venv/bin/python scripts/step1_levers.py baseline --steps 2000 --model-arg pool_first=False
-    .venv/bin/python scripts/step1_levers.py baseline --steps 2000 --model-arg rnn_units=128 --ctc-weight 0.25
-    .venv/bin/python scripts/step1_levers.py baseline --steps 12000 --label-smoothing 0.1
-    .venv/bin/python scripts/step1_levers.py baseline --steps 12000 --distort --rotation 0 --shear 0 --elastic 2 --augment-share 0.5
+    .venv/bin/python experiments/step1_levers.py baseline --steps 2000
+    .venv/bin/python experiments/step1_levers.py baseline --steps 2000 --distort
+    .venv/bin/python experiments/step1_levers.py baseline --steps 1200 --batch-size 64 --dropout 0.2
+    .venv/bin/python experiments/step1_levers.py two-convs --steps 750
+    .venv/bin/python experiments/step1_levers.py glyph-pretraining --pretrain-steps 600 --steps 1350
+    .venv/bin/python experiments/step1_levers.py baseline --steps 2000 --model-arg pool_first=False
+    .venv/bin/python experiments/step1_levers.py baseline --steps 2000 --model-arg rnn_units=128 --ctc-weight 0.25
+    .venv/bin/python experiments/step1_levers.py baseline --steps 12000 --label-smoothing 0.1
+    .venv/bin/python experiments/step1_levers.py baseline --steps 12000 --distort --rotation 0 --shear 0 --elastic 2 --augment-share 0.5
 
 `baseline` is the notebook's attention reader with the notebook's settings (batch 32, no dropout, no
 glyph distortion, peak learning rate 2e-3, one convolution after the last pooling, pooling before
@@ -40,7 +40,7 @@ import keras  # noqa: E402
 from keras import layers  # noqa: E402
 
 from helpers import metrics, models, sequences, training  # noqa: E402
-from step1_replay import SEED, literal_items, notebook_digits  # noqa: E402 (scripts/ is on sys.path)
+from step1_replay import SEED, literal_items, notebook_digits  # noqa: E402 (experiments/ is on sys.path)
 
 
 def pretrain_trunk(train_digits, val_digits, steps: int, model_args: dict) -> keras.Model:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "experiments"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import real_photos as yardstick_script  # noqa: E402
 import standin_ablation  # noqa: E402
 
@@ -39,5 +39,5 @@ def test_the_readme_table_is_rewritten_between_its_markers(tmp_path: Path, monke
 
 
 def test_the_yardstick_script_says_how_to_make_models(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match="run the notebook"):
+    with pytest.raises(FileNotFoundError, match="scripts/report.sh"):
         yardstick_script.main(["--models", str(tmp_path), "--no-tesseract"])

@@ -1,8 +1,8 @@
 """Which validation glyphs does a trained Step 1 reader get wrong, and how often?
 
-    .venv/bin/python scripts/step1_errors.py --model cache/attention-2f9c478f05b0.keras
-    .venv/bin/python scripts/step1_errors.py --model M.keras --figure build/hard_glyphs.png
-    .venv/bin/python scripts/step1_errors.py --model M.keras --digits train   # how well it fits its own glyphs
+    .venv/bin/python experiments/step1_errors.py --model cache/attention-2f9c478f05b0.keras
+    .venv/bin/python experiments/step1_errors.py --model M.keras --figure build/hard_glyphs.png
+    .venv/bin/python experiments/step1_errors.py --model M.keras --digits train   # how well it fits its own glyphs
 
 Reads the notebook's 10,000 reading-validation numbers (held-out MNIST training digits, seed
 SEED+3) as the notebook does (shifts 0/±3 px, CTC weight 1 by default) and counts, for every glyph
@@ -30,7 +30,7 @@ helpers.import_tensorflow_quietly()
 import keras  # noqa: E402
 
 from helpers import metrics, sequences, training  # noqa: E402
-from step1_replay import READING_SEED, SEED, notebook_digits  # noqa: E402 (scripts/ is on sys.path)
+from step1_replay import READING_SEED, SEED, notebook_digits  # noqa: E402 (experiments/ is on sys.path)
 
 
 def main() -> None:

@@ -1,7 +1,7 @@
 """Score more test-time readings of a saved Step 1 reader: shifts in x and y, and zooms.
 
-    .venv/bin/python scripts/step1_replay.py --save /tmp/step1        # train one with the notebook's settings
-    .venv/bin/python scripts/step1_readings.py /tmp/step1/member-1.keras
+    .venv/bin/python experiments/step1_replay.py --save /tmp/step1        # train one with the notebook's settings
+    .venv/bin/python experiments/step1_readings.py /tmp/step1/member-1.keras
 
 The notebook averages the heads over the image and copies shifted by ±3 px in x, and lets the CTC
 columns vote. This asks whether more copies help: shifted in y by 1-2 px, on a 3x3 grid of x/y
@@ -25,7 +25,7 @@ helpers.import_tensorflow_quietly()
 import keras  # noqa: E402
 
 from helpers import metrics, models, sequences, training  # noqa: E402, F401 (models registers the CTC loss)
-from step1_replay import READING_SEED, notebook_digits  # noqa: E402 (scripts/ is on sys.path)
+from step1_replay import READING_SEED, notebook_digits  # noqa: E402 (experiments/ is on sys.path)
 
 Pass = tuple[int, int, float]   # (x shift, y shift, zoom)
 
@@ -77,7 +77,7 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=10000, help="reading-validation numbers to read (a prefix)")
     args = parser.parse_args()
     if not args.model.is_file():
-        raise FileNotFoundError(f"{args.model} does not exist; save one with scripts/step1_replay.py --save FOLDER.")
+        raise FileNotFoundError(f"{args.model} does not exist; save one with experiments/step1_replay.py --save FOLDER.")
     model = keras.models.load_model(args.model, compile=False)
     _, val_digits = notebook_digits()
     images, labels = sequences.generate_sequences(val_digits, 10000, seed=READING_SEED,

@@ -1,9 +1,9 @@
 """Train one variant of Step 4's localizer as the notebook does and score it on the validation photos.
 
-    .venv/bin/python scripts/step4_localizer.py --epochs 16                 # the trunk as it was
-    .venv/bin/python scripts/step4_localizer.py --epochs 24 --pool-first    # the notebook's setting
+    .venv/bin/python experiments/step4_localizer.py --epochs 16                 # the trunk as it was
+    .venv/bin/python experiments/step4_localizer.py --epochs 24 --pool-first    # the notebook's setting
 
-Uses the full run's stand-in data and the adapted reader the notebook saved in the cache folder
+Uses the full run's stand-in data and the adapted reader the notebook saved in models/
 (run the report first), so only the localizer differs. Prints the training time, the validation
 mean IoU per epoch (one pass) and, with the notebook's two refining passes and five candidate
 boxes, the validation end-to-end whole-number accuracy. The test split is not touched. About five
@@ -21,7 +21,7 @@ import helpers  # noqa: E402
 helpers.import_tensorflow_quietly()
 import numpy as np  # noqa: E402
 
-from helpers import images, localization, metrics, reader, street_numbers, svhn, training  # noqa: E402
+from helpers import crops, digitstruct, images, localization, metrics, reader, street_numbers, training  # noqa: E402
 
 SEED = 42
 
@@ -32,8 +32,8 @@ def main() -> None:
     parser.add_argument("--pool-first", action="store_true", help="pool before batch norm and ReLU")
     args = parser.parse_args()
     root = street_numbers.standin_dataset(street_numbers.FULL_RUN_COUNTS, seed=SEED, progress=False)
-    table = svhn.number_table(root / "train", svhn.load_digit_struct(root / "train" / "digitStruct.mat"))
-    train_rows, val_rows = svhn.split_table(table, 1500, seed=SEED)
+    table = crops.number_table(root / "train", digitstruct.load_digit_struct(root / "train" / "digitStruct.mat"))
+    train_rows, val_rows = crops.split_table(table, 1500, seed=SEED)
     blank_train = street_numbers.blank_scenes(2000, seed=SEED + 1, progress=False)
     blank_val, blank_train = blank_train[:len(blank_train) // 10], blank_train[len(blank_train) // 10:]
 

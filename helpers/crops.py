@@ -1,0 +1,172 @@
+"""Number tables of format-1 folders and Goodfellow et al.'s number crops, streamed with tf.data."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from helpers.digitstruct import Annotation, load_digit_struct
+from helpers.sequences import BLANK
+
+
+@dataclass(frozen=True)
+class NumberTable:
+    """A split ready for tf.data: image paths, expanded number boxes and label rows."""
+
+    paths: np.ndarray        # (n,) str
+    boxes: np.ndarray        # (n, 4) float32: top, left, bottom, right in pixels (expanded union box)
+    labels: np.ndarray       # (n, 1 + max_digits) int64: length, then digits with BLANK padding
+    union: np.ndarray        # (n, 4) float32: the tight union of the digit boxes (top, left, bottom, right)
+    dropped: int             # numbers longer than max_digits, left out
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+
+def union_box(boxes: np.ndarray) -> np.ndarray:
+    """(top, left, bottom, right) of the box around all digit boxes (left, top, width, height)."""
+    boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
+    return np.array([boxes[:, 1].min(), boxes[:, 0].min(), (boxes[:, 1] + boxes[:, 3]).max(),
+                     (boxes[:, 0] + boxes[:, 2]).max()])
+
+
+def expand_box(box: np.ndarray, factor: float = 0.3) -> np.ndarray:
+    """Grow a (top, left, bottom, right) box by `factor` of its size in x and in y, about its centre."""
+    top, left, bottom, right = np.asarray(box, np.float64)
+    grow_y, grow_x = (bottom - top) * factor / 2, (right - left) * factor / 2
+    return np.array([top - grow_y, left - grow_x, bottom + grow_y, right + grow_x])
+
+
+def number_table(folder: Path, annotations: list[Annotation] | None = None, *, max_digits: int = 5,
+                 expand: float = 0.3) -> NumberTable:
+    """Index a format-1 split: paths, 30%-expanded union boxes and labels; drops numbers > max_digits.
+
+    Goodfellow et al. also leave out the few numbers longer than five digits (a handful in SVHN).
+    """
+    folder = Path(folder)
+    annotations = annotations if annotations is not None else load_digit_struct(folder / "digitStruct.mat")
+    kept = [a for a in annotations if len(a.digits) <= max_digits]
+    labels = np.full((len(kept), 1 + max_digits), BLANK, np.int64)
+    for row, annotation in enumerate(kept):
+        labels[row, 0] = len(annotation.digits)
+        labels[row, 1:1 + len(annotation.digits)] = annotation.digits
+    union = np.array([union_box(a.boxes) for a in kept], np.float32).reshape(-1, 4)
+    boxes = np.array([expand_box(u, expand) for u in union], np.float32).reshape(-1, 4)
+    paths = np.array([str(folder / a.name) for a in kept])
+    missing = [p for p in paths[:1] if not Path(p).exists()]
+    if missing:
+        raise FileNotFoundError(f"{missing[0]} is listed in {folder / 'digitStruct.mat'} but missing; "
+                                "is the split fully extracted?")
+    return NumberTable(paths, boxes, labels, union, len(annotations) - len(kept))
+
+
+def concat_tables(tables: list[NumberTable]) -> NumberTable:
+    """One table holding the rows of several splits (e.g. SVHN train + extra)."""
+    if not tables:
+        raise ValueError("need at least one split to train on.")
+    return NumberTable(*(np.concatenate([getattr(t, field) for t in tables])
+                         for field in ("paths", "boxes", "labels", "union")), sum(t.dropped for t in tables))
+
+
+def photos_on_disk(folders: list[Path], *, max_digits: int = 5) -> NumberTable:
+    """The annotated photos of several format-1 folders that are actually present (e.g. the tiny real sample).
+
+    The sample's digitStruct.mat files list 40 photos each but ship only the first few; the
+    rest are skipped rather than reported missing.
+    """
+    tables = []
+    for folder in map(Path, folders):
+        annotations = [a for a in load_digit_struct(folder / "digitStruct.mat") if (folder / a.name).exists()]
+        if annotations:
+            tables.append(number_table(folder, annotations, max_digits=max_digits))
+    if not tables:
+        raise FileNotFoundError(f"no annotated photo found in {', '.join(map(str, folders))}.")
+    return concat_tables(tables)
+
+
+def split_table(table: NumberTable, validation_size: int, seed: int) -> tuple[NumberTable, NumberTable]:
+    """(train, validation): a random `validation_size` rows split off a training table."""
+    if not 0 < validation_size < len(table):
+        raise ValueError(f"validation_size must be between 1 and {len(table) - 1}, got {validation_size}.")
+    order = np.random.default_rng(seed).permutation(len(table))
+
+    def take(rows: np.ndarray) -> NumberTable:
+        return NumberTable(table.paths[rows], table.boxes[rows], table.labels[rows], table.union[rows], 0)
+
+    return take(order[validation_size:]), take(order[:validation_size])
+
+
+def crop_arrays(table: NumberTable, **kwargs) -> tuple[np.ndarray, np.ndarray]:
+    """Every evaluation crop of a table as one uint8 array (54x54x3 = 8.7 KB per number) + labels."""
+    images, labels = [], []
+    for batch_images, batch_labels in crop_dataset(table, training=False, batch_size=512, **kwargs):
+        images.append(batch_images.numpy())
+        labels.append(batch_labels.numpy())
+    return np.concatenate(images), np.concatenate(labels)
+
+
+def crop_number(image, box, *, resize: int = 64, crop: int = 54, random_pair=None):
+    """Crop an image tensor (H, W, 3) to `box` (top, left, bottom, right, pixels; clipped to the
+    image), resize to `resize`^2 and take the centre `crop`^2 window, or a random one given a
+    stateless seed pair. Returns uint8. Training, evaluation and inference all crop through here."""
+    import tensorflow as tf
+
+    box = tf.cast(box, tf.float32)
+    size = tf.cast(tf.shape(image)[:2], tf.float32)
+    window = tf.concat([tf.maximum(box[:2], 0.0) / size, tf.minimum(box[2:], size) / size], 0)[None]
+    resized = tf.image.crop_and_resize(tf.cast(image, tf.float32)[None], window, [0], [resize, resize])[0]
+    if random_pair is not None:
+        out = tf.image.stateless_random_crop(resized, [crop, crop, 3], seed=random_pair)
+    else:
+        offset = (resize - crop) // 2
+        out = resized[offset:offset + crop, offset:offset + crop]
+    return tf.cast(tf.round(tf.clip_by_value(out, 0, 255)), tf.uint8)
+
+
+def with_random_pairs(rows, count: int, *, training: bool, seed: int):
+    """(row, stateless seed pair) elements: shuffled and endless for training, in order once otherwise.
+
+    Each training row gets its own seed pair, so its random crop is reproducible under `seed`.
+    """
+    import tensorflow as tf
+
+    if training:
+        rows = rows.shuffle(count, seed=seed, reshuffle_each_iteration=True).repeat()
+        return tf.data.Dataset.zip(rows, tf.data.Dataset.random(seed=seed).batch(2))
+    return rows.map(lambda *row: (row, tf.zeros(2, tf.int64)))
+
+
+def crop_dataset(table: NumberTable, *, training: bool, batch_size: int, seed: int = 0,
+                 resize: int = 64, crop: int = 54, target_fn=None, random_crop: bool = True,
+                 box_jitter: float = 0.0):
+    """Stream (uint8 crop, targets) batches from the PNGs, as Goodfellow et al. preprocess SVHN.
+
+    Each image is cropped to its expanded number box and resized to `resize`^2; training takes a
+    random `crop`^2 window of that (shuffled, endless), evaluation the centre one (one pass, in order).
+    `random_crop=False` trains on centre crops too (the "no augmentation" baseline). `box_jitter`
+    (training only) rescales each box by up to that fraction per axis and shifts it by up to half
+    of it, as a localizer's boxes are off, so that a reader trained on it tolerates them.
+    """
+    import tensorflow as tf
+
+    target_fn = target_fn or (lambda labels, max_digits: labels)
+    max_digits = table.labels.shape[1] - 1
+    rows = with_random_pairs(tf.data.Dataset.from_tensor_slices((table.paths, table.boxes, table.labels)),
+                             len(table), training=training, seed=seed)
+
+    def load(row, random_pair):
+        path, box, label = row
+        image = tf.io.decode_png(tf.io.read_file(path), channels=3)
+        if training and box_jitter:
+            u = tf.random.stateless_uniform([4], seed=random_pair + 5, minval=-1.0, maxval=1.0)
+            centre, half = (box[:2] + box[2:]) / 2, (box[2:] - box[:2]) / 2
+            centre = centre + u[2:] * box_jitter * half
+            half = half * (1 + u[:2] * box_jitter)
+            box = tf.concat([centre - half, centre + half], 0)
+        return crop_number(image, box, resize=resize, crop=crop,
+                           random_pair=random_pair if training and random_crop else None), label
+
+    batches = rows.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).batch(batch_size)
+    return batches.map(lambda x, y: (x, target_fn(y, max_digits)),
+                       num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,91 @@
+"""Number tables and Goodfellow-style crops of format-1 splits: boxes, labels, the tf.data crop stream."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from helpers import crops, digitstruct
+from helpers.sequences import BLANK
+from helpers.digitstruct import Annotation
+from test_digitstruct import KNOWN, SAMPLE, _examples, needs_sample
+
+
+def test_union_and_expanded_boxes() -> None:
+    boxes = np.array([[10, 20, 5, 10], [16, 18, 6, 14]])            # left, top, width, height
+    np.testing.assert_allclose(crops.union_box(boxes), [18, 10, 32, 22])
+    np.testing.assert_allclose(crops.expand_box([18, 10, 32, 22], 0.3), [15.9, 8.2, 34.1, 23.8])
+
+
+def _split(folder: Path, entries: list[tuple[tuple[int, ...], tuple[int, int, int, int]]]) -> Path:
+    """A format-1 split whose images are dark with a bright rectangle where the number is."""
+    folder.mkdir(parents=True)
+    annotations = []
+    for index, (digits, (left, top, width, height)) in enumerate(entries, start=1):
+        image = np.zeros((60, 100, 3), np.uint8)
+        image[top:top + height, left:left + width] = 255
+        Image.fromarray(image).save(folder / f"{index}.png")
+        step = width / len(digits)
+        boxes = np.array([[left + i * step, top, step, height] for i in range(len(digits))])
+        annotations.append(Annotation(f"{index}.png", digits, boxes))
+    digitstruct.write_digit_struct(folder / "digitStruct.mat", annotations)
+    return folder
+
+
+def test_number_table_pads_with_blank_and_drops_long_numbers(tmp_path: Path) -> None:
+    folder = _split(tmp_path / "train", [((1, 9), (20, 10, 40, 30)), ((0,), (5, 5, 10, 20)),
+                                        ((1, 2, 3, 4, 5, 6), (0, 0, 90, 30))])
+    table = crops.number_table(folder, digitstruct.parse_digit_struct(folder / "digitStruct.mat"))
+    assert len(table) == 2 and table.dropped == 1
+    np.testing.assert_array_equal(table.labels, [[2, 1, 9, BLANK, BLANK, BLANK], [1, 0] + [BLANK] * 4])
+    np.testing.assert_allclose(table.union[0], [10, 20, 40, 60])
+
+
+def test_crop_stream_shapes_content_and_randomness(tmp_path: Path) -> None:
+    pytest.importorskip("tensorflow")
+    folder = _split(tmp_path / "test", [((1, 9), (20, 10, 40, 30)), ((7, 7, 7), (50, 20, 45, 35))])
+    table = crops.number_table(folder, digitstruct.parse_digit_struct(folder / "digitStruct.mat"))
+    images, labels = next(iter(crops.crop_dataset(table, training=False, batch_size=8)))
+    assert images.shape == (2, 54, 54, 3) and images.dtype.name == "uint8"
+    np.testing.assert_array_equal(labels.numpy(), table.labels)
+    # The crop is the number's box grown by 30%: bright in the middle, dark at the edges.
+    centre, edge = images[:, 20:34, 20:34].numpy().mean(), images[:, :, :2].numpy().mean()
+    assert centre > 250 and edge < 100
+    again, _ = next(iter(crops.crop_dataset(table, training=False, batch_size=8)))
+    np.testing.assert_array_equal(images.numpy(), again.numpy())   # evaluation is deterministic
+    stream = iter(crops.crop_dataset(table, training=True, batch_size=2, seed=0))
+    windows = [next(stream)[0].numpy() for _ in range(4)]          # endless, random windows
+    assert len({w.tobytes() for w in windows}) > 1
+
+
+def test_missing_images_are_reported(tmp_path: Path) -> None:
+    folder = _split(tmp_path / "train", [((1,), (20, 10, 40, 30))])
+    (folder / "1.png").unlink()
+    with pytest.raises(FileNotFoundError, match="1.png"):
+        crops.number_table(folder, digitstruct.parse_digit_struct(folder / "digitStruct.mat"))
+
+
+def test_photos_on_disk_skips_listed_but_absent_photos(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("DIGITS_CACHE_DIR", str(tmp_path / "cache"))
+    folder = tmp_path / "split"
+    folder.mkdir()
+    digitstruct.write_digit_struct(folder / "digitStruct.mat", _examples())
+    (folder / "2.png").write_bytes(b"only this photo is present")
+    table = crops.photos_on_disk([folder])
+    assert [Path(p).name for p in table.paths] == ["2.png"]
+    assert table.labels[0].tolist() == [3, 1, 0, 3, 10, 10]
+    # Union of the three digit boxes (left, top, width, height) as (top, left, bottom, right).
+    assert table.union[0].tolist() == pytest.approx([2, 1, 22.5, 20])
+    (folder / "2.png").unlink()
+    with pytest.raises(FileNotFoundError, match="no annotated photo"):
+        crops.photos_on_disk([folder])
+
+
+@needs_sample
+def test_photos_on_disk_reads_the_real_sample(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("DIGITS_CACHE_DIR", str(tmp_path / "cache"))
+    table = crops.photos_on_disk([SAMPLE / split for split in ("train", "test", "extra")])
+    numbers = ["".join(map(str, row[1:1 + row[0]])) for row in table.labels]
+    assert numbers == KNOWN["train"] + KNOWN["test"] + KNOWN["extra"]
