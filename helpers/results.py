@@ -213,12 +213,16 @@ def load_ablation(folder: Path) -> list[dict]:
 
 def ablation_table(runs: list[dict]) -> str:
     """The realism ablation as a Markdown table: each stand-in variant on real digits and on its own test split."""
-    return markdown_table([{"variant": run.get("description", run["name"]),
+    def label(run: dict) -> str:   # "..., clutter=True" (a --config-arg) reads "... + clutter"
+        return re.sub(r", (\w+)=True", lambda m: " + " + m[1].replace("_", " "), run.get("description", run["name"]))
+
+    return markdown_table([{"variant": label(run), "steps": f"{run.get('steps', 1400):,}",
                             "real": _percent(run["chars74k_accuracy"]),
                             "sure": f"{_percent(run['chars74k_confident_share'])} / "
                                     f"{_percent(run['chars74k_confident_precision'])}",
                             "standin": _percent(run["standin_test_accuracy"])} for run in runs],
-                          {"variant": "stand-in the reader trained on", "real": "Chars74K, inside each crop",
+                          {"variant": "stand-in the reader trained on", "steps": "training steps",
+                           "real": "Chars74K, inside each crop",
                            "sure": "Chars74K: marked sure / of them right",
                            "standin": "its own stand-in test split (true boxes)"})
 

@@ -58,10 +58,11 @@ class StreetConfig:
     geometry: str = "svhn"                        # "svhn": framing of a real SVHN photo; "hand": hand-set ranges
     look: bool = True                             # raised/engraved digits, muted colours, low resolution, motion
     clutter: bool = True                          # frame edges and lines, more text beside the number
+    lone_zeros: bool = True                       # a one-digit number is 0 as often as any digit (not only 1%)
 
     def first(self) -> "StreetConfig":
         """The first stand-in's settings (before the realism changes), for the ablation in Q5."""
-        return replace(self, font_set="few", geometry="hand", look=False, clutter=False)
+        return replace(self, font_set="few", geometry="hand", look=False, clutter=False, lone_zeros=False)
 
 
 def random_colour(rng: np.random.Generator) -> np.ndarray:

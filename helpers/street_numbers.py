@@ -49,7 +49,9 @@ def render_house_number(rng: np.random.Generator, config: StreetConfig = StreetC
         else:
             length = rng.choice(len(config.lengths), p=np.asarray(config.lengths) / sum(config.lengths)) + 1
         digits = rng.integers(0, 10, length).tolist()
-        if digits[0] == 0 and rng.random() < 0.9:     # house numbers rarely start with 0
+        # Longer house numbers rarely start with 0; a lone digit is a 0 as often as any other (a reader
+        # that never saw one reads a lone 0 as a 6: 26 of Chars74K's 105 zeros before this rule).
+        if digits[0] == 0 and (length > 1 or not config.lone_zeros) and rng.random() < 0.9:
             digits[0] = int(rng.integers(1, 10))
     if frame is None:
         size = int(rng.integers(24, 48))

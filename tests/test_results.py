@@ -172,4 +172,11 @@ def test_ablation_runs_load_in_the_order_of_the_changes(tmp_path: Path) -> None:
         (tmp_path / f"{name}.json").write_text(json.dumps({**run, "name": name, "description": f"variant {name}"}))
     runs = results.load_ablation(tmp_path)
     assert [r["name"] for r in runs] == ["first", "all", "zeta"]
-    assert "| variant first | 70.0% | 50.0% / 80.0% | 90.0% |" in results.ablation_table(runs)
+    assert "| variant first | 1,400 | 70.0% | 50.0% / 80.0% | 90.0% |" in results.ablation_table(runs)
+
+
+def test_ablation_rows_name_their_extra_settings_and_steps() -> None:
+    run = {"name": "fonts_clutter", "description": "first + fonts, lone_zeros=True", "steps": 2800,
+           "standin_test_accuracy": 0.9, "chars74k_accuracy": 0.7, "chars74k_confident_share": 0.5,
+           "chars74k_confident_precision": 0.8}
+    assert "| first + fonts + lone zeros | 2,800 | 70.0% |" in results.ablation_table([run])

@@ -105,3 +105,15 @@ def test_an_interrupted_render_leaves_no_truncated_photo(tmp_path: Path, monkeyp
         street_numbers.write_split(tmp_path / "train", 5, seed=1, progress=False, workers=1)
     assert sorted(p.name for p in (tmp_path / "train").glob("*.png")) == ["1.png", "2.png"]
     assert not (tmp_path / "train" / "digitStruct.mat").exists()
+
+
+def test_a_lone_digit_is_a_zero_as_often_as_any_other() -> None:
+    import dataclasses
+
+    def lone_zeros(on: bool) -> int:
+        config = dataclasses.replace(street_numbers.StreetConfig().first(), lengths=(1.0, 0, 0, 0, 0), lone_zeros=on)
+        rng = np.random.default_rng(3)
+        return sum(street_numbers.render_house_number(rng, config)[1] == (0,) for _ in range(150))
+
+    assert lone_zeros(True) >= 8          # about 15 of 150
+    assert lone_zeros(False) <= 4         # the first stand-in: about 1.5 of 150 (house numbers rarely start with 0)

@@ -35,7 +35,7 @@ def test_the_readme_table_is_rewritten_between_its_markers(tmp_path: Path, monke
     standin_ablation.write_table()
     text = readme.read_text()
     assert text.startswith("intro\n<!-- ablation:start -->\n| stand-in") and text.endswith("<!-- ablation:end -->\nafter\n")
-    assert "| the first stand-in | 50.0% | 20.0% / 75.0% | 90.0% |" in text and "old" not in text
+    assert "| the first stand-in | 1,400 | 50.0% | 20.0% / 75.0% | 90.0% |" in text and "old" not in text
 
 
 def test_the_yardstick_script_says_how_to_make_models(tmp_path: Path) -> None:
