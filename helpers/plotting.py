@@ -126,11 +126,16 @@ def number_grid(images: np.ndarray, titles: list[str], columns: int = 4, title: 
     return fig
 
 
-def training_curves(histories: dict[str, dict[str, list[float]]], title: str) -> plt.Figure:
-    """Training loss and validation whole-number accuracy per epoch, one line per model."""
+def training_curves(histories: dict[str, dict[str, list[float]]], title: str,
+                    starts: dict[str, int] | None = None) -> plt.Figure:
+    """Training loss and validation whole-number accuracy per epoch, one line per model.
+
+    `starts` gives a run the epoch it continues after (a continuation of a 2-epoch comparison
+    run starts at 2), so it is drawn after the epochs it builds on, not on top of them.
+    """
     fig, (loss_axis, accuracy_axis) = plt.subplots(1, 2, figsize=(10, 3.4))
     for label, history in histories.items():
-        epochs = np.arange(1, len(history["loss"]) + 1)
+        epochs = np.arange(1, len(history["loss"]) + 1) + (starts or {}).get(label, 0)
         loss_axis.plot(epochs, history["loss"], marker="o", ms=3, label=label)
         accuracy_axis.plot(epochs, 100 * np.asarray(history["val_sequence_accuracy"]), marker="o", ms=3,
                            label=label)

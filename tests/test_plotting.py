@@ -33,3 +33,12 @@ def test_clashing_titles_are_found() -> None:
     for axis, text in zip(axes, LONG):
         axis.set_title(text, fontsize=9)           # unwrapped: each runs into its neighbours
     assert any("overlaps" in clash for clash in plotting.title_clashes(fig))
+
+
+def test_a_continuation_is_drawn_after_the_epochs_it_builds_on() -> None:
+    short = {"loss": [2.0, 1.0], "val_sequence_accuracy": [0.5, 0.7]}
+    longer = {"loss": [0.9, 0.8, 0.7], "val_sequence_accuracy": [0.8, 0.85, 0.9]}
+    fig = plotting.training_curves({"comparison run": short, "continued": longer}, "curves",
+                                   starts={"continued": 2})
+    lines = fig.axes[1].get_lines()
+    assert list(lines[0].get_xdata()) == [1, 2] and list(lines[1].get_xdata()) == [3, 4, 5]
