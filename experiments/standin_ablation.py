@@ -72,6 +72,8 @@ def main() -> dict:
     parser.add_argument("--table", action="store_true", help="only rewrite the README's table")
     parser.add_argument("--model-arg", action="append", default=[], help="model factory argument=literal")
     parser.add_argument("--steps", type=int, default=1400, help="training steps of 64 crops")
+    parser.add_argument("--box-jitter", type=float, default=0.0,
+                        help="rescale and shift each training box by up to this share (as Step 4's adaptation)")
     parser.add_argument("--train-count", type=int, default=street_numbers.FULL_RUN_COUNTS["train"])
     parser.add_argument("--save", type=Path, default=None, help="also save the reader here (.keras)")
     args = parser.parse_args()
@@ -94,7 +96,8 @@ def main() -> dict:
     epochs = 7
     trained = training.fit_crops(models.DESIGNS["attention"], train_rows, val_crops, batch_size=64, epochs=epochs,
                                  steps_per_epoch=args.steps // epochs, learning_rate=2e-3, seed=SEED,
-                                 model_args=model_args, random_crop=False, data_name=f"ablation:{root.name}")
+                                 model_args=model_args, random_crop=False, data_name=f"ablation:{root.name}",
+                                 box_jitter=args.box_jitter)
     val = training.predict(trained.model, val_crops[0], metrics.decode_multihead)
     threshold = reader.confidence_threshold((val.rows == val_crops[1]).all(1), val.confidence)
     test_crops = crops.crop_arrays(tables["test"])
@@ -103,7 +106,8 @@ def main() -> dict:
     digits = real_photos.chars74k_digits()
     readings = real_photos.read_in_boxes(crop_reader, digits.photos)
     scores = real_photos.reading_scores(readings, digits.numbers)
-    summary = {"name": name, "description": VARIANTS[args.variant][0] + "".join(f", {item}" for item in args.config_arg),
+    summary = {"name": name, "description": VARIANTS[args.variant][0] + "".join(f", {item}" for item in args.config_arg)
+               + (f", boxes jittered by {args.box_jitter:g}" if args.box_jitter else ""), "box_jitter": args.box_jitter,
                "config": dataclasses.asdict(config), "sources": street_numbers.sources(config),
                "model_args": model_args, "steps": args.steps, "train_count": args.train_count,
                "render_seconds": render_seconds, "train_seconds": trained.train_seconds,
