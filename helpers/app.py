@@ -88,7 +88,7 @@ def run_cli(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON list instead of text lines")
     parser.add_argument("--models", type=Path, default=None,
                         help="folder with the saved models (default: models/, or $DIGITS_MODELS_DIR)")
-    parser.add_argument("--runtime", default="keras", help="keras (default), tflite-float32 or tflite-float16")
+    parser.add_argument("--runtime", default="keras", help="keras (default), tflite-float32, tflite-float16 or tflite-int8")
     parser.add_argument("--serve", action="store_true", help="start the web page instead")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this machine only)")
     parser.add_argument("--port", type=int, default=8000)

@@ -3,7 +3,7 @@
     python -m helpers.export                    # models/: *.tflite, export.json, README.md (the model card)
     python -m helpers.export --models DIR       # another folder saved by NumberReader.save
 
-For each TFLite variant (float32, float16) it writes the reader and the localizer beside the Keras
+For each TFLite variant (float32, float16, int8) it writes the reader and the localizer beside the Keras
 files, then reads the photos of `images/` and a few hundred fresh stand-in test photos with the
 Keras models and with each export: how often the readings (number and status) agree, and the
 milliseconds per photo read one at a time on this CPU. The figures go to `export.json`; the model
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -32,9 +33,8 @@ def standin_photos(count: int, seed: int = 2026) -> list[np.ndarray]:
     return [street_numbers.render_house_number(rng, split="test")[0] for _ in range(count)]
 
 
-def write_exports(folder: Path) -> dict[str, dict[str, int]]:
+def write_exports(folder: Path, keras_reader: reader.NumberReader) -> dict[str, dict[str, int]]:
     """Convert the folder's reader and localizer to every TFLite variant; bytes written per file."""
-    keras_reader = reader.NumberReader.load(folder)
     sizes = {}
     for variant in lite.VARIANTS:
         sizes[variant] = {}
@@ -49,11 +49,12 @@ def _signature(reading: reader.Reading) -> tuple[str, str]:
     return reading.number, reading.status
 
 
-def compare(folder: Path, photos: list, *, timed: int = TIMED_PHOTOS) -> dict[str, dict]:
+def compare(folder: Path, photos: list, keras_reader: reader.NumberReader, *,
+            timed: int = TIMED_PHOTOS) -> dict[str, dict]:
     """Per runtime: share of photos read exactly as Keras reads them, and ms per photo one at a time."""
     figures, baseline = {}, None
-    for runtime in reader.RUNTIMES:
-        number_reader = reader.NumberReader.load(folder, runtime=runtime)
+    for runtime in reader.RUNTIMES:    # "keras" first: the baseline
+        number_reader = keras_reader if runtime == "keras" else reader.NumberReader.load(folder, runtime=runtime)
         readings = number_reader.read(photos)
         number_reader.read(photos[:1])                                   # warm-up of the one-photo path
         start = time.perf_counter()
@@ -67,11 +68,11 @@ def compare(folder: Path, photos: list, *, timed: int = TIMED_PHOTOS) -> dict[st
     return figures
 
 
-def new_image_readings(folder: Path) -> list[dict]:
+def new_image_readings(keras_reader: reader.NumberReader) -> list[dict]:
     """The Keras reader's answer on each labelled photo of images/ (the model card's examples)."""
     labels = json.loads((paths.PROJECT_ROOT / "images" / "labels.json").read_text())
     names = sorted(labels)
-    readings = reader.NumberReader.load(folder).read([paths.PROJECT_ROOT / "images" / name for name in names])
+    readings = keras_reader.read([paths.PROJECT_ROOT / "images" / name for name in names])
     return [{"image": name, "truth": str(labels[name].get("number", "")), "read": r.number,
              "confidence": r.confidence, "status": r.status} for name, r in zip(names, readings)]
 
@@ -79,11 +80,13 @@ def new_image_readings(folder: Path) -> list[dict]:
 def export(folder: Path | None = None, *, check_photos: int = CHECK_PHOTOS) -> dict:
     """Write the TFLite files, compare them with Keras, save export.json and the model card."""
     folder = Path(folder or paths.models_dir())
-    sizes = write_exports(folder)
+    keras_reader = reader.NumberReader.load(folder)
+    sizes = write_exports(folder, keras_reader)
     own = sorted((paths.PROJECT_ROOT / "images").glob("*.[pj][np]g"))
-    figures = {"keras_bytes": {name: (folder / name).stat().st_size for name in (reader.READER_FILE, reader.LOCALIZER_FILE)},
-               "tflite_bytes": sizes, "new_images": new_image_readings(folder),
-               "comparison": compare(folder, [*own, *standin_photos(check_photos)]),
+    figures = {"keras_bytes": {name: (folder / name).stat().st_size
+                               for name in (reader.READER_FILE, reader.LOCALIZER_FILE)},
+               "tflite_bytes": sizes, "new_images": new_image_readings(keras_reader),
+               "comparison": compare(folder, [*own, *standin_photos(check_photos)], keras_reader),
                "compared_on": f"the {len(own)} photos of images/ and {check_photos} fresh stand-in test photos",
                "processor": results.processor()}
     (folder / EXPORT_FILE).write_text(json.dumps(figures, indent=1))
@@ -104,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         figures = export(args.models, check_photos=args.check_photos)
     except FileNotFoundError as error:
-        print(f"error: {error}")
+        print(f"error: {error}", file=sys.stderr)
         return 2
     print(model_card.exports_table(figures))
     readme = paths.PROJECT_ROOT / "README.md"

@@ -21,8 +21,6 @@ RECURRENT = ("GRU", "LSTM", "SimpleRNN")
 
 def unrolled(model):
     """A copy of `model` with every recurrent layer unrolled (same weights, same outputs)."""
-    import keras
-
     config = model.get_config()
 
     def unroll(node) -> None:
@@ -36,7 +34,7 @@ def unrolled(model):
                 unroll(value)
 
     unroll(config)
-    copy = keras.Model.from_config(config) if isinstance(model, keras.Model) else model.__class__.from_config(config)
+    copy = type(model).from_config(config)
     copy.set_weights(model.get_weights())
     return copy
 

@@ -1,9 +1,7 @@
 """The model card of the released models (models/README.md), rendered from the run's figures."""
 from __future__ import annotations
 
-
-def _percent(value: float | None) -> str:
-    return "-" if value is None else f"{100 * value:.1f}%"
+from helpers.results import percent
 
 
 def _count(value) -> str:
@@ -20,18 +18,18 @@ def figures_section(metrics: dict) -> str:
     real = metrics.get("real", {})
     source = "real SVHN" if step2.get("real_svhn") else "stand-in"
     lines = [f"- Step 2 reader, {_count(step2.get('count'))} {source} test numbers inside their true boxes: "
-             f"{_percent(step2.get('sequence_accuracy'))} whole numbers read.",
+             f"{percent(step2.get('sequence_accuracy'))} whole numbers read.",
              f"- End to end (localize, then read), {_count(step4.get('test_numbers'))} {source} test photos: "
-             f"{_percent(step4.get('end_to_end_accuracy'))}; mean box IoU {step4.get('mean_iou', 0):.3f}.",
+             f"{percent(step4.get('end_to_end_accuracy'))}; mean box IoU {step4.get('mean_iou', 0):.3f}.",
              f"- Step 1 reader, {_count(step1.get('count'))} synthetic MNIST test numbers: "
-             f"{_percent(step1.get('sequence_accuracy'))} whole numbers read."]
+             f"{percent(step1.get('sequence_accuracy'))} whole numbers read."]
     chars74k, sample = real.get("chars74k"), real.get("svhn_sample")
     if chars74k:
         lines.append(f"- Real photographed digits (Chars74K, {chars74k['count']} street-scene digits, never trained "
-                     f"on): {_percent(chars74k['accuracy'])} read inside each digit's crop, "
-                     f"{_percent(chars74k['end_to_end_accuracy'])} through localize-then-read; of the answers "
-                     f"marked sure, {_percent(chars74k['confident_precision'])} right. Tesseract 5 reads "
-                     f"{_percent(chars74k.get('tesseract_accuracy'))} of them.")
+                     f"on): {percent(chars74k['accuracy'])} read inside each digit's crop, "
+                     f"{percent(chars74k['end_to_end_accuracy'])} through localize-then-read; of the answers "
+                     f"marked sure, {percent(chars74k['confident_precision'])} right. Tesseract 5 reads "
+                     f"{percent(chars74k.get('tesseract_accuracy'))} of them.")
     if sample:
         lines.append(f"- The nine real SVHN sample photos: {sample['end_to_end_correct']} of {sample['count']} "
                      f"read end to end, {sample['true_box_correct']} inside their true boxes.")

@@ -108,7 +108,8 @@ def number_grid(images: np.ndarray, titles: list[str], columns: int = 4, title: 
     rows = int(np.ceil(len(images) / columns))
     height, width = images.shape[1:3]
     panel = 2.6 * width / max(height * 2.5, width)
-    lines = max((caption(text, panel).count("\n") + 1 for text in titles), default=1)
+    captions = [caption(text, panel) for text in titles]
+    lines = max((text.count("\n") + 1 for text in captions), default=1)
     fig, axes = plt.subplots(rows, columns, figsize=(columns * panel,
                                                      rows * (2.6 * height / max(width / 2.5, height) * 0.55
                                                              + 0.15 * (lines - 1)) + 0.4),
@@ -120,7 +121,7 @@ def number_grid(images: np.ndarray, titles: list[str], columns: int = 4, title: 
             axis.imshow(image[..., 0] if image.ndim == 3 and image.shape[-1] == 1 else image,
                         vmin=0, vmax=255)
             color = title_colors[index] if title_colors else "black"
-            axis.set_title(caption(titles[index], panel), fontsize=9, color=color)
+            axis.set_title(captions[index], fontsize=9, color=color)
     if title:
         fig.suptitle(title)
     return fig
@@ -178,7 +179,8 @@ def photo_grid(photos: list[np.ndarray], titles: list[str], *, digit_boxes: list
     from matplotlib.patches import Rectangle
 
     rows = int(np.ceil(len(photos) / columns))
-    lines = max((caption(text, 2.8).count("\n") + 1 for text in titles), default=1)
+    captions = [caption(text, 2.8) for text in titles]
+    lines = max((text.count("\n") + 1 for text in captions), default=1)
     fig, axes = plt.subplots(rows, columns, figsize=(columns * 2.8, rows * (1.9 + 0.15 * (lines - 1)) + 0.4),
                              squeeze=False, layout="constrained")
     for index, axis in enumerate(axes.flat):
@@ -195,8 +197,7 @@ def photo_grid(photos: list[np.ndarray], titles: list[str], *, digit_boxes: list
         if true_frames is not None and true_frames[index] is not None:
             top, left, bottom, right = true_frames[index]
             axis.add_patch(Rectangle((left, top), right - left, bottom - top, fill=False, color="lime", lw=1.5))
-        axis.set_title(caption(titles[index], 2.8), fontsize=9,
-                       color=title_colors[index] if title_colors else "black")
+        axis.set_title(captions[index], fontsize=9, color=title_colors[index] if title_colors else "black")
     if title:
         fig.suptitle(title)
     return fig

@@ -166,14 +166,14 @@ class NumberReader:
         import tensorflow as tf
 
         if isinstance(model, lite.LiteModel):   # a TensorFlow Lite export: its interpreter takes any batch
-            chunks = [model(inputs[start:start + batch_size]) for start in range(0, len(inputs), batch_size)]
-            return {name: np.concatenate([chunk[name] for chunk in chunks]) for name in chunks[0]}
-        if id(model) not in self._graphs:
-            spec = tf.TensorSpec([None, *model.input_shape[1:]], tf.float32)
-            self._graphs[id(model)] = tf.function(lambda x: model(x, training=False), input_signature=[spec])
-        run = self._graphs[id(model)]
-        chunks = [run(tf.constant(inputs[start:start + batch_size], tf.float32))
-                  for start in range(0, len(inputs), batch_size)]
+            run = model
+        else:
+            if id(model) not in self._graphs:
+                spec = tf.TensorSpec([None, *model.input_shape[1:]], tf.float32)
+                graph = tf.function(lambda x: model(x, training=False), input_signature=[spec])
+                self._graphs[id(model)] = lambda x: graph(tf.constant(x, tf.float32))
+            run = self._graphs[id(model)]
+        chunks = [run(inputs[start:start + batch_size]) for start in range(0, len(inputs), batch_size)]
         return {name: np.concatenate([np.asarray(chunk[name]) for chunk in chunks]) for name in chunks[0]}
 
     def read_crops(self, photos: list[np.ndarray], boxes: np.ndarray, batch_size: int = 64

@@ -128,7 +128,8 @@ def glance_table(record: dict) -> str:
             f"{machine}, started {run.get('started', '?')})._")
 
 
-def _percent(value: float | None) -> str:
+def percent(value: float | None) -> str:
+    """A share as "12.3%", or "-" when it was not measured."""
     return "-" if value is None else f"{100 * value:.1f}%"
 
 
@@ -139,13 +140,13 @@ def _real_rows(real: dict, rows: list[dict]) -> str:
     if digits:
         rows.append({"step": "real photos: Chars74K street-scene digits, read inside each crop",
                      "data": f"{digits['count']} real photographed digits (never trained on)",
-                     "seq": f"{_percent(digits['accuracy'])} (Tesseract: {_percent(digits.get('tesseract_accuracy'))})",
+                     "seq": f"{percent(digits['accuracy'])} (Tesseract: {percent(digits.get('tesseract_accuracy'))})",
                      "digit": "-", "coverage": "-", "train": "-"})
         rows.append({"step": "real photos: the same digits, localized then read (the app's path)",
                      "data": f"{digits['count']} real photographed digits",
-                     "seq": _percent(digits["end_to_end_accuracy"]), "digit": "-",
-                     "coverage": f"{_percent(digits['confident_share'])} marked sure, "
-                                 f"{_percent(digits['confident_precision'])} of them right", "train": "-"})
+                     "seq": percent(digits["end_to_end_accuracy"]), "digit": "-",
+                     "coverage": f"{percent(digits['confident_share'])} marked sure, "
+                                 f"{percent(digits['confident_precision'])} of them right", "train": "-"})
     if sample:
         tesseract = sample.get("tesseract_correct")
         rows.append({"step": "real photos: the SVHN sample, localized then read",
@@ -165,14 +166,14 @@ def real_table(real: dict) -> str:
     rows = []
     digits, sample = real.get("chars74k"), real.get("svhn_sample")
     if digits:
-        tesseract = _percent(digits.get("tesseract_accuracy"))
+        tesseract = percent(digits.get("tesseract_accuracy"))
         rows.append({"set": f"Chars74K, {digits['count']} street-scene digits", "path": "inside each digit's crop",
-                     "right": _percent(digits["accuracy"]),
-                     "sure": _percent(digits["in_crop_by_status"]["read"]["share"]),
-                     "sure_right": _percent(digits["in_crop_confident_precision"]), "tesseract": tesseract})
+                     "right": percent(digits["accuracy"]),
+                     "sure": percent(digits["in_crop_by_status"]["read"]["share"]),
+                     "sure_right": percent(digits["in_crop_confident_precision"]), "tesseract": tesseract})
         rows.append({"set": f"Chars74K, {digits['count']} street-scene digits", "path": "localized, then read",
-                     "right": _percent(digits["end_to_end_accuracy"]), "sure": _percent(digits["confident_share"]),
-                     "sure_right": _percent(digits["confident_precision"]), "tesseract": tesseract})
+                     "right": percent(digits["end_to_end_accuracy"]), "sure": percent(digits["confident_share"]),
+                     "sure_right": percent(digits["confident_precision"]), "tesseract": tesseract})
     if sample:
         count = sample["count"]
         tesseract = "-" if sample.get("tesseract_correct") is None else f"{sample['tesseract_correct']}/{count}"
@@ -194,8 +195,8 @@ def status_table(real: dict) -> str:
         return ""
     rows = []
     for path, scores in (("inside each crop", digits["in_crop_by_status"]), ("localized, then read", digits["by_status"])):
-        rows.append({"path": path, **{status: f"{_percent(score['share'])} of photos, "
-                                              f"{_percent(score['right'])} right" if score["share"] else "none"
+        rows.append({"path": path, **{status: f"{percent(score['share'])} of photos, "
+                                              f"{percent(score['right'])} right" if score["share"] else "none"
                                       for status, score in scores.items()}})
     return markdown_table(rows, {"path": "how read", "read": "\"read\" (sure)", "unsure": "\"unsure\"",
                                  "no number": "\"no number\" (a miss)"})
@@ -217,10 +218,10 @@ def ablation_table(runs: list[dict]) -> str:
         return re.sub(r", (\w+)=True", lambda m: " + " + m[1].replace("_", " "), run.get("description", run["name"]))
 
     return markdown_table([{"variant": label(run), "steps": f"{run.get('steps', 1400):,}",
-                            "real": _percent(run["chars74k_accuracy"]),
-                            "sure": f"{_percent(run['chars74k_confident_share'])} / "
-                                    f"{_percent(run['chars74k_confident_precision'])}",
-                            "standin": _percent(run["standin_test_accuracy"])} for run in runs],
+                            "real": percent(run["chars74k_accuracy"]),
+                            "sure": f"{percent(run['chars74k_confident_share'])} / "
+                                    f"{percent(run['chars74k_confident_precision'])}",
+                            "standin": percent(run["standin_test_accuracy"])} for run in runs],
                           {"variant": "stand-in the reader trained on", "steps": "training steps",
                            "real": "Chars74K, inside each crop",
                            "sure": "Chars74K: marked sure / of them right",
