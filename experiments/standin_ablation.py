@@ -38,7 +38,7 @@ VARIANTS = {
     "geometry": ("first + framing of real SVHN photos", {"geometry": "svhn"}),
     "look": ("first + raised/engraved digits, muted colour, low resolution, motion blur", {"look": True}),
     "clutter": ("first + edges, frames and more text around the number", {"clutter": True}),
-    "all": ("all four changes (what the notebook now renders)", None),
+    "all": ("all four changes (StreetConfig's defaults)", None),
 }
 
 

@@ -229,6 +229,14 @@ class NumberReader:
         return readings
 
 
+def save_for_inference(model: keras.Model, path: Path) -> Path:
+    """Save `model` without its optimizer state (as `NumberReader.save` does); returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _inference_copy(model).save(path)
+    return path
+
+
 def _inference_copy(model: keras.Model) -> keras.Model:
     """The model without its optimizer (a third of the file size with Adam's slots), same weights."""
     if getattr(model, "optimizer", None) is None:

@@ -215,7 +215,8 @@ def load_ablation(folder: Path) -> list[dict]:
 def ablation_table(runs: list[dict]) -> str:
     """The realism ablation as a Markdown table: each stand-in variant on real digits and on its own test split."""
     def label(run: dict) -> str:   # "..., clutter=True" (a --config-arg) reads "... + clutter"
-        return re.sub(r", (\w+)=True", lambda m: " + " + m[1].replace("_", " "), run.get("description", run["name"]))
+        description = run.get("description", run["name"]).split(" (")[0]   # drop the "(when rendered)" remark
+        return re.sub(r", (\w+)=True", lambda m: " + " + m[1].replace("_", " "), description)
 
     return markdown_table([{"variant": label(run), "steps": f"{run.get('steps', 1400):,}",
                             "real": percent(run["chars74k_accuracy"]),

@@ -115,7 +115,7 @@ def train_or_load(name: str, settings: dict, build: Callable[[], keras.Model], t
     ]
     start = time.perf_counter()
     history = model.fit(train_data, epochs=epochs, steps_per_epoch=steps_per_epoch,
-                        callbacks=callbacks, verbose=2, shuffle=False)
+                        callbacks=callbacks, verbose=0, shuffle=False)   # the notebook draws the curves
     seconds = time.perf_counter() - start
     best = keras.models.load_model(in_progress, compile=False)
     os.replace(in_progress, model_path)
