@@ -75,8 +75,22 @@ def save_fig(fig: plt.Figure, name: str) -> Path:
     path = FIGURE_DIR / f"{name}.png"
     if fig.get_layout_engine() is None:      # grids lay themselves out (constrained), the rest here
         fig.tight_layout()
+    _record_clashes(name, title_clashes(fig))
     fig.savefig(path, bbox_inches="tight")
     return path
+
+
+def _record_clashes(name: str, clashes: list[str]) -> None:
+    """Keep `<figure_dir>/title_clashes.json` (figure name -> its clashing titles) for the tests to check."""
+    import json
+
+    record_path = FIGURE_DIR / "title_clashes.json"
+    record = json.loads(record_path.read_text()) if record_path.exists() else {}
+    if clashes:
+        record[name] = clashes
+    else:
+        record.pop(name, None)
+    record_path.write_text(json.dumps(record, indent=1))
 
 
 def caption(text: str, panel_inches: float, fontsize: float = 9) -> str:

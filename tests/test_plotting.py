@@ -42,3 +42,18 @@ def test_a_continuation_is_drawn_after_the_epochs_it_builds_on() -> None:
                                    starts={"continued": 2})
     lines = fig.axes[1].get_lines()
     assert list(lines[0].get_xdata()) == [1, 2] and list(lines[1].get_xdata()) == [3, 4, 5]
+
+
+def test_saved_figures_record_their_title_clashes(tmp_path) -> None:
+    import json
+
+    import matplotlib.pyplot as plt
+
+    plotting.setup(tmp_path)
+    fig, axes = plt.subplots(1, 4, figsize=(6, 2))
+    for axis, text in zip(axes, LONG):
+        axis.set_title(text, fontsize=9)
+    plotting.save_fig(fig, "crowded")
+    assert "crowded" in json.loads((tmp_path / "title_clashes.json").read_text())
+    plotting.save_fig(plotting.photo_grid([np.zeros((60, 90, 3), np.uint8)] * 4, LONG, columns=4), "crowded")
+    assert json.loads((tmp_path / "title_clashes.json").read_text()) == {}

@@ -111,3 +111,56 @@ def test_report_comes_from_the_committed_full_run() -> None:
         assert step in record, f"metrics.json lacks {step}"
     for step in ("step1", "step2", "step4"):
         assert record[step]["step_seconds"] > 0
+
+
+def _answer(number: int) -> str:
+    """The rendered answer to question `number` in the committed notebook."""
+    cells = nbformat.read(NOTEBOOK, as_version=4).cells
+    heading = next(i for i, cell in enumerate(cells) if cell.cell_type == "markdown"
+                   and cell.source.startswith(f"### Question {number}\n"))
+    return "".join(out.get("data", {}).get("text/markdown", "") for out in cells[heading + 1].get("outputs", []))
+
+
+def test_answers_name_the_figures_and_settings_of_the_run() -> None:
+    record = json.loads(METRICS.read_text())
+    step2, step4 = record["step2"], record["step4"]
+    chosen = step2["configuration"]
+    assert chosen in _answer(5) and chosen in _answer(6)
+    # Q4 says what the chosen setting streams: random windows, or centred ones ("no random crops").
+    windows = "centred" if "no random crops" in chosen else "random"
+    assert f"streams {windows} 54x54 windows" in _answer(4)
+    assert f"{100 * step2['sequence_accuracy']:.2f}%" in _answer(6)
+    assert f"{100 * step2['initial']['test_sequence_accuracy']:.2f}%" in _answer(6)
+    for name, run in step2["full_budget"].items():
+        assert f"{name}: {100 * run['sequence_accuracy']:.2f}%" in _answer(5)
+    assert f"{step4['mean_iou']:.3f}" in _answer(10) and f"{100 * step4['lost_good_box']:.1f}%" in _answer(10)
+    new_images = json.loads((PROJECT_ROOT / "images" / "labels.json").read_text())
+    for question in (7, 8, 11):
+        assert all(name in _answer(question) for name in new_images), f"Question {question} skips an image"
+    assert "99% target" not in REPORT.read_text(encoding="utf-8")
+
+
+def test_report_says_stand_in_in_plain_words() -> None:
+    text = REPORT.read_text(encoding="utf-8")
+    assert text.count("NOT real SVHN") + text.count("STAND-IN") <= 1
+    assert "What this report uses instead of the brief" in text
+
+
+def test_report_fits_in_25_screens_of_a_browser() -> None:
+    import pytest
+
+    from helpers import app
+
+    try:
+        browser = app.chromium(width=1280, height=800)
+    except FileNotFoundError as error:
+        pytest.skip(str(error))
+    try:
+        browser.get(REPORT.resolve().as_uri())
+        height = browser.execute_script("return document.documentElement.scrollHeight")
+        inner = browser.execute_script("return window.innerHeight")
+    finally:
+        browser.quit()
+    screens = height / inner
+    print(f"report.html: {height} px tall, {screens:.1f} screens of {inner} px at 1280 px wide")
+    assert screens <= 25
