@@ -217,6 +217,23 @@ def chromium(width: int = 1100, height: int = 900):
     return webdriver.Chrome(service=Service(driver), options=options)
 
 
+def save_screenshot(browser, path: Path, pad: int = 12) -> Path:
+    """Save what the browser shows as a PNG, cropped to the page's content (its white margins dropped)."""
+    from PIL import ImageChops
+
+    path = Path(path)
+    browser.save_screenshot(str(path))
+    with Image.open(path) as shot:
+        page = shot.convert("RGB")
+    content = ImageChops.difference(page, Image.new("RGB", page.size, (255, 255, 255))).getbbox()
+    if content:
+        left, top, right, bottom = content
+        page = page.crop((max(left - pad, 0), max(top - pad, 0), min(right + pad, page.width),
+                          min(bottom + pad, page.height)))
+    page.save(path)
+    return path
+
+
 def upload_in_browser(browser, url: str, photo: Path, timeout: float = 30.0) -> dict[str, str]:
     """Open the page, choose `photo` in its file field, wait for the answer; returns what the page shows."""
     from selenium.webdriver.common.by import By

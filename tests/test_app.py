@@ -124,3 +124,15 @@ def test_web_page_in_a_real_headless_browser(tmp_path: Path, saved_models) -> No
             browser.quit()
     with Image.open(tmp_path / "page.png") as screenshot:
         assert screenshot.size[0] >= 800
+
+
+def test_a_screenshot_is_cropped_to_the_page_content(tmp_path) -> None:
+    class Browser:
+        def save_screenshot(self, path: str) -> None:
+            page = Image.new("RGB", (400, 300), "white")
+            page.paste(Image.new("RGB", (100, 50), "black"), (150, 20))
+            page.save(path)
+
+    shot = app.save_screenshot(Browser(), tmp_path / "page.png", pad=10)
+    with Image.open(shot) as image:
+        assert image.size == (120, 70)

@@ -249,3 +249,10 @@ def test_stage_table_groups_blocks_and_adds_up_to_the_model() -> None:
     assert stages[0] == "image" and {"block1", "block2", "bi_gru", "length", "digit_i"} <= set(stages)
     assert len(stages) < len(model.layers)            # compact: a block is one row
     assert f"| total | | | {model.count_params():,} |" in table
+
+
+def test_compact_table_has_one_row_per_model_with_its_outputs_and_parameters() -> None:
+    model = models.build_model((32, 128, 1))
+    table = models.compact_table({"reader": model}).splitlines()
+    assert len(table) == 3 and table[2].startswith("| reader | 32x128x1 | 3 Conv2D (32, 64, 128 filters)")
+    assert "digit_1...digit_5 (11 each)" in table[2] and f"{model.count_params():,}" in table[2]
