@@ -170,7 +170,7 @@ def confusion(matrix: np.ndarray, labels: list[str], title: str, rows: int | Non
     `rows` keeps only the first rows (e.g. the true classes that can occur).
     """
     matrix = matrix[:rows] if rows else matrix
-    fig, axis = plt.subplots(figsize=(6.2, 0.45 * len(matrix) + 0.6))
+    fig, axis = plt.subplots(figsize=(6.2, 0.38 * len(matrix) + 0.7))
     shown = np.ma.masked_equal(matrix, 0)
     image = axis.imshow(np.ma.log10(shown), cmap="viridis")
     for (row, col), value in np.ndenumerate(matrix):

@@ -203,6 +203,9 @@ def status_table(real: dict) -> str:
 
 
 ABLATION_ORDER = ("first", "fonts", "geometry", "look", "clutter", "all")
+# Short names for the table (the saved descriptions are longer, and one says when it was rendered).
+ABLATION_LABELS = {"first": "the first stand-in", "fonts": "first + 100+ fonts", "geometry": "first + SVHN framing",
+                   "look": "first + relief, muted colour, low resolution, blur", "all": "all four changes"}
 
 
 def load_ablation(folder: Path) -> list[dict]:
@@ -215,7 +218,9 @@ def load_ablation(folder: Path) -> list[dict]:
 def ablation_table(runs: list[dict]) -> str:
     """The realism ablation as a Markdown table: each stand-in variant on real digits and on its own test split."""
     def label(run: dict) -> str:   # "..., clutter=True" (a --config-arg) reads "... + clutter"
-        description = run.get("description", run["name"]).split(" (")[0]   # drop the "(when rendered)" remark
+        if run["name"] in ABLATION_LABELS:
+            return ABLATION_LABELS[run["name"]]
+        description = run.get("description", run["name"]).split(" (")[0].replace("100+ font families", "100+ fonts")
         return re.sub(r", (\w+)=True", lambda m: " + " + m[1].replace("_", " "), description)
 
     return markdown_table([{"variant": label(run), "steps": f"{run.get('steps', 1400):,}",

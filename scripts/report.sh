@@ -24,9 +24,11 @@ start=$(date +%s)
 .venv/bin/jupyter nbconvert --to notebook --execute digit_recognition.ipynb --output-dir "$OUT_DIR" \
     --output digit_recognition.ipynb --ExecutePreprocessor.timeout=-1 --ExecutePreprocessor.kernel_name=python3
 echo "==> exporting report.html next to the notebook"
-# scripts/report_template is JupyterLab's template plus each figure's alternative text.
+# scripts/report_template is JupyterLab's template with folded code and each figure's alternative text;
+# cells tagged hide_input show their output only, report_skip (bookkeeping) not at all.
 .venv/bin/jupyter nbconvert --to html "$NOTEBOOK" --output report.html \
     --TagRemovePreprocessor.enabled=True --TagRemovePreprocessor.remove_input_tags=hide_input \
+    --TagRemovePreprocessor.remove_cell_tags=report_skip --no-prompt \
     --HTMLExporter.embed_images=True --TemplateExporter.extra_template_basedirs=scripts --template report_template
 if [ "${DIGITS_FAST:-0}" != "1" ]; then
     echo "==> refreshing the README's results table from results/metrics.json"
