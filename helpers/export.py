@@ -89,6 +89,8 @@ def export(folder: Path | None = None, *, check_photos: int = CHECK_PHOTOS) -> d
                "comparison": compare(folder, [*own, *standin_photos(check_photos)], keras_reader),
                "compared_on": f"the {len(own)} photos of images/ and {check_photos} fresh stand-in test photos",
                "processor": results.processor()}
+    figures["file_bytes"] = {path.name: path.stat().st_size for path in sorted(folder.iterdir())
+                             if path.suffix in (".keras", ".tflite", ".json") and path.name != EXPORT_FILE}
     (folder / EXPORT_FILE).write_text(json.dumps(figures, indent=1))
     metrics = results.load(paths.output_dir(paths.fast_mode()) / "results" / "metrics.json")
     (folder / "README.md").write_text(model_card.render(figures, metrics))

@@ -48,6 +48,12 @@ def examples_section(new_images: list[dict]) -> str:
     return "\n".join(rows)
 
 
+def sizes_line(figures: dict) -> str:
+    """Every released file with its size, in one line."""
+    files = figures.get("file_bytes", {})
+    return ", ".join(f"`{name}` {size / 2**20:.1f} MB" for name, size in files.items()) or "(sizes not recorded)"
+
+
 def exports_table(figures: dict) -> str:
     """Format, file size, agreement with Keras and speed, as a Markdown table."""
     rows = ["| format | files (reader + localizer) | readings as Keras's | ms per photo, one at a time |",
@@ -81,6 +87,8 @@ started {run.get('started', '?')}; never edited by hand.
 | `step1_reader.keras` | Step 1's synthetic MNIST numbers: 32x128 greyscale canvases, 0-255 | `length` and `digit_1`...`digit_5` as above, plus the column outputs of its design (`helpers.models.DESIGNS`) |
 | `number_reader.json` | | thresholds: `min_confidence` (from stand-in validation), `min_presence`, refining passes, box scales |
 | `*.float32.tflite`, `*.float16.tflite`, `*.int8.tflite` | the same inputs, any batch size | the same outputs (TensorFlow Lite builtin ops only; float16 and int8 store smaller weights) |
+
+File sizes: {sizes_line(figures)}.
 
 `helpers.reader.NumberReader.load()` puts them together (`runtime="tflite-float32"` for the
 TFLite files); `python -m helpers.app photo.jpg` reads photos from the command line. The Keras

@@ -95,6 +95,9 @@ def test_model_card_is_rendered_from_the_figures(exported: Path) -> None:
     for item in figures["new_images"]:
         assert f"`{item['image']}`" in card
     assert "no real-photo figures" in card
+    # Each released file is listed with its size (the TFLite files included, export.json itself not).
+    assert f"`number_reader.keras` {(exported / 'number_reader.keras').stat().st_size / 2**20:.1f} MB" in card
+    assert "number_localizer.int8.tflite" in figures["file_bytes"] and "export.json" not in figures["file_bytes"]
 
 
 def test_bad_exports_and_runtimes_give_clear_errors(exported: Path, tmp_path: Path) -> None:
