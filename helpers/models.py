@@ -326,37 +326,6 @@ def describe(model: keras.Model) -> str:
     return "\n".join(lines)
 
 
-def stage_table(model: keras.Model) -> str:
-    """A compact Markdown table of a model: the input, then one row per stage that has weights (a conv
-    block, the top convolution, the BiGRU, the five digit heads together...), with its output shape
-    and parameters; layers without weights (pooling, dropout, reshapes) are counted in no row."""
-    import re
-
-    def stage_of(name: str) -> str:
-        name = re.sub(r"^(block\d+)_.*", r"\1", name)
-        name = re.sub(r"^top_[a-z]+\d*$", "top convolution", name)
-        return re.sub(r"(digit|position|pick)_\d+", r"\1_i", name)
-
-    stages: dict[str, dict] = {}
-    for layer in model.layers:
-        stage = stage_of(layer.name)
-        entry = stages.setdefault(stage, {"layers": [], "shape": None, "parameters": 0})
-        entry["layers"].append(type(layer).__name__)
-        if entry["shape"] is None or "_i" not in stage:    # a block's output is its last layer's
-            entry["shape"] = tuple(layer.output.shape[1:])
-        entry["parameters"] += layer.count_params()
-    rows = ["| stage | layers | output shape | parameters |", "|---|---|---|---|"]
-    for index, (stage, entry) in enumerate(stages.items()):
-        if index and not entry["parameters"]:
-            continue
-        copies = len(entry["layers"]) if "_i" in stage else 1
-        kinds = ", ".join(dict.fromkeys(entry["layers"])) + (f" (x{copies}, one per digit)" if copies > 1 else "")
-        shape = "x".join(str(d) for d in entry["shape"])
-        rows.append(f"| {stage} | {kinds} | {shape} | {entry['parameters']:,} |")
-    rows.append(f"| total | | | {model.count_params():,} |")
-    return "\n".join(rows)
-
-
 def compact_table(named: dict[str, keras.Model]) -> str:
     """One Markdown row per model: its input, its weighted layers by kind, its outputs and parameters."""
     rows = ["| model | input | layers with weights | outputs | parameters |", "|---|---|---|---|---|"]

@@ -118,9 +118,8 @@ class NumberReader:
         if self.localizer is None or isinstance(self.reader, lite.LiteModel):
             raise ValueError("only a Keras reader with a localizer can be saved for the application.")
         folder = Path(folder or paths.models_dir())
-        folder.mkdir(parents=True, exist_ok=True)
         for model, name in ((self.reader, READER_FILE), (self.localizer, LOCALIZER_FILE)):
-            _inference_copy(model).save(folder / name)
+            save_for_inference(model, folder / name)
         (folder / SETTINGS_FILE).write_text(json.dumps(
             {"min_confidence": self.min_confidence, "min_presence": self.min_presence, "refine": self.refine,
              "scales": list(self.scales), "min_agreement": self.min_agreement}, indent=1))
@@ -230,7 +229,7 @@ class NumberReader:
 
 
 def save_for_inference(model: keras.Model, path: Path) -> Path:
-    """Save `model` without its optimizer state (as `NumberReader.save` does); returns the path."""
+    """Save `model` without its optimizer state (the released models' form); returns the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     _inference_copy(model).save(path)

@@ -240,17 +240,6 @@ def test_joint_decoding_lets_confident_columns_overrule_a_hesitant_head() -> Non
         metrics.decode_joint({k: v for k, v in outputs.items() if k != "column_logits"}, 0.5)
 
 
-def test_stage_table_groups_blocks_and_adds_up_to_the_model() -> None:
-    model = models.build_attention_model((54, 54, 3), filters=(8, 16), rnn_units=8, dense_units=16)
-    table = models.stage_table(model)
-    rows = [row.split(" | ") for row in table.splitlines()[2:-1]]
-    assert sum(int(row[3].rstrip(" |").replace(",", "")) for row in rows) == model.count_params()
-    stages = [row[0].lstrip("| ") for row in rows]
-    assert stages[0] == "image" and {"block1", "block2", "bi_gru", "length", "digit_i"} <= set(stages)
-    assert len(stages) < len(model.layers)            # compact: a block is one row
-    assert f"| total | | | {model.count_params():,} |" in table
-
-
 def test_compact_table_has_one_row_per_model_with_its_outputs_and_parameters() -> None:
     model = models.build_model((32, 128, 1))
     table = models.compact_table({"reader": model}).splitlines()
