@@ -15,6 +15,7 @@ from helpers import crops, models
 
 INPUT_SIZE = 64   # 64x64 trains twice as fast as 96x96 and, given twice the epochs, boxes better
 NO_BOX = -1.0            # box target of a photo with no number (the box loss skips it)
+TIGHT_MARGIN = 0.1       # most a tight training crop keeps around the number, in number heights
 
 
 def letterbox(image, size: int = INPUT_SIZE):
@@ -49,8 +50,9 @@ def from_letterbox(box: np.ndarray, scale: float, padding: np.ndarray, image_sha
     return np.clip((box - offset) / scale, 0, limits)
 
 
-def _random_window(shape, box, random_pair):
-    """A random crop window (top, left, bottom, right) that keeps `box` whole (any window if no box)."""
+def _random_window(shape, box, random_pair, tight: float = 0.0):
+    """A random crop window (top, left, bottom, right) that keeps `box` whole (any window if no box),
+    and whether it is a tight one (see `localization_dataset`'s `tight`)."""
     import tensorflow as tf
 
     height, width = tf.cast(shape[0], tf.float32), tf.cast(shape[1], tf.float32)
@@ -61,7 +63,17 @@ def _random_window(shape, box, random_pair):
     left = tf.where(has_box, box[1] * u[1] * 0.9, width * u[1] * 0.5)
     bottom = tf.where(has_box, box[2] + (height - box[2]) * (1 - u[2] * 0.9), top + (height - top) * (0.5 + u[2] / 2))
     right = tf.where(has_box, box[3] + (width - box[3]) * (1 - u[3] * 0.9), left + (width - left) * (0.5 + u[3] / 2))
-    return tf.cast(tf.floor(tf.stack([top, left])), tf.int32), tf.cast(tf.math.ceil(tf.stack([bottom, right])), tf.int32)
+    # Tight: a photo cropped to the number itself, as a user crops one, with at most TIGHT_MARGIN of the
+    # number's height left on each side (the number's box then spans almost the whole photo).
+    v = tf.random.stateless_uniform([5], seed=random_pair + 11)
+    is_tight = has_box & (v[4] < tight)
+    margin = (box[2] - box[0]) * TIGHT_MARGIN
+    top = tf.where(is_tight, tf.maximum(0.0, box[0] - margin * v[0]), top)
+    left = tf.where(is_tight, tf.maximum(0.0, box[1] - margin * v[1]), left)
+    bottom = tf.where(is_tight, tf.minimum(height, box[2] + margin * v[2]), bottom)
+    right = tf.where(is_tight, tf.minimum(width, box[3] + margin * v[3]), right)
+    return (tf.cast(tf.floor(tf.stack([top, left])), tf.int32), tf.cast(tf.math.ceil(tf.stack([bottom, right])), tf.int32),
+            is_tight)
 
 
 def _zoom_out(image, box, background, random_pair, max_zoom: float):
@@ -86,18 +98,21 @@ def _zoom_out(image, box, background, random_pair, max_zoom: float):
 
 def localization_dataset(paths: np.ndarray, boxes: np.ndarray, *, training: bool, batch_size: int,
                          seed: int = 0, size: int = INPUT_SIZE, backgrounds: list | None = None,
-                         zoom_out: float = 0.0, max_zoom: float = 3.0):
+                         zoom_out: float = 0.0, max_zoom: float = 3.0, tight: float = 0.0):
     """Stream (letterboxed photo uint8, {"box", "has_number"}) batches from image files.
 
     `boxes` holds each photo's number box (top, left, bottom, right, pixels) or NO_BOX rows for
     photos without a number. Training shuffles, repeats and crops randomly around the number;
-    with `backgrounds` (photos without a number), a `zoom_out` share of photos is also pasted
-    into a wider scene (see `_zoom_out`).
+    a `tight` share of the photos with a number is cropped to the number itself (as a user crops
+    a photo; the stand-in always frames it with a margin); with `backgrounds` (photos without a
+    number), a `zoom_out` share of the others is also pasted into a wider scene (see `_zoom_out`).
     """
     import tensorflow as tf
 
     if zoom_out and not backgrounds:
         raise ValueError("zoom_out needs background photos (photos without a number) to paste onto.")
+    if not 0 <= tight <= 1 or not 0 <= zoom_out <= 1:
+        raise ValueError(f"tight and zoom_out are shares of the photos (0-1), got {tight} and {zoom_out}.")
     rows = tf.data.Dataset.from_tensor_slices((np.asarray(paths), np.asarray(boxes, np.float32)))
     rows = crops.with_random_pairs(rows, len(paths), training=training, seed=seed)
     scenes = np.asarray([str(p) for p in backgrounds or [""]])
@@ -107,14 +122,14 @@ def localization_dataset(paths: np.ndarray, boxes: np.ndarray, *, training: bool
         image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
         has_box = box[0] >= 0
         if training:
-            start, stop = _random_window(tf.shape(image), box, random_pair)
+            start, stop, is_tight = _random_window(tf.shape(image), box, random_pair, tight)
             image = image[start[0]:stop[0], start[1]:stop[1]]
             box = box - tf.cast(tf.concat([start, start], 0), tf.float32)
             if zoom_out:
                 u = tf.random.stateless_uniform([2], seed=random_pair + 3)
                 scene_path = tf.gather(scenes, tf.cast(u[1] * len(scenes), tf.int32) % len(scenes))
                 image, box = tf.cond(
-                    u[0] < zoom_out,
+                    (u[0] < zoom_out) & ~is_tight,
                     lambda: _zoom_out(image, box, tf.io.decode_image(tf.io.read_file(scene_path), channels=3,
                                                                      expand_animations=False), random_pair, max_zoom),
                     lambda: (image, box))

@@ -85,7 +85,7 @@ started {run.get('started', '?')}; never edited by hand.
 | `number_localizer.keras` | the whole photo letterboxed to 64x64, RGB, float values 0-255 | `box`: top, left, bottom, right in 0-1 of that square; `has_number`: probability |
 | `number_reader.keras` | 54x54 RGB crops, 0-255: the number's box grown by 30%, resized to 64x64, centre window | `length` (0-5 digits) and `digit_1`...`digit_5` (0-9, 10 = none), softmax each |
 | `step1_reader.keras` | Step 1's synthetic MNIST numbers: 32x128 greyscale canvases, 0-255 | `length` and `digit_1`...`digit_5` as above, plus the column outputs of its design (`helpers.models.DESIGNS`) |
-| `number_reader.json` | | thresholds: `min_confidence` (from stand-in validation), `min_presence`, refining passes, box scales |
+| `number_reader.json` | | thresholds: `min_confidence` (from stand-in validation), `min_presence`, refining passes, box scales, whole-photo box |
 | `*.float32.tflite`, `*.float16.tflite`, `*.int8.tflite` | the same inputs, any batch size | the same outputs (TensorFlow Lite builtin ops only; float16 and int8 store smaller weights) |
 
 File sizes: {sizes_line(figures)}.

@@ -68,7 +68,7 @@ class NumberReader:
 
     def __init__(self, reader: keras.Model | lite.LiteModel, localizer: keras.Model | lite.LiteModel | None = None, *,
                  min_confidence: float = 0.5, min_presence: float = 0.5, refine: int = 1,
-                 scales: tuple[float, ...] = (), min_agreement: float = 0.0) -> None:
+                 scales: tuple[float, ...] = (), min_agreement: float = 0.0, whole_photo: bool = False) -> None:
         if not 0 <= min_confidence <= 1 or not 0 <= min_presence <= 1:
             raise ValueError("min_confidence and min_presence are probabilities between 0 and 1.")
         if refine < 0:
@@ -82,6 +82,7 @@ class NumberReader:
         if any(scale <= 0 for scale in scales):
             raise ValueError(f"box scales must be positive, got {scales}.")
         self.scales = tuple(float(scale) for scale in scales)
+        self.whole_photo = bool(whole_photo)
         self._graphs: dict[int, object] = {}
         self.crop_size = int(reader.input_shape[1])
         self.box_size = int(localizer.input_shape[1]) if localizer is not None else localization.INPUT_SIZE
@@ -111,7 +112,7 @@ class NumberReader:
             models = [lite.LiteModel.load(folder / name) for name in files]
         return cls(*models, min_confidence=settings["min_confidence"], min_presence=settings["min_presence"],
                    refine=settings.get("refine", 1), scales=tuple(settings.get("scales", ())),
-                   min_agreement=settings.get("min_agreement", 0.0))
+                   min_agreement=settings.get("min_agreement", 0.0), whole_photo=settings.get("whole_photo", False))
 
     def save(self, folder: Path | None = None) -> Path:
         """Save both models (without optimizer state) and the thresholds, loadable with `NumberReader.load`."""
@@ -122,7 +123,8 @@ class NumberReader:
             save_for_inference(model, folder / name)
         (folder / SETTINGS_FILE).write_text(json.dumps(
             {"min_confidence": self.min_confidence, "min_presence": self.min_presence, "refine": self.refine,
-             "scales": list(self.scales), "min_agreement": self.min_agreement}, indent=1))
+             "scales": list(self.scales), "min_agreement": self.min_agreement, "whole_photo": self.whole_photo},
+            indent=1))
         return folder
 
     def locate(self, photos: list[np.ndarray], batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
@@ -185,13 +187,28 @@ class NumberReader:
         decoded = metrics.decode_multihead(outputs)
         return decoded, digit_confidences(outputs, decoded.rows)
 
+    def calibrate(self, sources, numbers: list[str], target: float = 0.98, batch_size: int = 64) -> float:
+        """Set `min_confidence` so that `target` of the sure answers on these photos are right; returns it.
+
+        Meant for validation photos read end to end, as the application reads them: a threshold
+        set on true boxes is too lenient there (readings in a found box are confident more often
+        than they are right).
+        """
+        readings = self.read(sources, batch_size=batch_size)
+        if len(readings) != len(numbers):
+            raise ValueError(f"calibrate needs one true number per photo, got {len(numbers)} for {len(readings)} photos.")
+        right = np.array([r.number == number for r, number in zip(readings, numbers)])
+        self.min_confidence = confidence_threshold(right, np.array([r.confidence for r in readings]), target)
+        return self.min_confidence
+
     def read(self, sources, *, boxes: np.ndarray | None = None, batch_size: int = 64) -> list[Reading]:
         """Read every photo (paths, bytes, arrays or PIL images). `boxes` skips the localizer.
 
         With `boxes=None` the localizer finds each number; the number is read inside the box of
         every localizer pass, and of the last one rescaled by each of `scales`, and the most
         confident reading wins (a box that cuts a digit or takes in a neighbour reads with less
-        confidence). Photos where the localizer sees no number come
+        confidence). With `whole_photo`, the whole photo is one more candidate box (for photos cropped
+        to the number itself). Photos where the localizer sees no number come
         back with number "" (never a made-up "1"). Each photo's answer is the same alone or in a batch.
         """
         photos = [images.load_image(source) for source in _as_list(sources)]
@@ -201,6 +218,8 @@ class NumberReader:
             candidates, presence = self.locate_passes(photos, batch_size)
             candidates += [np.stack([np.clip(box, 0, [*photo.shape[:2]] * 2) for box, photo in
                                      zip(_rescaled(candidates[-1], scale), photos)]) for scale in self.scales]
+            if self.whole_photo:
+                candidates.append(whole_photo_boxes(photos))
         else:
             candidates, presence = [np.asarray(boxes, np.float64).reshape(len(photos), 4)], np.ones(len(photos))
         readings_per_box = [self.read_crops(photos, found, batch_size) for found in candidates]

@@ -123,6 +123,11 @@ def glance_table(record: dict) -> str:
         data = f" (after {run['data_seconds'] / 60:.1f} min getting the data ready)" if run.get("data_seconds") else ""
         notes += (f"\n\nThe notebook ran top to bottom in {run['wall_seconds'] / 60:.1f} min{data}, "
                   f"peak memory {run['peak_memory_gib']:.1f} GiB.")
+        if run.get("models_from_cache"):   # a run that loaded models is not a measure of training time
+            total = run["models_from_cache"] + run.get("models_trained", 0)
+            cached = f"All {total}" if run["models_from_cache"] == total else f"{run['models_from_cache']} of its {total}"
+            notes += (f" {cached} models were loaded from the cache, trained earlier by the same code and "
+                      "settings (the training times above are theirs).")
     machine = f" ({run['processor']})" if run.get("processor") else ""
     return (f"{table}{notes}\n\n_From `results/metrics.json` ({mode}, {run.get('cpu_cores', '?')} CPU cores"
             f"{machine}, started {run.get('started', '?')})._")

@@ -256,10 +256,11 @@ def fit_localizer(paths_: np.ndarray, boxes: np.ndarray, validation: tuple[np.nd
                   batch_size: int, epochs: int, steps_per_epoch: int, learning_rate: float, seed: int,
                   model_args: dict | None = None, data_name: str = "", cache: bool = True,
                   patience: int = DEFAULT_PATIENCE, backgrounds: list | None = None, zoom_out: float = 0.0,
-                  strategy=None) -> TrainedModel:
+                  tight: float = 0.0, strategy=None) -> TrainedModel:
     """Train (or load) Step 4's localizer on whole photos; keeps the epoch with the best val mean IoU.
 
-    `backgrounds` + `zoom_out`: the share of photos pasted small into wider scenes (see localization).
+    `backgrounds` + `zoom_out`: the share of photos pasted small into wider scenes; `tight`: the
+    share cropped to the number itself (see localization.localization_dataset).
     """
     from helpers import localization
 
@@ -275,8 +276,10 @@ def fit_localizer(paths_: np.ndarray, boxes: np.ndarray, validation: tuple[np.nd
     settings = {"batch_size": batch_size, "learning_rate": learning_rate, "seed": seed, "size": size,
                 "model_args": model_args, "data": data_name, "rows": len(paths_), "zoom_out": zoom_out,
                 "backgrounds": len(backgrounds or [])}
+    if tight:   # only when used, so that models trained before this setting keep their cache key
+        settings["tight"] = tight
     stream = localization.localization_dataset(paths_, boxes, training=True, batch_size=batch_size, seed=seed,
-                                               size=size, backgrounds=backgrounds, zoom_out=zoom_out)
+                                               size=size, backgrounds=backgrounds, zoom_out=zoom_out, tight=tight)
     return train_or_load("localizer", settings, build, stream, validation, decode=None, epochs=epochs,
                          steps_per_epoch=steps_per_epoch, patience=patience, cache=cache,
                          score=("val_mean_iou", box_score(*validation)), strategy=strategy)

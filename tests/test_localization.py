@@ -139,3 +139,28 @@ def test_zoom_out_pastes_photos_small_into_wider_scenes(tmp_path: Path) -> None:
             if name == "zoomed":
                 assert (np.abs(photos.numpy().astype(int) - 60) < 3).any(axis=-1).any()   # the scene shows
     assert np.mean(areas["zoomed"]) < 0.8 * np.mean(areas["plain"])
+
+
+def test_tight_crops_fill_the_photo_with_the_number(tmp_path: Path) -> None:
+    paths, boxes = _photos(tmp_path / "photos")
+    with np.testing.assert_raises(ValueError):
+        localization.localization_dataset(paths, boxes, training=True, batch_size=3, tight=1.5)
+    scene = tmp_path / "scene.png"
+    Image.fromarray(np.full((30, 30, 3), 60, np.uint8)).save(scene)
+    # tight=1: every photo with a number is cropped to it (and never pasted into a wider scene).
+    tight = iter(localization.localization_dataset(paths, boxes, training=True, batch_size=3, size=48, seed=1,
+                                                   tight=1.0, backgrounds=[scene], zoom_out=1.0))
+    plain = iter(localization.localization_dataset(paths, boxes, training=True, batch_size=3, size=48, seed=1))
+    spans = {"tight": [], "plain": []}
+    for name, stream in (("tight", tight), ("plain", plain)):
+        for _ in range(4):
+            photos, targets = next(stream)
+            for photo, box, has in zip(photos.numpy(), targets["box"].numpy(), targets["has_number"].numpy()[:, 0]):
+                if has:
+                    top, left, bottom, right = np.round(box * 48).astype(int)
+                    assert photo[top + 1:bottom - 1, left + 1:right - 1].mean() > 200   # still on the bright box
+                    spans[name].append(max(box[2] - box[0], box[3] - box[1]))
+    # The longer side of the number spans the letterbox but for at most TIGHT_MARGIN of its height a side
+    # (plus a pixel of rounding); the plain crops keep far wider margins.
+    limit = 1 / (1 + 2 * localization.TIGHT_MARGIN) - 2 / 48
+    assert min(spans["tight"]) >= limit and np.mean(spans["plain"]) < limit

@@ -216,3 +216,37 @@ def test_agreement_counts_the_boxes_that_read_the_same_number(tmp_path: Path) ->
     assert reader.NumberReader.load(tmp_path).min_agreement == 1.0
     with pytest.raises(ValueError, match="min_agreement"):
         reader.NumberReader(base.reader, base.localizer, min_agreement=1.5)
+
+
+def test_the_whole_photo_joins_the_vote_and_is_saved(tmp_path: Path) -> None:
+    base = tiny_number_reader()
+    whole = reader.NumberReader(base.reader, base.localizer, refine=0, min_confidence=0.0, whole_photo=True)
+    photos = [_photo(100, 200, seed=s) for s in range(8)]
+    located, _ = whole.locate(photos)
+    candidates = [located, reader.whole_photo_boxes(photos)]
+    winners = []
+    for index, reading in enumerate(whole.read(photos)):
+        scores = [whole.read_crops([photos[index]], boxes[index:index + 1])[0].confidence[0] for boxes in candidates]
+        assert reading.confidence == pytest.approx(max(scores), rel=1e-5)
+        winners.append(int(np.argmax(scores)))
+        np.testing.assert_allclose(reading.box, candidates[winners[-1]][index], atol=1e-3)
+    assert set(winners) == {0, 1}                 # in these photos each kind of box wins at least once
+    whole.save(tmp_path)
+    assert reader.NumberReader.load(tmp_path).whole_photo
+    assert not base.whole_photo                   # off unless asked for (older saved settings load as before)
+
+
+def test_calibrate_sets_the_threshold_that_keeps_sure_answers_right() -> None:
+    calibrated = tiny_number_reader()
+    photos = [_photo(100, 200, seed=s) for s in range(12)]
+    first = calibrated.read(photos)
+    # The reader is "right" on its 6 most confident photos and wrong on the others: the threshold
+    # that keeps 98% of the sure answers right is then the 6th highest confidence.
+    order = np.argsort([-r.confidence for r in first])
+    truth = [r.number if rank < 6 else r.number + "0" for r, rank in zip(first, np.argsort(order))]
+    threshold = calibrated.calibrate(photos, truth)
+    assert calibrated.min_confidence == threshold == pytest.approx(first[order[5]].confidence)
+    sure = [r.confident for r in calibrated.read(photos)]
+    assert sure == [r.number == t for r, t in zip(first, truth)]      # exactly the right ones are sure
+    with pytest.raises(ValueError, match="one true number per photo"):
+        calibrated.calibrate(photos, truth[:3])

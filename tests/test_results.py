@@ -77,6 +77,13 @@ def test_update_readme_replaces_only_the_marked_section(tmp_path: Path) -> None:
     results.update_readme(readme, record)
     assert "(full run, 2 CPU cores (Test CPU, AVX2), started now)" in readme.read_text()
     assert "| 9 photos of the real SVHN sample | 5/9 read (mean box IoU 0.60) |" in readme.read_text()
+    record["run"].update(wall_seconds=600, peak_memory_gib=2.5, models_trained=1, models_from_cache=3)
+    results.update_readme(readme, record)
+    assert ("ran top to bottom in 10.0 min, peak memory 2.5 GiB. 3 of its 4 models were loaded from the cache"
+            in readme.read_text())
+    record["run"]["models_from_cache"] = 0
+    results.update_readme(readme, record)
+    assert "ran top to bottom in 10.0 min" in readme.read_text() and "cache" not in readme.read_text()
     (tmp_path / "plain.md").write_text("no markers")
     with pytest.raises(ValueError, match="section to fill in"):
         results.update_readme(tmp_path / "plain.md", record)
