@@ -56,30 +56,32 @@ def main() -> None:
     adapted = reader.NumberReader.load()
     end_to_end = reader.NumberReader(adapted.reader, run.model, min_confidence=adapted.min_confidence,
                                      min_presence=0.0, refine=2, scales=(0.9, 1.1), whole_photo=args.whole_photo)
-    # Read once with no presence gate, then apply each threshold: "no number" below it.
+    # Read once with no presence gate; each threshold then turns the readings below it into "no number".
     ungated = end_to_end.read([images.load_image(path) for path in val_rows.paths])
     blank_ungated = end_to_end.read([str(path) for path in blank_val])
     truth = [metrics.number_string(row) for row in val_rows.labels]
     presence, blank_presence = (np.array([r.has_number for r in found]) for found in (ungated, blank_ungated))
+    read_some, blank_read_some = (np.array([r.number != "" for r in found]) for found in (ungated, blank_ungated))
     right_if_seen = np.array([r.number == t for r, t in zip(ungated, truth)])
     for threshold in PRESENCE_SWEEP:
-        numbers_right, flagged = (presence >= threshold) & right_if_seen, blank_presence < threshold
+        numbers_right, flagged = (presence >= threshold) & right_if_seen, ~((blank_presence >= threshold) & blank_read_some)
         print(f"presence threshold {threshold}: numbers read right {100 * numbers_right.mean():.2f}%, empty scenes "
               f"flagged {100 * flagged.mean():.1f}%, all validation photos right "
               f"{100 * (numbers_right.sum() + flagged.sum()) / (len(presence) + len(blank_presence)):.2f}%")
-    end_to_end.min_presence = adapted.min_presence
-    readings = end_to_end.read([images.load_image(path) for path in val_rows.paths])
-    blank_readings = end_to_end.read([str(path) for path in blank_val])
-    boxes = np.array([r.box if r.box is not None else (0, 0, 0, 0) for r in readings])
-    right = [r.number == metrics.number_string(row) for r, row in zip(readings, val_rows.labels)]
+    # The saved reader's own threshold, as NumberReader.read would apply it.
+    seen = (presence >= adapted.min_presence) & read_some
+    right = seen & right_if_seen
+    boxes = np.array([r.box if s else (0, 0, 0, 0) for r, s in zip(ungated, seen)])
+    flagged = ~((blank_presence >= adapted.min_presence) & blank_read_some)
     print(f"{'loaded' if run.from_cache else 'trained'} in {run.train_seconds:.0f} s, best epoch "
           f"{run.info['best_epoch']}; validation mean IoU per epoch {[round(v, 3) for v in run.history['val_mean_iou']]}")
-    print(f"RESULT validation, {len(readings):,} photos: end-to-end whole-number {100 * np.mean(right):.2f}%, "
+    print(f"RESULT validation, {len(ungated):,} photos: end-to-end whole-number {100 * right.mean():.2f}%, "
           f"mean IoU of the chosen boxes {images.iou(boxes, val_rows.union).mean():.3f}, "
-          f"empty scenes called 'no number' {100 * np.mean([r.number == '' for r in blank_readings]):.1f}%")
-    sure = np.array([r.confident for r in readings])
+          f"empty scenes called 'no number' {100 * flagged.mean():.1f}%")
+    sure = seen & np.array([r.confident for r in ungated])
     print(f"sure answers (confidence >= {end_to_end.min_confidence:.3f}, the saved reader's): {100 * sure.mean():.1f}% "
-          f"of the validation photos, {100 * np.mean(np.array(right)[sure]):.2f}% of them right")
+          f"of the validation photos, {100 * right[sure].mean():.2f}% of them right")
+    end_to_end.min_presence = adapted.min_presence   # saved with the reader's own presence threshold
     if args.save:
         print(f"saved to {end_to_end.save(args.save)}")
 
