@@ -1,11 +1,12 @@
 """Step 5: read the number in photos and draw its box, from the command line or a local web page.
 
-    python -m helpers.app photo.jpg door.png --out annotated/ [--json]   # prints, writes annotated copies
-    python -m helpers.app --serve [--port 8000]                          # web page on http://127.0.0.1:8000
+    python -m helpers.app photo.jpg door.png [--out annotated/] [--json]   # prints; --out writes annotated copies
+    python -m helpers.app --serve [--port 8000]                            # web page on http://127.0.0.1:8000
 
 Both use the released models in models/ (`reader.NumberReader.load`; `--models DIR` or $DIGITS_MODELS_DIR
 for others, `--runtime tflite-float32` for the TensorFlow Lite exports). A bad file never
 stops a batch: it gets a clear message on stderr and the exit status says something failed.
+Paths and models are checked before TensorFlow starts (seconds), so a typo is answered at once.
 """
 from __future__ import annotations
 
@@ -22,28 +23,52 @@ from PIL import Image, ImageDraw, ImageFont
 
 MAX_UPLOAD_BYTES = 20 * 2**20      # a phone photo is 2-10 MB; larger uploads are refused with a message
 STATUS_COLOURS = {"read": (40, 220, 60), "unsure": (255, 190, 0), "no number": (255, 60, 60)}
+PAGE_FILE = Path(__file__).with_name("app_page.html")
+MIN_SHOWN_SIDES = (640, 160)       # annotated copies are enlarged to at least this long and short side
+
+
+def label_text(reading) -> str:
+    """What the annotated photo says: "316 (0.97)", "316 (0.41) unsure" or "no number"."""
+    if not reading.number:
+        return "no number"
+    return f"{reading.number} ({reading.confidence:.2f})" + (" unsure" if reading.status == "unsure" else "")
 
 
 def annotate(photo: np.ndarray, reading) -> Image.Image:
-    """The photo with the number's box and a label ("316 (0.97)", "unsure", "no number") drawn on it."""
+    """The photo with the number's box and a label drawn on it, the label always inside the picture.
+
+    `reading.box` is in the pixels of the photo itself (`reading.image_size`); `photo` may be that
+    photo or a shrunk copy of it. Small photos are enlarged first, so that the label can be read.
+    """
     image = Image.fromarray(photo).convert("RGB")
+    height, width = reading.image_size
+    to_image = (image.height / height, image.width / width)       # photo pixels -> pixels of `photo`
+    zoom = max(1.0, MIN_SHOWN_SIDES[0] / max(image.size), MIN_SHOWN_SIDES[1] / min(image.size))
+    zoom = min(zoom, 4096 / max(image.size))                      # a long thin strip stays a sane size
+    if zoom > 1:
+        image = image.resize((round(image.width * zoom), round(image.height * zoom)), Image.BICUBIC)
     draw = ImageDraw.Draw(image)
-    side = max(image.size)
-    line = max(2, side // 250)
-    font = ImageFont.load_default(size=max(14, side // 25))
+    line = max(2, max(image.size) // 250)
     colour = STATUS_COLOURS[reading.status]
-    label = "no number" if not reading.number else f"{reading.number} ({reading.confidence:.2f})"
-    if reading.status == "unsure":
-        label += " unsure"
+    label = label_text(reading)
+    size = max(14, max(image.size) // 25)
+    font = ImageFont.load_default(size=size)
+    while size > 8 and draw.textlength(label, font=font) + 4 * line > image.width:   # shrink until it fits
+        size -= 1
+        font = ImageFont.load_default(size=size)
+    text_height = size + 2 * line
     if reading.box is not None:
-        top, left, bottom, right = reading.box
+        top, left, bottom, right = (value * to_image[k % 2] * zoom for k, value in enumerate(reading.box))
         draw.rectangle((left, top, right, bottom), outline=colour, width=line)
-        anchor = (left, max(0, top - font.size - 2 * line)) if top > font.size + 2 * line else (left, bottom + line)
+        # Above the box if there is room, else below it, else inside its top edge.
+        y = top - text_height if top >= text_height else bottom + line if bottom + text_height <= image.height \
+            else max(line, top + line)
+        x = min(max(line, left), max(line, image.width - draw.textlength(label, font=font) - 2 * line))
     else:
-        anchor = (line, line)
-    text_box = draw.textbbox(anchor, label, font=font)
+        x, y = line, line
+    text_box = draw.textbbox((x, y), label, font=font)
     draw.rectangle((text_box[0] - line, text_box[1] - line, text_box[2] + line, text_box[3] + line), fill=(0, 0, 0))
-    draw.text(anchor, label, font=font, fill=colour)
+    draw.text((x, y), label, font=font, fill=colour)
     return image
 
 
@@ -57,23 +82,55 @@ def describe(name: str, reading) -> str:
             f"box top={top} left={left} bottom={bottom} right={right}")
 
 
+def annotated_names(files: list[str]) -> list[str]:
+    """A distinct file name for each photo's annotated copy: `<name>_read.png`, with as much of the photo's
+    folder and suffix as it takes to tell photos apart (train/1.png and test/1.png, photo.png and photo.jpg)."""
+
+    def candidates(name: str) -> list[str]:
+        """Ever longer names: 1, train_1, 1_png, train_1_png, svhn_train_1_png, ..."""
+        path = Path(name)
+        folders = [part for part in path.parent.parts if part not in ("/", ".", "..")]
+        suffix = path.suffix.lstrip(".").lower()
+        names = [path.stem, "_".join([*folders[-1:], path.stem])]
+        for depth in range(len(folders) + 1):
+            names.append("_".join([*folders[len(folders) - depth:], path.stem, *([suffix] if suffix else [])]))
+        return names
+
+    distinct = [candidates(name) for name in dict.fromkeys(files)]     # a file given twice counts once here
+    chosen: list[str] = []
+    for own in (candidates(name) for name in files):
+        for level, candidate in enumerate(own):
+            # Unique at this level across the batch, so that no other photo can come to the same name.
+            if sum(other[min(level, len(other) - 1)] == candidate for other in distinct) == 1:
+                break
+        name, counter = candidate, 2
+        while name in chosen:            # the same file given twice: numbered copies
+            name, counter = f"{candidate}_{counter}", counter + 1
+        chosen.append(name)
+    return [f"{name}_read.png" for name in chosen]
+
+
 def read_files(number_reader, files: list[str], out: Path | None) -> tuple[list[tuple[dict, str]], list[str]]:
     """Read each file on its own (a bad one cannot spoil the others): ((record, line) pairs, error messages)."""
     from helpers import images
 
     found, errors = [], []
-    for name in files:
+    targets = annotated_names(files) if out is not None else [None] * len(files)
+    for name, target_name in zip(files, targets):
         try:
-            photo = images.load_image(name)
+            photo = images.open_photo(name)
         except (FileNotFoundError, ValueError) as error:
-            errors.append(f"{name}: {error}")
+            errors.append(str(error))        # the message names the file already
             continue
         reading = number_reader.read(photo)[0]
         record = {"file": name, **reading.to_dict()}
         if out is not None:
             out.mkdir(parents=True, exist_ok=True)
-            target = out / f"{Path(name).stem}_read.png"
-            annotate(photo, reading).save(target)
+            target = out / target_name
+            # Drawn on the photo at its own size, as the box is given (it was read shrunk if over 2048 px).
+            full = photo.pixels if photo.pixels.shape[:2] == photo.size else \
+                images.load_image(name, max_side=max(photo.size))
+            annotate(full, reading).save(target)
             record["annotated"] = str(target)
         found.append((record, describe(name, reading) + (f" -> {record['annotated']}" if out is not None else "")))
     return found, errors
@@ -83,8 +140,9 @@ def run_cli(argv: list[str] | None = None) -> int:
     """The command-line program; returns the exit status (0 all read, 1 some files failed, 2 no models)."""
     parser = argparse.ArgumentParser(prog="python -m helpers.app", description="Read the house number in photos.")
     parser.add_argument("photos", nargs="*", help="image files (PNG, JPEG, ...)")
-    parser.add_argument("--out", type=Path, default=Path("annotated"), help="folder for annotated copies")
-    parser.add_argument("--no-out", action="store_true", help="do not write annotated copies")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="write an annotated copy of each photo into this folder (default: none written)")
+    parser.add_argument("--no-out", action="store_true", help=argparse.SUPPRESS)   # the default now; kept for old calls
     parser.add_argument("--json", action="store_true", help="print one JSON list instead of text lines")
     parser.add_argument("--models", type=Path, default=None,
                         help="folder with the saved models (default: models/, or $DIGITS_MODELS_DIR)")
@@ -95,20 +153,38 @@ def run_cli(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.photos and not args.serve:
         parser.error("give at least one photo, or --serve for the web page")
-    import helpers
+    from helpers import images, model_files, paths
 
-    helpers.import_tensorflow_quietly()
-    from helpers import reader
-
+    # Everything that needs no model is checked before TensorFlow's start-up of several seconds.
     try:
-        number_reader = reader.NumberReader.load(args.models, runtime=args.runtime)
+        model_files.check_models(args.models or paths.models_dir(), args.runtime)
     except (FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    if args.serve:
-        serve(number_reader, args.host, args.port)
-        return 0
-    found, errors = read_files(number_reader, args.photos, None if args.no_out else args.out)
+    photos, errors = [], []
+    for name in args.photos:
+        try:
+            images.check_image(name)
+            photos.append(name)
+        except (FileNotFoundError, ValueError) as error:
+            errors.append(str(error))
+    found = []
+    if photos or args.serve:
+        import helpers
+
+        helpers.import_tensorflow_quietly()
+        from helpers import reader
+
+        try:
+            number_reader = reader.NumberReader.load(args.models, runtime=args.runtime)
+        except (FileNotFoundError, ValueError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        if args.serve:
+            serve(number_reader, args.host, args.port)
+            return 0
+        found, late_errors = read_files(number_reader, photos, None if args.no_out else args.out)
+        errors += late_errors
     if args.json:
         print(json.dumps([record for record, _ in found], indent=1))
     else:
@@ -130,9 +206,11 @@ def create_app(number_reader, max_upload: int = MAX_UPLOAD_BYTES):
     app.config["MAX_CONTENT_LENGTH"] = max_upload
     lock = threading.Lock()            # one model call at a time: the CPU has no spare cores anyway
 
+    template = PAGE_FILE.read_text()
+
     @app.get("/")
     def page():
-        return PAGE.replace("{max_mb}", f"{max_upload / 2**20:.0f}")
+        return template.replace("{max_mb}", f"{max_upload / 2**20:.0f}")
 
     @app.get("/favicon.ico")
     def favicon():
@@ -144,12 +222,12 @@ def create_app(number_reader, max_upload: int = MAX_UPLOAD_BYTES):
         if upload is None or not upload.filename:
             return jsonify(error="No photo received: choose an image file (PNG, JPEG, ...)."), 400
         try:
-            photo = images.load_image(upload.read())
-        except ValueError as error:
-            return jsonify(error=f"{upload.filename} could not be read as an image: {error}"), 400
+            photo = images.open_photo(upload.read(), name=Path(upload.filename).name)
+        except ValueError as error:          # one plain sentence that names the file
+            return jsonify(error=str(error)), 400
         with lock:
             reading = number_reader.read(photo)[0]
-        shown = annotate(photo, reading)
+        shown = annotate(photo.pixels, reading)
         shown.thumbnail((1024, 1024))
         buffer = io.BytesIO()
         shown.save(buffer, "JPEG", quality=90)
@@ -246,70 +324,6 @@ def upload_in_browser(browser, url: str, photo: Path, timeout: float = 30.0) -> 
     return {name: text(name) for name in ("state", "number", "status", "message")}
 
 
-PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>House number reader</title>
-<style>
- body { font-family: system-ui, sans-serif; max-width: 980px; margin: 1.5em auto; color: #222; }
- #drop { border: 2px dashed #888; border-radius: 10px; padding: 1.2em; text-align: center; background: #fafafa; }
- #drop.over { background: #e8f4ff; }
- #result { max-width: 100%; max-height: 560px; margin-top: 1em; display: none; }
- #number { font-size: 2.4em; font-weight: bold; }
- #message { color: #b00020; font-weight: bold; }
- table { border-collapse: collapse; } td, th { border: 1px solid #ccc; padding: 2px 8px; }
- #state { display: none; }
-</style></head>
-<body>
-<h1>House number reader</h1>
-<p>Choose or drop a photo (PNG, JPEG, ... up to {max_mb} MB). The localizer finds the number, the
-reader reads it; the box and the number are drawn on the photo.</p>
-<div id="drop"><input type="file" id="photo" accept="image/*"><br>or drop a photo here
- &middot; <button id="camera" type="button">use the webcam</button> <button id="snap" type="button" disabled>take the picture</button></div>
-<video id="video" width="320" autoplay playsinline style="display:none"></video>
-<p><span id="number"></span> <span id="status"></span></p>
-<p id="message"></p><p id="state"></p>
-<table id="digits"></table>
-<img id="result" alt="the photo with the number's box">
-<script>
-const $ = (id) => document.getElementById(id);
-async function send(file, name) {
-  $("state").textContent = "busy"; $("message").textContent = ""; $("number").textContent = "reading...";
-  $("status").textContent = ""; $("digits").innerHTML = "";
-  const form = new FormData(); form.append("photo", file, name || file.name || "photo.png");
-  try {
-    const response = await fetch("/read", { method: "POST", body: form });
-    const answer = await response.json();
-    if (!response.ok || answer.error) { throw new Error(answer.error || response.statusText); }
-    $("number").textContent = answer.number || "no number";
-    $("status").textContent = answer.status + (answer.number ? " (confidence " + answer.confidence.toFixed(2) + ")" : "");
-    $("digits").innerHTML = answer.digit_confidences.length ? "<tr><th>digit</th>" + [...answer.number].map(d => "<td>" + d + "</td>").join("") +
-      "</tr><tr><th>confidence</th>" + answer.digit_confidences.map(c => "<td>" + c.toFixed(2) + "</td>").join("") + "</tr>" : "";
-    $("result").src = answer.annotated; $("result").style.display = "block";
-    $("state").textContent = "done";
-  } catch (error) {
-    $("number").textContent = ""; $("result").style.display = "none";
-    $("message").textContent = error.message.startsWith("Unexpected") ? "The server could not answer; try another photo." : error.message;
-    $("state").textContent = "error";
-  }
-}
-$("photo").addEventListener("change", () => { if ($("photo").files.length) send($("photo").files[0]); });
-const drop = $("drop");
-drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
-drop.addEventListener("dragleave", () => drop.classList.remove("over"));
-drop.addEventListener("drop", (e) => { e.preventDefault(); drop.classList.remove("over");
-  if (e.dataTransfer.files.length) send(e.dataTransfer.files[0]); });
-$("camera").addEventListener("click", async () => {
-  try { $("video").srcObject = await navigator.mediaDevices.getUserMedia({ video: true });
-        $("video").style.display = "block"; $("snap").disabled = false; }
-  catch (error) { $("message").textContent = "No webcam available: " + error.message; }
-});
-$("snap").addEventListener("click", () => {
-  const video = $("video"), canvas = document.createElement("canvas");
-  canvas.width = video.videoWidth; canvas.height = video.videoHeight;
-  canvas.getContext("2d").drawImage(video, 0, 0);
-  canvas.toBlob((blob) => send(blob, "webcam.png"), "image/png");
-});
-</script></body></html>
-"""
 
 
 if __name__ == "__main__":

@@ -223,4 +223,11 @@ def load_mnist(data_dir: Path | None = None, *, download_missing: bool = True,
 
 
 if __name__ == "__main__":
-    print(f"MNIST ready in {fetch_mnist()}")
+    import sys
+
+    try:
+        print(f"MNIST ready in {fetch_mnist()}")
+    except (ConnectionError, ValueError) as error:     # offline, or a bad download: a message, not a traceback
+        print(f"error: {str(error).splitlines()[0].rstrip(':')}. Offline, point DIGITS_DATA_DIR at a folder that holds mnist/ "
+              "(here: DIGITS_DATA_DIR=../shared/data).", file=sys.stderr)
+        sys.exit(1)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -29,28 +30,53 @@ def _to_rgb(image: Image.Image, background: tuple[int, int, int] = (255, 255, 25
     return image.convert("RGB")
 
 
-def load_image(source, *, max_side: int = MAX_SIDE) -> np.ndarray:
-    """Read a photo (path, bytes, file object, PIL image or array) as an RGB uint8 array, upright.
+@dataclass(frozen=True)
+class Photo:
+    """A photo as the models see it (`pixels`, at most `max_side` a side) and its own size."""
+
+    pixels: np.ndarray                 # RGB uint8, upright, shrunk if the photo was larger than max_side
+    size: tuple[int, int]              # (height, width) of the upright photo itself, before any shrinking
+
+    @property
+    def scale(self) -> tuple[float, float]:
+        """(rows, columns) of the photo per pixel of `pixels`: 1.0 unless it was shrunk."""
+        return self.size[0] / self.pixels.shape[0], self.size[1] / self.pixels.shape[1]
+
+    def to_photo_pixels(self, box) -> tuple[float, float, float, float]:
+        """A (top, left, bottom, right) box in `pixels` -> the same box in the photo's own pixels."""
+        rows, columns = self.scale
+        top, left, bottom, right = (float(v) for v in box)
+        return top * rows, left * columns, bottom * rows, right * columns
+
+
+def open_photo(source, *, max_side: int = MAX_SIDE, name: str | None = None) -> Photo:
+    """Read a photo (path, bytes, file object, PIL image or array), upright, as RGB uint8, with its own size.
 
     EXIF orientation is applied (phone photos are often stored sideways), transparency is laid on
     white, greyscale/palette/16-bit images become RGB, and photos larger than `max_side` pixels on a
-    side are shrunk. Raises FileNotFoundError for a missing file and ValueError for anything that is
-    not a readable image.
+    side are shrunk (`Photo.size` keeps the photo's own size, to give boxes back in its pixels).
+    `name` is how error messages call the photo (default: its path, or "the uploaded file").
+    Raises FileNotFoundError for a missing file and ValueError, in one plain sentence, for anything
+    that is not a readable image.
     """
+    if isinstance(source, Photo):
+        return source
     if isinstance(source, np.ndarray):
         image = Image.fromarray(_array_to_rgb(source))
+        size = image.size
     elif isinstance(source, Image.Image):
         image = source
+        size = image.size
     else:
         if isinstance(source, (str, Path)):
             path = Path(source)
             if not path.exists():
-                raise FileNotFoundError(f"{path} does not exist.")
+                raise FileNotFoundError(f"{name or path} does not exist.")
             if path.is_dir():
-                raise ValueError(f"{path} is a folder, not an image file.")
-            name, opener = str(path), path
+                raise ValueError(f"{name or path} is a folder, not an image file.")
+            name, opener = name or str(path), path
         else:
-            name = getattr(source, "name", "the uploaded data")
+            name = name or getattr(source, "name", None) or "the uploaded file"
             opener = io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else source
         try:
             with warnings.catch_warnings():
@@ -58,17 +84,52 @@ def load_image(source, *, max_side: int = MAX_SIDE) -> np.ndarray:
                 image = Image.open(opener)
                 if image.width * image.height > MAX_PIXELS:
                     raise ValueError(f"{name} is {image.width}x{image.height} pixels, too large to read safely.")
+                size = image.size
                 image.draft("RGB", (max_side, max_side))   # JPEG: decode at a reduced scale directly
                 image.load()
-        except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-            raise ValueError(f"{name} is not an image that can be read (PNG, JPEG, ...): {error}") from error
+        # The exceptions' own texts name Python objects (<_io.BytesIO object at 0x...>): not for a person.
+        except UnidentifiedImageError as error:
+            raise ValueError(f"{name} is not an image that can be read (PNG, JPEG, ...).") from error
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+            raise ValueError(f"{name} has too many pixels to read safely.") from error
         except (OSError, SyntaxError, EOFError) as error:   # truncated or corrupt data
-            raise ValueError(f"{name} could not be decoded; the file may be truncated or corrupt ({error}).") from error
-    image = ImageOps.exif_transpose(image)
-    image = _to_rgb(image)
+            raise ValueError(f"{name} could not be decoded: the file may be truncated or corrupt.") from error
+    if _exif_rotates(image):
+        size = size[::-1]
+    image = _to_rgb(ImageOps.exif_transpose(image))
     if max(image.size) > max_side:
         image.thumbnail((max_side, max_side), Image.BILINEAR)
-    return np.asarray(image)
+    return Photo(np.asarray(image), (int(size[1]), int(size[0])))
+
+
+def load_image(source, *, max_side: int = MAX_SIDE, name: str | None = None) -> np.ndarray:
+    """`open_photo(...).pixels`: the photo as an upright RGB uint8 array, shrunk above `max_side`."""
+    return open_photo(source, max_side=max_side, name=name).pixels
+
+
+def check_image(path) -> None:
+    """Quick check that a file is there and looks like an image (its header only, no decoding):
+    FileNotFoundError or ValueError in one plain sentence otherwise. Decoding errors come later."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist.")
+    if not path.is_file():
+        raise ValueError(f"{path} is a folder, not an image file." if path.is_dir() else f"{path} is not a file.")
+    try:
+        with Image.open(path):
+            pass
+    except UnidentifiedImageError as error:
+        raise ValueError(f"{path} is not an image that can be read (PNG, JPEG, ...).") from error
+    except OSError as error:
+        raise ValueError(f"{path} could not be opened: {error.strerror or 'unreadable file'}.") from error
+
+
+def _exif_rotates(image: Image.Image) -> bool:
+    """Whether the photo's EXIF orientation turns it by 90 or 270 degrees (width and height swap)."""
+    try:
+        return image.getexif().get(0x0112, 1) in (5, 6, 7, 8)
+    except Exception:   # unreadable EXIF: exif_transpose leaves such a photo as it is
+        return False
 
 
 def _array_to_rgb(array: np.ndarray) -> np.ndarray:

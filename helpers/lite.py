@@ -64,14 +64,24 @@ def convert(model, variant: str = "float32") -> bytes:
         return converter.convert()
 
 
+def interpreter_class():
+    """LiteRT's interpreter (`ai-edge-litert`, what a phone runs); TensorFlow's deprecated `tf.lite` one
+    only where LiteRT is not installed (it warns on every use and leaves TensorFlow in 2.20+)."""
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:
+        import tensorflow as tf
+
+        return tf.lite.Interpreter
+    return Interpreter
+
+
 class LiteModel:
     """A .tflite model behind the interface the reader uses: `input_shape` and `model(x) -> dict of outputs`."""
 
     def __init__(self, flatbuffer: bytes, name: str = "model") -> None:
-        import tensorflow as tf
-
         try:
-            self._interpreter = tf.lite.Interpreter(model_content=flatbuffer)
+            self._interpreter = interpreter_class()(model_content=flatbuffer)
             self._runner = self._interpreter.get_signature_runner()
         except (ValueError, RuntimeError) as error:
             raise ValueError(f"{name} is not a readable TensorFlow Lite model ({error}).") from error

@@ -5,8 +5,9 @@
     for reading in number_reader.read(["photo.jpg", "door.png"]):
         print(reading.number, reading.confidence, reading.box, reading.status)
 
-Every photo goes through `images.load_image` (any size or mode, EXIF orientation applied), so
-the box comes back in the pixels of the photo as a viewer shows it.
+Every photo goes through `images.open_photo` (any size or mode, EXIF orientation applied; photos
+over 2048 pixels a side are read shrunk), and the box comes back in the pixels of the photo itself,
+upright, as a viewer shows it.
 """
 from __future__ import annotations
 
@@ -15,20 +16,16 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import keras
 import numpy as np
 
-from helpers import crops, images, lite, localization, metrics, paths
+import helpers
 
-READER_FILE = "number_reader.keras"
-LOCALIZER_FILE = "number_localizer.keras"
-SETTINGS_FILE = "number_reader.json"
-RUNTIMES = ("keras", *(f"tflite-{variant}" for variant in lite.VARIANTS))
+helpers.import_tensorflow_quietly()   # before Keras: TensorFlow's start-up lines would reach the user's terminal
+import keras  # noqa: E402
 
-
-def lite_file(keras_file: str, variant: str) -> str:
-    """The name of a model's TensorFlow Lite export: number_reader.keras -> number_reader.float16.tflite."""
-    return keras_file.replace(".keras", f".{variant}.tflite")
+from helpers import crops, images, lite, localization, metrics, paths  # noqa: E402
+from helpers.model_files import (LOCALIZER_FILE, READER_FILE, RUNTIMES, SETTINGS_FILE,  # noqa: E402,F401
+                                 check_models, lite_file, model_files)
 
 
 @dataclass(frozen=True)
@@ -39,8 +36,8 @@ class Reading:
     digit_confidences: tuple[float, ...]     # probability of each digit read, left to right
     confidence: float                        # probability of the whole answer (length and all digits)
     has_number: float                        # the localizer's probability that a number is there at all
-    box: tuple[float, float, float, float] | None   # (top, left, bottom, right), the photo's pixels
-    image_size: tuple[int, int]              # (height, width) of the photo as loaded
+    box: tuple[float, float, float, float] | None   # (top, left, bottom, right) in the photo's own pixels
+    image_size: tuple[int, int]              # (height, width) of the photo itself (upright), whatever its size
     confident: bool                          # False: the answer should be checked by a person
     agreement: float = 1.0                   # share of the candidate boxes whose reading is this same number
 
@@ -94,17 +91,9 @@ class NumberReader:
         `runtime="tflite-float32"` or `"tflite-float16"` runs the same pipeline on the TensorFlow
         Lite exports that `python -m helpers.export` writes beside them.
         """
-        if runtime not in RUNTIMES:
-            raise ValueError(f"unknown runtime {runtime!r}; choose one of {', '.join(RUNTIMES)}.")
         folder = Path(folder or paths.models_dir())
-        files = (READER_FILE, LOCALIZER_FILE) if runtime == "keras" else \
-            tuple(lite_file(name, runtime.split("-")[1]) for name in (READER_FILE, LOCALIZER_FILE))
-        missing = [name for name in (*files, SETTINGS_FILE) if not (folder / name).exists()]
-        if missing:
-            hint = ("write them with `python -m helpers.export`" if runtime != "keras" else
-                    "a clone of the repository has them in models/; `bash scripts/report.sh` trains and writes them "
-                    "(about 45 min on 2 cores); --models or DIGITS_MODELS_DIR points at another folder (e.g. cache/)")
-            raise FileNotFoundError(f"{', '.join(missing)} not found in {folder}: {hint}.")
+        files = model_files(runtime)
+        check_models(folder, runtime)
         settings = json.loads((folder / SETTINGS_FILE).read_text())
         if runtime == "keras":
             models = [keras.models.load_model(folder / name, compile=False) for name in files]
@@ -211,7 +200,8 @@ class NumberReader:
         to the number itself). Photos where the localizer sees no number come
         back with number "" (never a made-up "1"). Each photo's answer is the same alone or in a batch.
         """
-        photos = [images.load_image(source) for source in _as_list(sources)]
+        opened = [images.open_photo(source) for source in _as_list(sources)]
+        photos = [photo.pixels for photo in opened]
         if not photos:
             return []
         if boxes is None:
@@ -232,15 +222,16 @@ class NumberReader:
         # even when one box's reading is confident (scored by experiments/real_photos.py --agreement).
         agreement = np.mean([(read.rows == decoded.rows).all(1) for read, _ in readings_per_box], axis=0)
         readings = []
-        for index, photo in enumerate(photos):
+        for index in range(len(photos)):
             seen = presence[index] >= self.min_presence and decoded.rows[index, 0] > 0
             number = metrics.number_string(decoded.rows[index]) if seen else ""
             readings.append(Reading(
                 number=number, digit_confidences=confidences[index] if seen else (),
                 confidence=float(decoded.confidence[index]) if seen else 0.0,
                 has_number=float(presence[index]),
-                box=tuple(float(v) for v in found[index]) if seen else None,
-                image_size=photo.shape[:2],
+                # Photos over images.MAX_SIDE were read shrunk: the box goes back to the photo's own pixels.
+                box=opened[index].to_photo_pixels(found[index]) if seen else None,
+                image_size=opened[index].size,
                 confident=bool(seen and decoded.confidence[index] >= self.min_confidence
                                and agreement[index] >= self.min_agreement),
                 agreement=float(agreement[index])))

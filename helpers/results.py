@@ -129,7 +129,8 @@ def glance_table(record: dict) -> str:
             notes += (f" {cached} models were loaded from the cache, trained earlier by the same code and "
                       "settings (the training times above are theirs).")
     machine = f" ({run['processor']})" if run.get("processor") else ""
-    return (f"{table}{notes}\n\n_From `results/metrics.json` ({mode}, {run.get('cpu_cores', '?')} CPU cores"
+    source = "build/fast/results/metrics.json" if run.get("fast_mode") else "results/metrics.json"   # paths.output_dir
+    return (f"{table}{notes}\n\n_From `{source}` ({mode}, {run.get('cpu_cores', '?')} CPU cores"
             f"{machine}, started {run.get('started', '?')})._")
 
 

@@ -7,7 +7,7 @@ if [ ! -x "$ROOT/.venv/bin/python" ]; then
     echo "==> creating virtual environment in .venv"
     "$PYTHON" -m venv "$ROOT/.venv"
 fi
-echo "==> installing requirements"
+echo "==> installing requirements (about 2-3 min on a fresh machine, seconds when they are there)"
 "$ROOT/.venv/bin/python" -m pip install --quiet --upgrade pip
 "$ROOT/.venv/bin/python" -m pip install --quiet -r "$ROOT/requirements.txt"
 # Debian packages, installed once if apt is there and we may use it (no downloads outside the
@@ -28,11 +28,23 @@ done
 if [ -n "$missing_apps$missing_fonts" ] && command -v apt-get >/dev/null 2>&1; then
     SUDO=""
     [ "$(id -u)" != "0" ] && command -v sudo >/dev/null 2>&1 && SUDO="sudo -n"
-    echo "==> installing Debian packages:$missing_apps$missing_fonts"
-    { $SUDO apt-get update -qq \
-      && { [ -z "$missing_apps" ] || DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing_apps >/dev/null; } \
-      && { [ -z "$missing_fonts" ] || DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
-           --no-install-recommends $missing_fonts >/dev/null; }; } \
-    || echo "    (could not install them: the browser test is skipped, Tesseract's figures and the" \
-            "architecture figures are left out, and the stand-in falls back to the fonts pip installs)"
+    # Another apt (an unattended upgrade, a parallel set-up) may hold the lock: wait for it, up to 10 min.
+    APT="$SUDO apt-get -o DPkg::Lock::Timeout=600 -qq"
+    echo "==> installing Debian packages (about 1-2 min the first time):$missing_apps$missing_fonts"
+    $APT update || echo "    (apt-get update failed: trying with the package lists there are)"
+    [ -z "$missing_apps" ] || DEBIAN_FRONTEND=noninteractive $APT install -y $missing_apps >/dev/null || true
+    [ -z "$missing_fonts" ] || DEBIAN_FRONTEND=noninteractive $APT install -y --no-install-recommends \
+        $missing_fonts >/dev/null || true
+fi
+# Say what is really missing now (another process may have installed it meanwhile), and what that costs.
+still_missing=""
+for package in chromium chromium-driver tesseract-ocr graphviz $FONT_PACKAGES; do
+    dpkg -s "$package" >/dev/null 2>&1 || still_missing="$still_missing $package"
+done
+if [ -n "$still_missing" ]; then
+    echo "    not installed:$still_missing"
+    case "$still_missing" in *chromium*) echo "    - without Chromium the browser test is skipped and the report has no page screenshot";; esac
+    case "$still_missing" in *tesseract*) echo "    - without Tesseract its figures are left out of the real-photo section";; esac
+    case "$still_missing" in *graphviz*) echo "    - without Graphviz the architecture figures are left out";; esac
+    case "$still_missing" in *fonts-*) echo "    - with fonts missing the stand-in draws from fewer fonts (a different stand-in)";; esac
 fi

@@ -81,9 +81,14 @@ def test_web_page_reads_an_upload_and_answers_bad_uploads_clearly(client) -> Non
     answer = client.post("/read", data={"photo": (GOOD.open("rb"), GOOD.name)}).get_json()
     assert len(answer["number"]) == 2 and answer["annotated"].startswith("data:image/jpeg;base64,")
     cases = {"text": (io.BytesIO(b"hello"), "notes.txt"), "truncated": (io.BytesIO(GOOD.read_bytes()[:300]), "cut.png")}
+    messages = {}
     for name, upload in cases.items():
         response = client.post("/read", data={"photo": upload})
-        assert response.status_code == 400 and "could not be read" in response.get_json()["error"], name
+        assert response.status_code == 400, name
+        messages[name] = response.get_json()["error"]
+    # One plain sentence naming the file, never Python's internals (<_io.BytesIO object at 0x...>).
+    assert messages["text"] == "notes.txt is not an image that can be read (PNG, JPEG, ...)."
+    assert messages["truncated"] == "cut.png could not be decoded: the file may be truncated or corrupt."
     huge = client.post("/read", data={"photo": (io.BytesIO(b"0" * (3 * 2**20)), "big.png")})
     assert huge.status_code == 413 and "larger than 2 MB" in huge.get_json()["error"]
     assert client.post("/read", data={}).status_code == 400
@@ -94,12 +99,16 @@ def test_web_page_reads_an_upload_and_answers_bad_uploads_clearly(client) -> Non
 def test_annotate_draws_the_box_and_a_label() -> None:
     from helpers import reader
 
-    photo = np.full((200, 300, 3), 128, np.uint8)
-    reading = reader.Reading("42", (0.9, 0.8), 0.72, 0.99, (50.0, 60.0, 150.0, 240.0), (200, 300), True)
+    photo = np.full((400, 640, 3), 128, np.uint8)
+    reading = reader.Reading("42", (0.9, 0.8), 0.72, 0.99, (100.0, 120.0, 300.0, 480.0), (400, 640), True)
     drawn = np.asarray(app.annotate(photo, reading))
-    assert (drawn[100, 60] != 128).any() and (drawn[100, 150] == 128).all()   # box edge drawn, inside untouched
-    empty = reader.Reading("", (), 0.0, 0.1, None, (200, 300), False)
+    assert drawn.shape == photo.shape                                          # large enough: not enlarged
+    assert (drawn[200, 120] != 128).any() and (drawn[200, 300] == 128).all()   # box edge drawn, inside untouched
+    empty = reader.Reading("", (), 0.0, 0.1, None, (400, 640), False)
     assert (np.asarray(app.annotate(photo, empty))[:40, :120] != 128).any()    # "no number" label
+    # The box is given in the photo's own pixels; a shrunk copy of the photo gets it scaled down.
+    shrunk = np.asarray(app.annotate(np.full((200, 320, 3), 128, np.uint8), reading))
+    assert shrunk.shape[:2] == (400, 640) and (shrunk[200, 120] != 128).any()
 
 
 @pytest.mark.skipif(not (shutil.which("chromium") and shutil.which("chromedriver")),
@@ -117,7 +126,7 @@ def test_web_page_in_a_real_headless_browser(tmp_path: Path, saved_models) -> No
             assert shown["state"] == "done" and shown["number"] == expected and shown["message"] == ""
             browser.save_screenshot(str(tmp_path / "page.png"))
             shown = app.upload_in_browser(browser, server.url, bad["text"])
-            assert shown["state"] == "error" and "could not be read" in shown["message"]
+            assert shown["state"] == "error" and shown["message"] == "notes.txt is not an image that can be read (PNG, JPEG, ...)."
             shown = app.upload_in_browser(browser, server.url, GOOD)          # the server kept serving
             assert shown["state"] == "done" and shown["number"] == expected
         finally:
@@ -136,3 +145,69 @@ def test_a_screenshot_is_cropped_to_the_page_content(tmp_path) -> None:
     shot = app.save_screenshot(Browser(), tmp_path / "page.png", pad=10)
     with Image.open(shot) as image:
         assert image.size == (120, 70)
+
+
+def test_annotated_copies_never_overwrite_each_other(tmp_path: Path, saved_models, capsys) -> None:
+    sample = PROJECT_ROOT.parent / "shared" / "data" / "svhn-sample"
+    photos = tmp_path / "in"
+    for folder in ("train", "test", "extra"):
+        (photos / folder).mkdir(parents=True)
+        Image.new("RGB", (60, 40), (90, 90, 90)).save(photos / folder / "1.png")
+    Image.new("RGB", (60, 40), (90, 90, 90)).save(photos / "photo.png")
+    Image.new("RGB", (60, 40), (90, 90, 90)).save(photos / "photo.jpg")
+    files = [str(photos / f"{folder}/1.png") for folder in ("train", "test", "extra")] + \
+        [str(photos / "photo.png"), str(photos / "photo.jpg"), str(photos / "photo.jpg")]
+    assert app.run_cli([*files, "--out", str(tmp_path / "out"), "--models", str(saved_models)]) == 0
+    written = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert len(written) == len(files), written            # one copy per photo asked for, none overwritten
+    assert {"train_1_read.png", "test_1_read.png", "extra_1_read.png", "photo_png_read.png"} <= set(written)
+    assert "sample" in str(sample)    # names only: the photos themselves are made here
+    assert app.annotated_names(["a/1.png", "b/2.png"]) == ["1_read.png", "2_read.png"]   # short when they differ
+
+
+def test_boxes_are_in_the_photos_own_pixels_above_2048(tmp_path: Path, saved_models) -> None:
+    from helpers import reader
+
+    number_reader = reader.NumberReader.load(saved_models)      # a fixed box: the middle half of the letterbox
+    rng = np.random.default_rng(1)
+    small = rng.integers(0, 256, (1512, 2016, 3), dtype=np.uint8)
+    large = np.asarray(Image.fromarray(small).resize((4032, 3024), Image.NEAREST))      # a phone photo's size
+    (small_reading,), (large_reading,) = number_reader.read(small), number_reader.read(large)
+    assert large_reading.image_size == (3024, 4032)
+    np.testing.assert_allclose(large_reading.box, np.multiply(small_reading.box, 2), atol=4)
+    Image.fromarray(large).save(tmp_path / "phone.jpg", quality=80)
+    assert app.run_cli([str(tmp_path / "phone.jpg"), "--out", str(tmp_path / "out"), "--models", str(saved_models)]) == 0
+    with Image.open(tmp_path / "out" / "phone_read.png") as annotated:
+        assert annotated.size == (4032, 3024)                # drawn on the photo at its own size
+
+
+def test_bad_paths_are_answered_before_tensorflow_starts(tmp_path: Path, saved_models) -> None:
+    script = ("import sys; from helpers import app; "
+              f"code = app.run_cli([{str(tmp_path / 'missing.png')!r}, {str(GOOD.parent)!r}, '--models', "
+              f"{str(saved_models)!r}]); print(code, 'tensorflow' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", script], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+    assert done.stdout.split() == ["1", "False"], done.stderr
+    errors = done.stderr.strip().splitlines()
+    assert errors == [f"error: {tmp_path / 'missing.png'} does not exist.",
+                      f"error: {GOOD.parent} is a folder, not an image file."]   # the path said once
+    no_models = script.replace(repr(str(saved_models)), repr(str(tmp_path)))
+    done = subprocess.run([sys.executable, "-c", no_models], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+    assert done.stdout.split() == ["2", "False"] and "not found in" in done.stderr
+
+
+def test_cli_writes_nothing_unless_asked(tmp_path: Path, saved_models, monkeypatch, capsys) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert app.run_cli([str(GOOD), "--models", str(saved_models)]) == 0
+    assert list(tmp_path.iterdir()) == [] and "->" not in capsys.readouterr().out
+
+
+def test_the_label_fits_a_small_photo_and_the_copy_is_enlarged() -> None:
+    from helpers import reader
+
+    photo = np.full((48, 182, 3), 128, np.uint8)            # an SVHN-sized photo
+    reading = reader.Reading("210", (0.99, 0.98, 0.99), 0.97, 0.99, (8.0, 40.0, 40.0, 140.0), (48, 182), False)
+    drawn = np.asarray(app.annotate(photo, reading))
+    assert drawn.shape[1] >= app.MIN_SHOWN_SIDES[0] and drawn.shape[0] >= app.MIN_SHOWN_SIDES[1]
+    label = np.argwhere((drawn == 0).all(-1))               # the label's black backing
+    assert label.size and label[:, 1].max() < drawn.shape[1] - 1 and label[:, 0].max() < drawn.shape[0] - 1
+    assert label[:, 1].min() > 0 and label[:, 0].min() >= 0

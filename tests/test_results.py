@@ -170,6 +170,9 @@ def test_real_photo_tables_show_every_figure_beside_tesseract() -> None:
     glance = results.glance_table({"run": {}, "real": REAL})
     assert "80.0% (Tesseract: 23.0%)" in glance and "40.0% marked sure, 75.0% of them right" in glance
     assert "5/9 read (true box: 7/9; Tesseract: 0/9)" in glance
+    # Each mode names the file it actually wrote (a fast run writes under build/fast/).
+    assert "_From `build/fast/results/metrics.json` (fast smoke run" in results.glance_table({"run": {"fast_mode": True}})
+    assert "_From `results/metrics.json` (full run" in results.glance_table({"run": {"fast_mode": False}})
 
 
 def test_ablation_runs_load_in_the_order_of_the_changes(tmp_path: Path) -> None:

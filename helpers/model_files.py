@@ -1,0 +1,44 @@
+"""The released models' file names, and a check that they are there, without importing TensorFlow.
+
+The command line checks its inputs before TensorFlow's start-up (seconds): a missing model folder or
+photo is answered at once.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from helpers import lite
+
+READER_FILE = "number_reader.keras"
+LOCALIZER_FILE = "number_localizer.keras"
+SETTINGS_FILE = "number_reader.json"
+RUNTIMES = ("keras", *(f"tflite-{variant}" for variant in lite.VARIANTS))
+
+
+def lite_file(keras_file: str, variant: str) -> str:
+    """The name of a model's TensorFlow Lite export: number_reader.keras -> number_reader.float16.tflite."""
+    return keras_file.replace(".keras", f".{variant}.tflite")
+
+
+def model_files(runtime: str = "keras") -> tuple[str, str]:
+    """(reader, localizer) file names for a runtime; ValueError for an unknown one."""
+    if runtime not in RUNTIMES:
+        raise ValueError(f"unknown runtime {runtime!r}; choose one of {', '.join(RUNTIMES)}.")
+    if runtime == "keras":
+        return READER_FILE, LOCALIZER_FILE
+    return lite_file(READER_FILE, runtime.split("-")[1]), lite_file(LOCALIZER_FILE, runtime.split("-")[1])
+
+
+def check_models(folder: Path, runtime: str = "keras") -> None:
+    """Raise FileNotFoundError, saying how to get them, when a file the runtime needs is not in `folder`."""
+    folder = Path(folder)
+    missing = [name for name in (*model_files(runtime), SETTINGS_FILE) if not (folder / name).exists()]
+    if not missing:
+        return
+    if runtime != "keras" and (folder / READER_FILE).exists():
+        hint = "write them from the Keras models there with `python -m helpers.export`"
+    else:
+        hint = ("a clone of the repository has them in models/; `bash scripts/report.sh` trains and writes them "
+                "(a full run: over two hours on 2 CPU cores, see the README); --models or DIGITS_MODELS_DIR "
+                "points at another folder")
+    raise FileNotFoundError(f"{', '.join(missing)} not found in {folder}: {hint}.")
