@@ -3,6 +3,11 @@
     DIGITS_DATA_DIR=../shared/data .venv/bin/python experiments/real_photos.py [--models DIR] [--no-tesseract]
 
 DIR holds what `NumberReader.save` writes (default: models/, where a full run saves its models). Prints the notebook's real-photo table and a JSON summary (`--json FILE` also writes it).
+`--svhn validation` (the default) also scores the real SVHN photos of svhn-real/ kept for choices
+(train 201-256): end to end, in the true box, sure answers, mean IoU and by length, in about a
+minute; `--svhn train` scores train 1-200 (the part that may be trained on). `--svhn test` reads
+the test photos, which the rules allow once, at the end, with every choice made: it asks for
+`--final` too. `--svhn none` leaves SVHN out; `--svhn-only` leaves the other sets out.
 `--tesseract-only` scores Tesseract alone (no models needed) and writes
 experiments/results/baselines/tesseract.json. `--agreement` also scores the rule that marks an answer sure only when every candidate box read
 the same number (a rule with no threshold to tune, so nothing is chosen on the real photos).
@@ -36,6 +41,32 @@ def tesseract_baseline() -> dict:
     return figures
 
 
+def svhn_figures(number_reader, part: str, peers: bool = False) -> dict:
+    """{"svhn_<part>": figures} for real SVHN photos of svhn-real/, with one summary line; {} without them.
+    With `peers`, RapidOCR's and Tesseract's figures on the same photos are under "peers"."""
+    photos = real_photos.svhn_real(part)
+    if photos is None:
+        print(f"(no svhn-real/ in {paths.data_dir()}: real SVHN left out)")
+        return {}
+    figures, _, _ = real_photos.svhn_scores(number_reader, photos)
+    if peers:
+        from helpers import peers as peer_readers
+
+        figures["peers"] = {name: {"true_box": peer_readers.score(name, photos, in_true_box=True),
+                                   "whole_photo": peer_readers.score(name, photos, in_true_box=False)}
+                            for name in peer_readers.PEERS}
+        for name, scores in figures["peers"].items():
+            if scores["true_box"] is not None:
+                print(f"  {name}: true box {100 * scores['true_box']['accuracy']:.1f}% "
+                      f"({scores['true_box']['seconds_per_photo']:.2f} s a photo), whole photo "
+                      f"{100 * scores['whole_photo']['accuracy']:.1f}% ({scores['whole_photo']['seconds_per_photo']:.2f} s)")
+    print(f"real SVHN {part} ({photos.paths[0].parent.name} {photos.paths[0].stem}-{photos.paths[-1].stem}, "
+          f"{len(photos)} photos): end to end {100 * figures['end_to_end_accuracy']:.1f}%, "
+          f"true box {100 * figures['true_box_accuracy']:.1f}%, sure {100 * figures['confident_share']:.1f}% "
+          f"of photos ({results.percent(figures['confident_precision'])} right), mean IoU {figures['mean_iou']:.2f}")
+    return {f"svhn_{part}": figures}
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", type=Path, default=None, help="folder of the saved reader (default: models/)")
@@ -43,13 +74,29 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--tesseract-only", action="store_true", help="score Tesseract alone, write its JSON")
     parser.add_argument("--agreement", action="store_true", help="also score sure = every box agrees")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures to this file")
+    parser.add_argument("--svhn", default="validation", choices=[*real_photos.SVHN_REAL_PARTS, "none"],
+                        help="which real SVHN photos of svhn-real/ to score (default: validation, train 201-256)")
+    parser.add_argument("--svhn-only", action="store_true", help="score the real SVHN photos alone")
+    parser.add_argument("--final", action="store_true", help="confirms the once-only read of --svhn test")
+    parser.add_argument("--peers", action="store_true",
+                        help="also score the peers (RapidOCR, Tesseract) on the same real SVHN photos")
     args = parser.parse_args(argv)
+    if args.svhn == "test" and not args.final:
+        parser.error("the real test photos are read once, with every choice made: add --final to read them")
     start = time.perf_counter()
     if args.tesseract_only:
         return tesseract_baseline()
     number_reader = reader.NumberReader.load(args.models)
+    svhn = svhn_figures(number_reader, args.svhn, peers=args.peers) if args.svhn != "none" else {}
+    if args.svhn_only:
+        print(json.dumps(svhn, indent=1))
+        print(f"({time.perf_counter() - start:.0f} s)")
+        if args.json:
+            args.json.write_text(json.dumps(svhn, indent=1))
+        return svhn
     figures = real_photos.evaluate(number_reader, tesseract=not args.no_tesseract)
     figures.pop("_readings")
+    figures.update(svhn)
     if not figures:
         raise SystemExit(f"no real photos (chars74k-digits/, svhn-sample/) in {paths.data_dir()}")
     print(results.real_table(figures))

@@ -69,6 +69,19 @@ def concat_tables(tables: list[NumberTable]) -> NumberTable:
                          for field in ("paths", "boxes", "labels", "union")), sum(t.dropped for t in tables))
 
 
+def mix_tables(bulk: NumberTable, extra: NumberTable, share: float) -> NumberTable:
+    """`bulk`'s rows plus `extra`'s repeated so that they make about `share` of the rows (0-1): a few
+    real photos mixed into many rendered ones; share 1 gives `extra` alone, repeated to `bulk`'s size."""
+    if not 0 <= share <= 1:
+        raise ValueError(f"share is a share of the rows (0-1), got {share}.")
+    if share == 0 or not len(extra):
+        return bulk
+    if share == 1:
+        return concat_tables([extra] * max(1, round(len(bulk) / len(extra))))
+    times = max(1, round(share * len(bulk) / ((1 - share) * len(extra))))
+    return concat_tables([bulk, *[extra] * times])
+
+
 def photos_on_disk(folders: list[Path], *, max_digits: int = 5) -> NumberTable:
     """The annotated photos of several format-1 folders that are actually present (e.g. the tiny real sample).
 
@@ -124,6 +137,22 @@ def crop_number(image, box, *, resize: int = 64, crop: int = 54, random_pair=Non
     return tf.cast(tf.round(tf.clip_by_value(out, 0, 255)), tf.uint8)
 
 
+def photometric_jitter(crop, random_pair):
+    """A uint8 crop with its brightness (+-20%), contrast (0.6-1.4), saturation (0.4-1.6) and hue (+-0.05)
+    changed at random (stateless, reproducible under the seed pair); a fifth become grey."""
+    import tensorflow as tf
+
+    image = tf.cast(crop, tf.float32) / 255.0
+    seeds = [random_pair + k for k in range(1, 6)]
+    image = tf.image.stateless_random_brightness(image, 0.2, seed=seeds[0])
+    image = tf.image.stateless_random_contrast(image, 0.6, 1.4, seed=seeds[1])
+    image = tf.image.stateless_random_saturation(image, 0.4, 1.6, seed=seeds[2])
+    image = tf.image.stateless_random_hue(image, 0.05, seed=seeds[3])
+    grey = tf.image.grayscale_to_rgb(tf.image.rgb_to_grayscale(image))
+    image = tf.where(tf.random.stateless_uniform([], seed=seeds[4]) < 0.2, grey, image)
+    return tf.cast(tf.round(tf.clip_by_value(image, 0.0, 1.0) * 255.0), tf.uint8)
+
+
 def with_random_pairs(rows, count: int, *, training: bool, seed: int):
     """(row, stateless seed pair) elements: shuffled and endless for training, in order once otherwise.
 
@@ -139,7 +168,7 @@ def with_random_pairs(rows, count: int, *, training: bool, seed: int):
 
 def crop_dataset(table: NumberTable, *, training: bool, batch_size: int, seed: int = 0,
                  resize: int = 64, crop: int = 54, target_fn=None, random_crop: bool = True,
-                 box_jitter: float = 0.0):
+                 box_jitter: float = 0.0, photometric: bool = False):
     """Stream (uint8 crop, targets) batches from the PNGs, as Goodfellow et al. preprocess SVHN.
 
     Each image is cropped to its expanded number box and resized to `resize`^2; training takes a
@@ -147,6 +176,8 @@ def crop_dataset(table: NumberTable, *, training: bool, batch_size: int, seed: i
     `random_crop=False` trains on centre crops too (the "no augmentation" baseline). `box_jitter`
     (training only) rescales each box by up to that fraction per axis and shifts it by up to half
     of it, as a localizer's boxes are off, so that a reader trained on it tolerates them.
+    `photometric` (training only) varies each crop's brightness, contrast, saturation and hue
+    (`photometric_jitter`), for few real photos seen many times.
     """
     import tensorflow as tf
 
@@ -164,8 +195,9 @@ def crop_dataset(table: NumberTable, *, training: bool, batch_size: int, seed: i
             centre = centre + u[2:] * box_jitter * half
             half = half * (1 + u[:2] * box_jitter)
             box = tf.concat([centre - half, centre + half], 0)
-        return crop_number(image, box, resize=resize, crop=crop,
-                           random_pair=random_pair if training and random_crop else None), label
+        out = crop_number(image, box, resize=resize, crop=crop,
+                          random_pair=random_pair if training and random_crop else None)
+        return (photometric_jitter(out, random_pair) if training and photometric else out), label
 
     batches = rows.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).batch(batch_size)
     return batches.map(lambda x, y: (x, target_fn(y, max_digits)),

@@ -25,6 +25,11 @@ from helpers import crops, images, metrics, paths
 
 CHARS74K = "chars74k-digits"
 SVHN_SAMPLE = "svhn-sample"
+SVHN_REAL = "svhn-real"
+# Real SVHN train photos 201-256 are kept for choices, checkpoints and thresholds; 1-200 may be trained on.
+# test/ (1-128) is read once, at the end, for the report's real figure.
+SVHN_REAL_VALIDATION_FROM = 201
+SVHN_REAL_PARTS = ("train", "validation", "test")
 # One line of text, digits only; photos upscaled 4x first (Tesseract wants glyphs 20+ px tall).
 TESSERACT_ARGS = ("--psm", "7", "-c", "tessedit_char_whitelist=0123456789")
 TESSERACT_UPSCALE = 4
@@ -66,6 +71,54 @@ def svhn_sample(data_dir: Path | None = None) -> LabelledPhotos | None:
     table = crops.photos_on_disk(folders)
     return LabelledPhotos("svhn_sample", [Path(p) for p in table.paths], [images.load_image(p) for p in table.paths],
                           [metrics.number_string(row) for row in table.labels], table.union.astype(np.float64))
+
+
+def svhn_real_table(part: str, data_dir: Path | None = None) -> crops.NumberTable | None:
+    """The rows of one part of `svhn-real/`, in photo order: "train" (train 1-200, may be trained on),
+    "validation" (train 201-256, for choices) or "test" (test 1-128, the final figure only); None
+    when the folder is not there."""
+    if part not in SVHN_REAL_PARTS:
+        raise ValueError(f"part must be one of {', '.join(SVHN_REAL_PARTS)}, got {part!r}.")
+    folder = Path(data_dir or paths.data_dir()) / SVHN_REAL / ("test" if part == "test" else "train")
+    if not (folder / "digitStruct.mat").exists():
+        return None
+    table = crops.photos_on_disk([folder])
+    numbers = np.array([int(Path(p).stem) for p in table.paths])
+    keep = np.ones(len(numbers), bool) if part == "test" else \
+        (numbers >= SVHN_REAL_VALIDATION_FROM) if part == "validation" else (numbers < SVHN_REAL_VALIDATION_FROM)
+    rows = np.flatnonzero(keep)[np.argsort(numbers[keep], kind="stable")]     # 1.png, 2.png, ... in order
+    return crops.NumberTable(table.paths[rows], table.boxes[rows], table.labels[rows], table.union[rows], 0)
+
+
+def svhn_real(part: str, data_dir: Path | None = None) -> LabelledPhotos | None:
+    """The photos of one part of `svhn-real/` (see `svhn_real_table`) with numbers and true boxes."""
+    table = svhn_real_table(part, data_dir)
+    if table is None:
+        return None
+    return LabelledPhotos(f"svhn_{part}", [Path(p) for p in table.paths], [images.load_image(p) for p in table.paths],
+                          [metrics.number_string(row) for row in table.labels], table.union.astype(np.float64))
+
+
+def svhn_scores(number_reader, photos: LabelledPhotos) -> tuple[dict, list, list]:
+    """Whole-number figures on real SVHN photos: end to end (the app's path) and inside the true box,
+    sure answers' share and precision end to end, mean IoU of the box found, and accuracy by length.
+    Returns (figures, end-to-end readings, true-box readings)."""
+    end_to_end = number_reader.read(photos.photos)
+    true_box = read_in_boxes(number_reader, photos.photos, photos.boxes)
+    path_scores, box_scores = reading_scores(end_to_end, photos.numbers), reading_scores(true_box, photos.numbers)
+    found = np.array([r.box if r.box is not None else (0, 0, 0, 0) for r in end_to_end], np.float64)
+    lengths = np.array([len(number) for number in photos.numbers])
+    right = np.array([r.number == t for r, t in zip(end_to_end, photos.numbers)])
+    right_in_box = np.array([r.number == t for r, t in zip(true_box, photos.numbers)])
+    figures = {
+        "count": len(photos), "end_to_end_accuracy": path_scores["accuracy"],
+        "true_box_accuracy": box_scores["accuracy"], "confident_share": path_scores["confident_share"],
+        "confident_precision": path_scores["confident_precision"],
+        "mean_iou": float(images.iou(found, photos.boxes).mean()),
+        "by_length": {str(n): {"count": int((lengths == n).sum()), "end_to_end_accuracy": float(right[lengths == n].mean()),
+                               "true_box_accuracy": float(right_in_box[lengths == n].mean())}
+                      for n in sorted(set(lengths.tolist()))}}
+    return figures, end_to_end, true_box
 
 
 def framed(photo: np.ndarray, margin: float = 0.3) -> tuple[np.ndarray, np.ndarray]:

@@ -211,7 +211,8 @@ def fit_design(design: models.Design, source: sequences.DigitSource, validation:
 def fit_crops(design: models.Design, table, validation: tuple[np.ndarray, np.ndarray], *, batch_size: int,
               epochs: int, steps_per_epoch: int, learning_rate: float, seed: int, model_args: dict | None = None,
               random_crop: bool = True, data_name: str = "", cache: bool = True, patience: int = DEFAULT_PATIENCE,
-              box_jitter: float = 0.0, start_from: TrainedModel | None = None, strategy=None) -> TrainedModel:
+              box_jitter: float = 0.0, start_from: TrainedModel | None = None, strategy=None,
+              photometric: bool = False) -> TrainedModel:
     """Train (or load) one design on 54x54 crops streamed from a format-1 split (Step 2).
 
     `start_from` fine-tunes a trained model (its weights, a fresh optimizer) instead of starting anew.
@@ -232,8 +233,10 @@ def fit_crops(design: models.Design, table, validation: tuple[np.ndarray, np.nda
                 "model_args": model_args, "random_crop": random_crop, "data": data_name, "rows": len(table)}
     if box_jitter or start_from is not None:    # new keys only when used: earlier cached runs stay valid
         settings.update(box_jitter=box_jitter, start_from=start_from.path.name if start_from else None)
-    stream = crops.crop_dataset(table, training=True, batch_size=batch_size, seed=seed,
-                               target_fn=design.targets, random_crop=random_crop, box_jitter=box_jitter)
+    if photometric:
+        settings["photometric"] = True
+    stream = crops.crop_dataset(table, training=True, batch_size=batch_size, seed=seed, target_fn=design.targets,
+                                random_crop=random_crop, box_jitter=box_jitter, photometric=photometric)
     return train_or_load(f"step2-{design.key}", settings, build, stream, validation, design.decode,
                          epochs=epochs, steps_per_epoch=steps_per_epoch, patience=patience, cache=cache,
                          strategy=strategy)
@@ -256,11 +259,12 @@ def fit_localizer(paths_: np.ndarray, boxes: np.ndarray, validation: tuple[np.nd
                   batch_size: int, epochs: int, steps_per_epoch: int, learning_rate: float, seed: int,
                   model_args: dict | None = None, data_name: str = "", cache: bool = True,
                   patience: int = DEFAULT_PATIENCE, backgrounds: list | None = None, zoom_out: float = 0.0,
-                  tight: float = 0.0, strategy=None) -> TrainedModel:
+                  tight: float = 0.0, strategy=None, start_from: TrainedModel | None = None) -> TrainedModel:
     """Train (or load) Step 4's localizer on whole photos; keeps the epoch with the best val mean IoU.
 
     `backgrounds` + `zoom_out`: the share of photos pasted small into wider scenes; `tight`: the
-    share cropped to the number itself (see localization.localization_dataset).
+    share cropped to the number itself (see localization.localization_dataset). `start_from`
+    fine-tunes a trained localizer (its weights, a fresh optimizer).
     """
     from helpers import localization
 
@@ -270,6 +274,8 @@ def fit_localizer(paths_: np.ndarray, boxes: np.ndarray, validation: tuple[np.nd
     def build() -> keras.Model:
         keras.utils.set_random_seed(seed)
         model = localization.build_localizer(size, **model_args)
+        if start_from is not None:
+            model.set_weights(start_from.model.get_weights())
         return localization.compile_localizer(model, models.learning_rate_schedule(
             learning_rate, epochs * steps_per_epoch, warmup_steps=steps_per_epoch // 2))
 
@@ -278,6 +284,8 @@ def fit_localizer(paths_: np.ndarray, boxes: np.ndarray, validation: tuple[np.nd
                 "backgrounds": len(backgrounds or [])}
     if tight:   # only when used, so that models trained before this setting keep their cache key
         settings["tight"] = tight
+    if start_from is not None:
+        settings["start_from"] = start_from.path.name
     stream = localization.localization_dataset(paths_, boxes, training=True, batch_size=batch_size, seed=seed,
                                                size=size, backgrounds=backgrounds, zoom_out=zoom_out, tight=tight)
     return train_or_load("localizer", settings, build, stream, validation, decode=None, epochs=epochs,

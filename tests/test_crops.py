@@ -60,6 +60,24 @@ def test_crop_stream_shapes_content_and_randomness(tmp_path: Path) -> None:
     assert len({w.tobytes() for w in windows}) > 1
 
 
+def test_photometric_jitter_changes_colours_reproducibly_and_keeps_the_crop(tmp_path: Path) -> None:
+    tf = pytest.importorskip("tensorflow")
+    crop = tf.constant(np.random.default_rng(0).integers(0, 256, (54, 54, 3)), tf.uint8)
+    pair = tf.constant([3, 4], tf.int64)
+    jittered = crops.photometric_jitter(crop, pair).numpy()
+    assert jittered.shape == (54, 54, 3) and jittered.dtype == np.uint8
+    np.testing.assert_array_equal(jittered, crops.photometric_jitter(crop, pair).numpy())   # same seed, same crop
+    assert not np.array_equal(jittered, crop.numpy())
+    others = {crops.photometric_jitter(crop, tf.constant([k, 1], tf.int64)).numpy().tobytes() for k in range(5)}
+    assert len(others) == 5
+    folder = _split(tmp_path / "train", [((1, 9), (20, 10, 40, 30))])
+    table = crops.number_table(folder, digitstruct.parse_digit_struct(folder / "digitStruct.mat"))
+    plain = next(iter(crops.crop_dataset(table, training=True, batch_size=4, seed=0, random_crop=False)))[0].numpy()
+    varied = next(iter(crops.crop_dataset(table, training=True, batch_size=4, seed=0, random_crop=False,
+                                          photometric=True)))[0].numpy()
+    assert len({c.tobytes() for c in plain}) == 1 and len({c.tobytes() for c in varied}) == 4
+
+
 def test_missing_images_are_reported(tmp_path: Path) -> None:
     folder = _split(tmp_path / "train", [((1,), (20, 10, 40, 30))])
     (folder / "1.png").unlink()
@@ -89,3 +107,19 @@ def test_photos_on_disk_reads_the_real_sample(tmp_path: Path, monkeypatch) -> No
     table = crops.photos_on_disk([SAMPLE / split for split in ("train", "test", "extra")])
     numbers = ["".join(map(str, row[1:1 + row[0]])) for row in table.labels]
     assert numbers == KNOWN["train"] + KNOWN["test"] + KNOWN["extra"]
+
+
+def test_mixing_a_few_rows_into_many_repeats_them_to_the_asked_share() -> None:
+    def table(count: int, tag: str) -> crops.NumberTable:
+        return crops.NumberTable(np.array([f"{tag}/{i}.png" for i in range(count)]), np.zeros((count, 4), np.float32),
+                                 np.zeros((count, 6), np.int64), np.zeros((count, 4), np.float32), 0)
+
+    bulk, extra = table(900, "standin"), table(100, "real")
+    mixed = crops.mix_tables(bulk, extra, 0.25)
+    real = np.char.startswith(mixed.paths.astype(str), "real/")
+    assert len(mixed) == 1200 and real.sum() == 300 and set(mixed.paths[~real]) == set(bulk.paths)
+    assert crops.mix_tables(bulk, extra, 0.0) is bulk
+    alone = crops.mix_tables(bulk, extra, 1.0)
+    assert set(alone.paths) == set(extra.paths) and len(alone) == 900
+    with pytest.raises(ValueError, match="share"):
+        crops.mix_tables(bulk, extra, 1.5)

@@ -108,3 +108,33 @@ def test_tesseract_reads_a_clean_digit_and_only_digits() -> None:
 def test_the_real_chars74k_set_holds_593_digits_of_every_class() -> None:
     digits = real_photos.chars74k_digits(SHARED_DATA)
     assert len(digits) == 593 and set(digits.numbers) == set("0123456789")
+
+
+@pytest.mark.skipif(not (SHARED_DATA / "svhn-real").exists(), reason=f"{SHARED_DATA} has no svhn-real")
+def test_real_svhn_parts_are_disjoint_and_validation_is_train_201_to_256() -> None:
+    parts = {part: real_photos.svhn_real(part, SHARED_DATA) for part in real_photos.SVHN_REAL_PARTS}
+    assert {part: len(photos) for part, photos in parts.items()} == {"train": 200, "validation": 56, "test": 128}
+    assert [p.name for p in parts["validation"].paths][:2] == ["201.png", "202.png"]
+    assert parts["train"].paths[-1].name == "200.png" and parts["test"].paths[0].parent.name == "test"
+    assert parts["train"].numbers[:3] == ["19", "23", "25"]            # the known labels of train 1-3
+    with pytest.raises(ValueError, match="part must be one of"):
+        real_photos.svhn_real("extra", SHARED_DATA)
+
+
+def test_svhn_scores_count_end_to_end_true_box_sure_answers_iou_and_lengths() -> None:
+    photos = real_photos.LabelledPhotos("svhn_validation", [Path(f"{n}.png") for n in range(4)],
+                                        [np.zeros((20, 40, 3), np.uint8)] * 4, ["12", "3", "45", "678"],
+                                        np.array([[0.0, 0, 1, 1]] * 4))
+
+    class Reader:   # end to end: right, right but unsure, wrong, none; in the true box all right
+        def read(self, photos_, boxes=None):
+            if boxes is not None:
+                return [reading(t) for t in photos.numbers]
+            return [reading("12"), reading("3", confident=False), reading("46"), reading("")]
+
+    figures, end_to_end, true_box = real_photos.svhn_scores(Reader(), photos)
+    assert figures["count"] == 4 and figures["end_to_end_accuracy"] == 0.5 and figures["true_box_accuracy"] == 1.0
+    assert figures["confident_share"] == 0.5 and figures["confident_precision"] == 0.5
+    assert figures["mean_iou"] == pytest.approx(0.75)          # three boxes found exactly, one missing
+    assert figures["by_length"]["2"] == {"count": 2, "end_to_end_accuracy": 0.5, "true_box_accuracy": 1.0}
+    assert len(end_to_end) == len(true_box) == 4

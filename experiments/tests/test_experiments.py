@@ -41,3 +41,22 @@ def test_the_readme_table_is_rewritten_between_its_markers(tmp_path: Path, monke
 def test_the_yardstick_script_says_how_to_make_models(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="scripts/report.sh"):
         yardstick_script.main(["--models", str(tmp_path), "--no-tesseract"])
+
+
+def test_the_yardstick_reads_the_real_test_photos_only_when_told_it_is_the_final_read(tmp_path: Path, capsys) -> None:
+    with pytest.raises(SystemExit):
+        yardstick_script.main(["--models", str(tmp_path), "--svhn", "test", "--svhn-only"])
+    assert "--final" in capsys.readouterr().err
+
+
+def test_the_fine_tuning_mix_has_the_asked_share_of_real_rows() -> None:
+    import real_svhn_finetune
+    from helpers import paths, real_photos
+
+    if not (paths.data_dir() / real_photos.SVHN_REAL).exists():
+        pytest.skip("no svhn-real/ in the data folder")
+    real = real_svhn_finetune.real_table("train")
+    validation = real_svhn_finetune.real_table("validation")
+    assert len(real) == 200 and len(validation) == 56 and not set(real.paths) & set(validation.paths)
+    alone, name = real_svhn_finetune.mixed_table(1.0)
+    assert set(alone.paths) == set(real.paths) and "1-200" in name
