@@ -296,10 +296,17 @@ def chromium(width: int = 1100, height: int = 900):
 
 
 def save_screenshot(browser, path: Path, pad: int = 12) -> Path:
-    """Save what the browser shows as a PNG, cropped to the page's content (its white margins dropped)."""
+    """Save the whole page as a PNG (the window grown to its height), cropped to its content (white margins dropped)."""
     from PIL import ImageChops
 
     path = Path(path)
+    # A headless window shows only its own height: grow it to the whole page first, or the shot is cut.
+    if hasattr(browser, "execute_script"):
+        page, view = browser.execute_script(
+            "return [Math.ceil(document.documentElement.scrollHeight), window.innerHeight]")
+        if page > view:       # the window is taller than its viewport by its frame: grow it by the difference
+            size = browser.get_window_size()
+            browser.set_window_size(size["width"], size["height"] + page - view + 16)
     browser.save_screenshot(str(path))
     with Image.open(path) as shot:
         page = shot.convert("RGB")

@@ -8,6 +8,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 FIGURE_DIR: Path | None = None
+SAVE_DPI = 110          # savefig.dpi of the report's figures
+REPORT_WIDTH_PX = 1000  # report.html shows a figure at most about this wide (wider PNGs are scaled down)
+MIN_TEXT_PX = 9         # text smaller than this, as report.html shows it, is hard to read
+PROBLEMS_FILE = "figure_problems.json"
 
 
 def setup(figure_dir: Path) -> None:
@@ -15,7 +19,7 @@ def setup(figure_dir: Path) -> None:
     global FIGURE_DIR
     FIGURE_DIR = Path(figure_dir)
     FIGURE_DIR.mkdir(parents=True, exist_ok=True)
-    plt.rcParams.update({"figure.dpi": 90, "savefig.dpi": 110, "axes.titlesize": 11,
+    plt.rcParams.update({"figure.dpi": 90, "savefig.dpi": SAVE_DPI, "axes.titlesize": 11,
                          "axes.labelsize": 10, "font.size": 10, "image.cmap": "gray",
                          "axes.grid": False})
     _add_alt_text_to_inline_figures()
@@ -75,16 +79,16 @@ def save_fig(fig: plt.Figure, name: str) -> Path:
     path = FIGURE_DIR / f"{name}.png"
     if fig.get_layout_engine() is None:      # grids lay themselves out (constrained), the rest here
         fig.tight_layout()
-    _record_clashes(name, title_clashes(fig))
+    _record_problems(name, figure_problems(fig))
     fig.savefig(path, bbox_inches="tight")
     return path
 
 
-def _record_clashes(name: str, clashes: list[str]) -> None:
-    """Keep `<figure_dir>/title_clashes.json` (figure name -> its clashing titles) for the tests to check."""
+def _record_problems(name: str, clashes: list[str]) -> None:
+    """Keep `<figure_dir>/figure_problems.json` (figure name -> what makes it hard to read) for the tests."""
     import json
 
-    record_path = FIGURE_DIR / "title_clashes.json"
+    record_path = FIGURE_DIR / PROBLEMS_FILE
     record = json.loads(record_path.read_text()) if record_path.exists() else {}
     if clashes:
         record[name] = clashes
@@ -116,17 +120,88 @@ def title_clashes(fig: plt.Figure) -> list[str]:
     return clashes
 
 
+def readable_fontsize(width_inches: float, points: float = 9.0) -> float:
+    """The font size (points) for text in a figure `width_inches` wide that still shows at least
+    MIN_TEXT_PX + 1 pixels tall in report.html, which scales wide figures down; at least `points`."""
+    shown = min(1.0, REPORT_WIDTH_PX / (width_inches * SAVE_DPI))
+    return max(points, (MIN_TEXT_PX + 1) * 72 / (SAVE_DPI * shown))
+
+
+def figure_problems(fig: plt.Figure) -> list[str]:
+    """What makes a figure hard to read, laid out as `save_fig` saves it: titles that overlap or run out
+    of it, a legend over plotted data or over tick labels, tick labels over each other, and text
+    smaller than MIN_TEXT_PX pixels as report.html shows the figure."""
+    from matplotlib.text import Text
+
+    problems = title_clashes(fig)           # lays the figure out and draws it
+    renderer = fig.canvas.get_renderer()
+    shown = min(1.0, REPORT_WIDTH_PX / (fig.get_figwidth() * SAVE_DPI))
+    legends = [(axis, axis.get_legend()) for axis in fig.axes if axis.get_legend()] + \
+        [(None, legend) for legend in fig.legends]
+    tick_boxes = [(axis, label.get_window_extent(renderer)) for axis in fig.axes
+                  for ticks in _drawn_tick_labels(axis) for label in ticks]
+    for owner, legend in legends:
+        box = legend.get_window_extent(renderer).padded(-1)
+        where = f"the legend of {owner.get_title()!r}" if owner is not None and owner.get_title() else "a legend"
+        covered = [axis for axis in fig.axes if any(_line_crosses(line, box) for line in axis.get_lines())
+                   or any(patch.get_window_extent(renderer).overlaps(box) for patch in axis.patches)]
+        if covered:
+            problems.append(f"{where} covers plotted data")
+        if any(tick.overlaps(box) for _, tick in tick_boxes):
+            problems.append(f"{where} covers tick labels")
+    for axis in fig.axes:
+        for ticks in _drawn_tick_labels(axis):
+            # Grown by 1.5 px: labels that merely touch ("othernone") read as one word.
+            boxes = [t.get_window_extent(renderer).padded(1.5) for t in ticks]
+            if any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:]):
+                problems.append(f"tick labels of {axis.get_title() or 'a panel'!r} overlap")
+    hidden = {id(label) for axis in fig.axes for label in (*axis.get_xticklabels(), *axis.get_yticklabels())} - \
+        {id(label) for axis in fig.axes for ticks in _drawn_tick_labels(axis) for label in ticks}
+    small = sorted({t.get_text().split(chr(10))[0][:30] for t in fig.findobj(Text)
+                    if t.get_visible() and t.get_text().strip() and id(t) not in hidden
+                    and t.get_fontsize() * SAVE_DPI / 72 * shown < MIN_TEXT_PX})
+    problems += [f"{text!r} is under {MIN_TEXT_PX} px tall in the report" for text in small]
+    return problems
+
+
+def _drawn_tick_labels(axis) -> tuple[list, list]:
+    """(x, y) tick labels an axes really draws: none when its axis is off, and only ticks inside its limits
+    (matplotlib keeps labels for ticks just outside, which are never drawn)."""
+    if not axis.axison:
+        return [], []
+
+    def inside(labels, limits, coordinate: int) -> list:
+        low, high = sorted(limits)
+        span = (high - low) * 1e-6
+        return [label for label in labels if label.get_visible() and label.get_text().strip()
+                and low - span <= label.get_position()[coordinate] <= high + span]
+
+    return (inside(axis.get_xticklabels(), axis.get_xlim(), 0) if axis.xaxis.get_visible() else [],
+            inside(axis.get_yticklabels(), axis.get_ylim(), 1) if axis.yaxis.get_visible() else [])
+
+
+def _line_crosses(line, box) -> bool:
+    """Whether a plotted line (its points and the segments between them) passes through a display box."""
+    points = line.get_transform().transform(np.asarray(line.get_xydata(), float))
+    points = points[np.isfinite(points).all(1)]
+    if len(points) > 1:   # ten samples along each segment, so a line through the box without a point in it counts
+        steps = np.linspace(0, 1, 10)[:, None, None]
+        points = (points[:-1] + steps * (points[1:] - points[:-1])).reshape(-1, 2)
+    return bool(((points[:, 0] > box.x0) & (points[:, 0] < box.x1) & (points[:, 1] > box.y0) & (points[:, 1] < box.y1)).any())
+
+
 def number_grid(images: np.ndarray, titles: list[str], columns: int = 4, title: str = "",
                 title_colors: list[str] | None = None) -> plt.Figure:
     """Show images (n, h, w[, c]) in a grid with a caption above each."""
     rows = int(np.ceil(len(images) / columns))
     height, width = images.shape[1:3]
     panel = 2.6 * width / max(height * 2.5, width)
-    captions = [caption(text, panel) for text in titles]
+    size = readable_fontsize(columns * panel)      # wide grids are shown scaled down: larger type
+    captions = [caption(text, panel, size) for text in titles]
     lines = max((text.count("\n") + 1 for text in captions), default=1)
     fig, axes = plt.subplots(rows, columns, figsize=(columns * panel,
                                                      rows * (2.6 * height / max(width / 2.5, height) * 0.55
-                                                             + 0.15 * (lines - 1)) + 0.4),
+                                                             + size / 60 * (lines - 1)) + 0.4),
                              squeeze=False, layout="constrained")
     for index, axis in enumerate(axes.flat):
         axis.axis("off")
@@ -135,7 +210,7 @@ def number_grid(images: np.ndarray, titles: list[str], columns: int = 4, title: 
             axis.imshow(image[..., 0] if image.ndim == 3 and image.shape[-1] == 1 else image,
                         vmin=0, vmax=255)
             color = title_colors[index] if title_colors else "black"
-            axis.set_title(captions[index], fontsize=9, color=color)
+            axis.set_title(captions[index], fontsize=size, color=color)
     if title:
         fig.suptitle(title)
     return fig
@@ -148,7 +223,7 @@ def training_curves(histories: dict[str, dict[str, list[float]]], title: str,
     `starts` gives a run the epoch it continues after (a continuation of a 2-epoch comparison
     run starts at 2), so it is drawn after the epochs it builds on, not on top of them.
     """
-    fig, (loss_axis, accuracy_axis) = plt.subplots(1, 2, figsize=(10, 3.4))
+    fig, (loss_axis, accuracy_axis) = plt.subplots(1, 2, figsize=(10, 3.6), layout="constrained")
     for label, history in histories.items():
         epochs = np.arange(1, len(history["loss"]) + 1) + (starts or {}).get(label, 0)
         loss_axis.plot(epochs, history["loss"], marker="o", ms=3, label=label)
@@ -159,7 +234,9 @@ def training_curves(histories: dict[str, dict[str, list[float]]], title: str,
     accuracy_axis.set(xlabel="epoch", ylabel="whole-number accuracy (%)", title="Validation accuracy")
     for axis in (loss_axis, accuracy_axis):
         axis.grid(alpha=0.3)
-        axis.legend()
+    # One legend for both panels, below them: inside a panel it hid curves and labels.
+    fig.legend(*loss_axis.get_legend_handles_labels(), loc="outside lower center",
+               ncol=min(len(histories), 2), frameon=False)
     fig.suptitle(title)
     return fig
 
@@ -170,15 +247,17 @@ def confusion(matrix: np.ndarray, labels: list[str], title: str, rows: int | Non
     `rows` keeps only the first rows (e.g. the true classes that can occur).
     """
     matrix = matrix[:rows] if rows else matrix
-    fig, axis = plt.subplots(figsize=(6.2, 0.38 * len(matrix) + 0.7))
+    # Cells wider than tall (aspect "auto"): a word under a column ("other", "none") needs the room.
+    fig, axis = plt.subplots(figsize=(0.55 * matrix.shape[1] + 1.6, 0.38 * len(matrix) + 0.7))
     shown = np.ma.masked_equal(matrix, 0)
-    image = axis.imshow(np.ma.log10(shown), cmap="viridis")
+    image = axis.imshow(np.ma.log10(shown), cmap="viridis", aspect="auto")
     for (row, col), value in np.ndenumerate(matrix):
         if value:
             axis.text(col, row, str(value), ha="center", va="center", fontsize=7,
                       color="white" if row != col else "black")
     axis.set(xticks=range(len(labels)), yticks=range(len(matrix)), xticklabels=labels,
              yticklabels=labels[:len(matrix)], xlabel="predicted", ylabel="true", title=title)
+
     fig.colorbar(image, ax=axis, label="log10(count)")
     return fig
 
@@ -193,9 +272,10 @@ def photo_grid(photos: list[np.ndarray], titles: list[str], *, digit_boxes: list
     from matplotlib.patches import Rectangle
 
     rows = int(np.ceil(len(photos) / columns))
-    captions = [caption(text, 2.8) for text in titles]
+    size = readable_fontsize(columns * 2.8)        # wide grids are shown scaled down: larger type
+    captions = [caption(text, 2.8, size) for text in titles]
     lines = max((text.count("\n") + 1 for text in captions), default=1)
-    fig, axes = plt.subplots(rows, columns, figsize=(columns * 2.8, rows * (1.9 + 0.15 * (lines - 1)) + 0.4),
+    fig, axes = plt.subplots(rows, columns, figsize=(columns * 2.8, rows * (1.9 + size / 60 * (lines - 1)) + 0.4),
                              squeeze=False, layout="constrained")
     for index, axis in enumerate(axes.flat):
         axis.axis("off")
@@ -211,7 +291,7 @@ def photo_grid(photos: list[np.ndarray], titles: list[str], *, digit_boxes: list
         if true_frames is not None and true_frames[index] is not None:
             top, left, bottom, right = true_frames[index]
             axis.add_patch(Rectangle((left, top), right - left, bottom - top, fill=False, color="lime", lw=1.5))
-        axis.set_title(captions[index], fontsize=9, color=title_colors[index] if title_colors else "black")
+        axis.set_title(captions[index], fontsize=size, color=title_colors[index] if title_colors else "black")
     if title:
         fig.suptitle(title)
     return fig

@@ -32,5 +32,6 @@ def test_rapidocr_reads_a_clear_printed_number_in_a_box_and_in_the_whole_photo()
     assert in_box["seconds_per_photo"] > 0
     blank = real_photos.LabelledPhotos("blank", ["blank.png"], [np.full((80, 200, 3), 255, np.uint8)], ["7"], None)
     assert peers.score("rapidocr", blank, in_true_box=False)["accuracy"] == 0.0      # nothing there, nothing read
-    with pytest.raises(ValueError, match="no true boxes"):
-        peers.score("rapidocr", blank, in_true_box=True)
+    assert peers.score("rapidocr", blank, in_true_box=True)["accuracy"] == 0.0       # a crop is its own box
+    figures = peers.evaluate([labelled, None], names=("rapidocr",))
+    assert list(figures) == ["drawn"] and figures["drawn"]["rapidocr"]["true_box"]["accuracy"] == 1.0

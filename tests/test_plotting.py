@@ -1,4 +1,4 @@
-"""Report figures: panel titles wrapped to their panels, so none overlaps a neighbour or leaves the figure."""
+"""Report figures: panel titles wrapped to their panels, legends off the data, every text readable in the report."""
 from __future__ import annotations
 
 import matplotlib
@@ -44,7 +44,7 @@ def test_a_continuation_is_drawn_after_the_epochs_it_builds_on() -> None:
     assert list(lines[0].get_xdata()) == [1, 2] and list(lines[1].get_xdata()) == [3, 4, 5]
 
 
-def test_saved_figures_record_their_title_clashes(tmp_path) -> None:
+def test_saved_figures_record_what_makes_them_hard_to_read(tmp_path) -> None:
     import json
 
     import matplotlib.pyplot as plt
@@ -54,6 +54,60 @@ def test_saved_figures_record_their_title_clashes(tmp_path) -> None:
     for axis, text in zip(axes, LONG):
         axis.set_title(text, fontsize=9)
     plotting.save_fig(fig, "crowded")
-    assert "crowded" in json.loads((tmp_path / "title_clashes.json").read_text())
+    assert "crowded" in json.loads((tmp_path / plotting.PROBLEMS_FILE).read_text())
     plotting.save_fig(plotting.photo_grid([np.zeros((60, 90, 3), np.uint8)] * 4, LONG, columns=4), "crowded")
-    assert json.loads((tmp_path / "title_clashes.json").read_text()) == {}
+    assert json.loads((tmp_path / plotting.PROBLEMS_FILE).read_text()) == {}
+
+
+def test_a_legend_over_a_curve_is_found_and_one_beside_the_data_is_not() -> None:
+    import matplotlib.pyplot as plt
+
+    fig, axis = plt.subplots(figsize=(5, 3))
+    epochs = np.arange(1, 11)
+    axis.plot(epochs, np.linspace(0.1, 0.9, 10), label="a run with a long name")
+    axis.plot(epochs, np.full(10, 0.85), label="another run")
+    axis.legend(loc="upper right")             # the flat curve runs right through it
+    assert any("legend" in problem and "covers plotted data" in problem for problem in plotting.figure_problems(fig))
+    fig, axis = plt.subplots(figsize=(5, 3))
+    axis.plot(epochs, np.linspace(0.1, 0.9, 10), label="a run")
+    axis.legend(loc="lower right")             # the rising curve is far from that corner
+    assert plotting.figure_problems(fig) == []
+
+
+def test_training_curves_keep_their_legend_off_the_data() -> None:
+    runs = {f"setting {k}: a longer name": {"loss": list(np.linspace(2, 0.5, 6) + k / 10),
+                                            "val_sequence_accuracy": list(np.linspace(0.3, 0.95, 6) - k / 50)}
+            for k in range(4)}
+    assert plotting.figure_problems(plotting.training_curves(runs, "curves")) == []
+
+
+def test_crowded_tick_labels_and_tiny_text_are_found() -> None:
+    import matplotlib.pyplot as plt
+
+    fig, axis = plt.subplots(figsize=(3, 2))
+    axis.set_xticks(range(12), [f"label {k}" for k in range(12)])
+    assert any("tick labels" in problem and "overlap" in problem for problem in plotting.figure_problems(fig))
+    fig, axis = plt.subplots(figsize=(16, 2))   # shown scaled down in the report: 7 pt becomes about 6 px
+    axis.set_title("a panel title", fontsize=7)
+    assert any("'a panel title' is under" in problem for problem in plotting.figure_problems(fig))
+    assert plotting.readable_fontsize(16) * plotting.SAVE_DPI / 72 * plotting.REPORT_WIDTH_PX / (16 * 110) > 9
+
+
+def test_wide_grids_caption_their_panels_in_readable_type() -> None:
+    fig = plotting.number_grid(np.zeros((12, 54, 54, 3), np.uint8), LONG * 3, columns=6, title="twelve crops")
+    assert plotting.figure_problems(fig) == []
+    fig = plotting.photo_grid([np.zeros((60, 90, 3), np.uint8)] * 8, LONG * 2, columns=5, title="eight photos")
+    assert plotting.figure_problems(fig) == []
+
+
+def test_tick_labels_that_run_together_are_found_and_the_confusion_matrix_slants_its_words() -> None:
+    import matplotlib.pyplot as plt
+
+    labels = [str(d) for d in range(10)] + ["other", "none"]
+    fig, axis = plt.subplots(figsize=(6.2, 4.5))
+    axis.imshow(np.ones((10, 12)))
+    axis.set(xticks=range(12), xticklabels=labels)          # "other" and "none" touch: "othernone"
+    assert any("tick labels" in problem for problem in plotting.figure_problems(fig))
+    matrix = np.zeros((10, 12), np.int64)
+    matrix[:, 10] = 50
+    assert plotting.figure_problems(plotting.confusion(matrix, labels, "Chars74K digits")) == []
