@@ -60,3 +60,11 @@ def test_the_fine_tuning_mix_has_the_asked_share_of_real_rows() -> None:
     assert len(real) == 200 and len(validation) == 56 and not set(real.paths) & set(validation.paths)
     alone, name = real_svhn_finetune.mixed_table(1.0)
     assert set(alone.paths) == set(real.paths) and "1-200" in name
+
+
+def test_the_real_svhn_rerank_table_lists_only_runs_scored_on_real_svhn() -> None:
+    run = {"chars74k_accuracy": 0.8, "standin_test_accuracy": 0.9, "svhn_real_train_true_box_accuracy": 0.7}
+    table = standin_ablation.svhn_table([{**run, "name": "svhn_base"}, {**run, "name": "svhn_look"},
+                                         {"name": "older", "chars74k_accuracy": 0.5, "standin_test_accuracy": 0.9}])
+    assert table.count("| 70.0% | 80.0% | 90.0% |") == 2 and "older" not in table
+    assert "the notebook's stand-in" in table and "raised and muted look" in table
