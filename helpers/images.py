@@ -69,12 +69,7 @@ def open_photo(source, *, max_side: int = MAX_SIDE, name: str | None = None) -> 
         size = image.size
     else:
         if isinstance(source, (str, Path)):
-            path = Path(source)
-            if not path.exists():
-                raise FileNotFoundError(f"{name or path} does not exist.")
-            if path.is_dir():
-                raise ValueError(f"{name or path} is a folder, not an image file.")
-            name, opener = name or str(path), path
+            name, opener = name or str(source), _existing_file(Path(source), name)
         else:
             name = name or getattr(source, "name", None) or "the uploaded file"
             opener = io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else source
@@ -89,7 +84,7 @@ def open_photo(source, *, max_side: int = MAX_SIDE, name: str | None = None) -> 
                 image.load()
         # The exceptions' own texts name Python objects (<_io.BytesIO object at 0x...>): not for a person.
         except UnidentifiedImageError as error:
-            raise ValueError(f"{name} is not an image that can be read (PNG, JPEG, ...).") from error
+            raise _not_an_image(name) from error
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
             raise ValueError(f"{name} has too many pixels to read safely.") from error
         except (OSError, SyntaxError, EOFError) as error:   # truncated or corrupt data
@@ -110,18 +105,30 @@ def load_image(source, *, max_side: int = MAX_SIDE, name: str | None = None) -> 
 def check_image(path) -> None:
     """Quick check that a file is there and looks like an image (its header only, no decoding):
     FileNotFoundError or ValueError in one plain sentence otherwise. Decoding errors come later."""
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"{path} does not exist.")
-    if not path.is_file():
-        raise ValueError(f"{path} is a folder, not an image file." if path.is_dir() else f"{path} is not a file.")
+    path = _existing_file(Path(path))
     try:
         with Image.open(path):
             pass
     except UnidentifiedImageError as error:
-        raise ValueError(f"{path} is not an image that can be read (PNG, JPEG, ...).") from error
+        raise _not_an_image(str(path)) from error
     except OSError as error:
         raise ValueError(f"{path} could not be opened: {error.strerror or 'unreadable file'}.") from error
+
+
+def _existing_file(path: Path, name: str | None = None) -> Path:
+    """`path`, or FileNotFoundError / ValueError in one sentence naming it (`name`, else the path)."""
+    if not path.exists():
+        raise FileNotFoundError(f"{name or path} does not exist.")
+    if path.is_dir():
+        raise ValueError(f"{name or path} is a folder, not an image file.")
+    if not path.is_file():
+        raise ValueError(f"{name or path} is not a file.")
+    return path
+
+
+def _not_an_image(name: str) -> ValueError:
+    """The error for data that no image format recognizes."""
+    return ValueError(f"{name} is not an image that can be read (PNG, JPEG, ...).")
 
 
 def _exif_rotates(image: Image.Image) -> bool:

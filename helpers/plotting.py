@@ -84,14 +84,14 @@ def save_fig(fig: plt.Figure, name: str) -> Path:
     return path
 
 
-def _record_problems(name: str, clashes: list[str]) -> None:
+def _record_problems(name: str, problems: list[str]) -> None:
     """Keep `<figure_dir>/figure_problems.json` (figure name -> what makes it hard to read) for the tests."""
     import json
 
     record_path = FIGURE_DIR / PROBLEMS_FILE
     record = json.loads(record_path.read_text()) if record_path.exists() else {}
-    if clashes:
-        record[name] = clashes
+    if problems:
+        record[name] = problems
     else:
         record.pop(name, None)
     record_path.write_text(json.dumps(record, indent=1))
@@ -123,8 +123,12 @@ def title_clashes(fig: plt.Figure) -> list[str]:
 def readable_fontsize(width_inches: float, points: float = 9.0) -> float:
     """The font size (points) for text in a figure `width_inches` wide that still shows at least
     MIN_TEXT_PX + 1 pixels tall in report.html, which scales wide figures down; at least `points`."""
-    shown = min(1.0, REPORT_WIDTH_PX / (width_inches * SAVE_DPI))
-    return max(points, (MIN_TEXT_PX + 1) * 72 / (SAVE_DPI * shown))
+    return max(points, (MIN_TEXT_PX + 1) * 72 / (SAVE_DPI * _shown_scale(width_inches)))
+
+
+def _shown_scale(width_inches: float) -> float:
+    """How much report.html scales a figure `width_inches` wide (1: shown at its own size)."""
+    return min(1.0, REPORT_WIDTH_PX / (width_inches * SAVE_DPI))
 
 
 def figure_problems(fig: plt.Figure) -> list[str]:
@@ -135,28 +139,27 @@ def figure_problems(fig: plt.Figure) -> list[str]:
 
     problems = title_clashes(fig)           # lays the figure out and draws it
     renderer = fig.canvas.get_renderer()
-    shown = min(1.0, REPORT_WIDTH_PX / (fig.get_figwidth() * SAVE_DPI))
+    shown = _shown_scale(fig.get_figwidth())
+    drawn = {axis: _drawn_tick_labels(axis) for axis in fig.axes}
     legends = [(axis, axis.get_legend()) for axis in fig.axes if axis.get_legend()] + \
         [(None, legend) for legend in fig.legends]
-    tick_boxes = [(axis, label.get_window_extent(renderer)) for axis in fig.axes
-                  for ticks in _drawn_tick_labels(axis) for label in ticks]
+    tick_boxes = [label.get_window_extent(renderer) for ticks in drawn.values() for labels in ticks for label in labels]
     for owner, legend in legends:
         box = legend.get_window_extent(renderer).padded(-1)
         where = f"the legend of {owner.get_title()!r}" if owner is not None and owner.get_title() else "a legend"
-        covered = [axis for axis in fig.axes if any(_line_crosses(line, box) for line in axis.get_lines())
-                   or any(patch.get_window_extent(renderer).overlaps(box) for patch in axis.patches)]
-        if covered:
+        if any(any(_line_crosses(line, box) for line in axis.get_lines())
+               or any(patch.get_window_extent(renderer).overlaps(box) for patch in axis.patches) for axis in fig.axes):
             problems.append(f"{where} covers plotted data")
-        if any(tick.overlaps(box) for _, tick in tick_boxes):
+        if any(tick.overlaps(box) for tick in tick_boxes):
             problems.append(f"{where} covers tick labels")
-    for axis in fig.axes:
-        for ticks in _drawn_tick_labels(axis):
+    for axis, ticks_of_axis in drawn.items():
+        for ticks in ticks_of_axis:
             # Grown by 1.5 px: labels that merely touch ("othernone") read as one word.
             boxes = [t.get_window_extent(renderer).padded(1.5) for t in ticks]
             if any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:]):
                 problems.append(f"tick labels of {axis.get_title() or 'a panel'!r} overlap")
     hidden = {id(label) for axis in fig.axes for label in (*axis.get_xticklabels(), *axis.get_yticklabels())} - \
-        {id(label) for axis in fig.axes for ticks in _drawn_tick_labels(axis) for label in ticks}
+        {id(label) for ticks in drawn.values() for labels in ticks for label in labels}
     small = sorted({t.get_text().split(chr(10))[0][:30] for t in fig.findobj(Text)
                     if t.get_visible() and t.get_text().strip() and id(t) not in hidden
                     and t.get_fontsize() * SAVE_DPI / 72 * shown < MIN_TEXT_PX})
