@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from helpers import lite, model_card, paths, reader, results, street_numbers
+from helpers import lite, model_card, new_images, paths, reader, results, street_numbers
 
 EXPORT_FILE = "export.json"
 README_START, README_END = "<!-- exports:start -->", "<!-- exports:end -->"
@@ -74,7 +74,8 @@ def new_image_readings(keras_reader: reader.NumberReader) -> list[dict]:
     names = sorted(labels)
     readings = keras_reader.read([paths.PROJECT_ROOT / "images" / name for name in names])
     return [{"image": name, "truth": str(labels[name].get("number", "")), "read": r.number,
-             "confidence": r.confidence, "status": r.status} for name, r in zip(names, readings)]
+             "right": bool(new_images.is_right(labels[name], r.number)), "confidence": r.confidence,
+             "status": r.status} for name, r in zip(names, readings)]
 
 
 def export(folder: Path | None = None, *, check_photos: int = CHECK_PHOTOS) -> dict:

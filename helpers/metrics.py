@@ -204,3 +204,12 @@ def digit_confusion(predicted_rows: np.ndarray, labels: np.ndarray) -> np.ndarra
     matrix = np.zeros((11, 11), np.int64)
     np.add.at(matrix, (labels[:, 1:][true_digit], predicted_rows[:, 1:][true_digit]), 1)
     return matrix
+
+
+def margin_95(accuracy: float, count: int) -> float:
+    """Half-width of the 95% interval of an accuracy measured on `count` numbers (Wilson score interval)."""
+    if count <= 0:
+        raise ValueError(f"an accuracy needs at least one number, got count={count}.")
+    z = 1.959964
+    spread = z * np.sqrt(accuracy * (1 - accuracy) / count + z * z / (4 * count * count))
+    return float(spread / (1 + z * z / count))

@@ -199,12 +199,13 @@ def tesseract_accuracy(photos: list[np.ndarray], truth: list[str], workers: int 
     return float(np.mean([a == t for a, t in zip(answers, truth)]))
 
 
-def evaluate(number_reader, data_dir: Path | None = None, *, tesseract: bool = True) -> dict:
+def evaluate(number_reader, data_dir: Path | None = None, *, tesseract: bool = True, sample: bool = True) -> dict:
     """Every yardstick figure for one end-to-end reader (missing sets are left out of the result).
 
     chars74k: inside each crop (framed as in training) and through the localizer, the app's path;
     svhn_sample: end to end and inside the annotated boxes. Readings are returned under "_readings"
-    for figures; `results.update` callers should drop that key.
+    for figures; `results.update` callers should drop that key. `sample=False` leaves the SVHN sample
+    out (its photos are svhn-real's train 1-3 and test 1-3: trained on, or part of the final test).
     """
     figures: dict = {"_readings": {}}
     digits = chars74k_digits(data_dir)
@@ -221,7 +222,7 @@ def evaluate(number_reader, data_dir: Path | None = None, *, tesseract: bool = T
             "confident_share": path_scores["confident_share"], "by_status": path_scores["by_status"],
             "tesseract_accuracy": tesseract_accuracy(digits.photos, digits.numbers) if tesseract else None}
         figures["_readings"]["chars74k"] = (digits, in_crop, end_to_end)
-    sample = svhn_sample(data_dir)
+    sample = svhn_sample(data_dir) if sample else None
     if sample is not None:
         end_to_end = number_reader.read(sample.photos)
         true_box = read_in_boxes(number_reader, sample.photos, sample.boxes)

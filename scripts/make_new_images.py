@@ -1,6 +1,12 @@
 """Make Step 3's "new images": numbers drawn by a process the models never trained on.
 
     .venv/bin/python scripts/make_new_images.py          # rewrites images/*.png|jpg and images/labels.json
+    DIGITS_DATA_DIR=../shared/data .venv/bin/python scripts/make_new_images.py --real-only   # the real photos
+
+Beside the made images, six real photographs of numbers (a building number, two signs, an
+equipment label, two licence plates) are copied byte for byte from the data folder's
+`licensed-photos/` (sha256 checked), with their licence texts into images/licenses/; their
+labels (true number, box measured by eye on the photo, source and attribution) are in `REAL_PHOTOS`.
 
 Nobody on the team can photograph house numbers here (no camera), so these are made, not taken,
 and the report says so. They differ from the training stand-in (helpers/street_numbers.py) on
@@ -13,7 +19,10 @@ The true number and its box (as a viewer shows the image) go to images/labels.js
 """
 from __future__ import annotations
 
+import argparse
+import hashlib
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -21,7 +30,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from helpers import street_drawing  # noqa: E402  (the script runs from anywhere)
+from helpers import paths, street_drawing  # noqa: E402  (the script runs from anywhere)
 
 OUT = Path(__file__).resolve().parent.parent / "images"
 RNG = np.random.default_rng(2026)
@@ -162,9 +171,69 @@ def empty_sign() -> tuple[Image.Image, str, list[int] | None, str]:
     return scene, "", None, "an empty plaque with no number"
 
 
-def main() -> None:
+LICENSED = "licensed-photos"
+APACHE_EASYOCR = "EasyOCR (JaidedAI/EasyOCR), Apache License 2.0"
+AZURE = "Azure-Samples/cognitive-services-sample-data-files, Copyright (c) Microsoft Corporation, MIT License"
+# file in licensed-photos/ -> (name in images/, label); boxes (top, left, bottom, right) measured by eye.
+REAL_PHOTOS = {
+    "openvino_intel_rnb_2200.jpg": ("real_building_2200.jpg", {
+        "number": "2200", "box": [206, 603, 229, 654],
+        "how": "a real photo: a building number about 50x20 px on a pillar, beside a doorway and a person",
+        "attribution": "intel_rnb.jpg from OpenVINO Notebooks (openvinotoolkit/openvino_notebooks), "
+                       "Intel Corporation, Apache License 2.0"}),
+    "easyocr_chinese_yuyuan_rd_315_309.jpg": ("real_street_sign_315_309.jpg", {
+        "number": "315", "accept": ["309"], "box": [126, 81, 151, 131],
+        "how": "a real street sign with two house-number ranges (315 and 309) among Chinese and Latin text",
+        "attribution": f"examples/chinese.jpg from {APACHE_EASYOCR}"}),
+    "easyocr_korean_roadsign_56_205.png": ("real_road_sign_56_205.png", {
+        "number": "56", "accept": ["205"], "box": [286, 196, 326, 240],
+        "how": "a real road sign: two distances (56Km, 205Km) beside Korean and Latin words (RGBA PNG)",
+        "attribution": f"examples/korean.png from {APACHE_EASYOCR}"}),
+    "opencv_scenetext04_gm125.jpg": ("real_generator_label_125.jpg", {
+        "number": "125", "box": [419, 487, 456, 552],
+        "how": "a real photo: the label 'GM 125' on a generator, small in a wide garden scene",
+        "attribution": "scenetext04.jpg from OpenCV (opencv_contrib text module samples), via Debian "
+                       "opencv-doc; Apache-2.0 / BSD-3-Clause; Copyright OpenCV Foundation and contributors"}),
+    "fallback_vehicle_plates/azure_il_plate_AU_73671.jpg": ("real_plate_73671.jpg", {
+        "number": "73671", "box": [176, 423, 457, 1093],
+        "how": "a real licence plate 'AU 73671': letters before the digits, a sticker with more digits",
+        "attribution": f"Multi-service/il.jpg from {AZURE}"}),
+    "fallback_vehicle_plates/azure_mi_plate_CFA_7360.jpg": ("real_plate_7360.jpg", {
+        "number": "7360", "box": [90, 303, 233, 561],
+        "how": "a real licence plate 'CFA 7360': letters before the digits, a web address below",
+        "attribution": f"Multi-service/mi.jpg from {AZURE}"}),
+}
+
+
+def copy_real_photos(labels: dict) -> None:
+    """Copy the licensed real photos (sha256 checked) and their licence texts; add their labels."""
+    source = paths.data_dir() / LICENSED
+    if not (source / "SHA256SUMS").exists():
+        raise SystemExit(f"{source} is not there: set DIGITS_DATA_DIR to the folder that holds {LICENSED}/.")
+    sums = {line.split()[1].removeprefix("./"): line.split()[0]
+            for line in (source / "SHA256SUMS").read_text().splitlines() if line.strip()}
+    for name, (target, label) in REAL_PHOTOS.items():
+        data = (source / name).read_bytes()
+        if hashlib.sha256(data).hexdigest() != sums.get(name):
+            raise SystemExit(f"{source / name} does not match its sha256 in SHA256SUMS; not copied.")
+        (OUT / target).write_bytes(data)
+        labels[target] = {**label, "kind": "real photo", "source": f"{LICENSED}/{name}"}
+        print(f"{target}: {label['number']} | {label['how']}")
+    shutil.copytree(source / "licenses", OUT / "licenses", dirs_exist_ok=True)
+
+
+def main(argv: list[str] | None = None) -> None:
     """Write every image and images/labels.json."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--real-only", action="store_true", help="copy the real photos only; keep the made images")
+    args = parser.parse_args(argv)
     OUT.mkdir(exist_ok=True)
+    if args.real_only:
+        labels = {name: label for name, label in json.loads((OUT / "labels.json").read_text()).items()
+                  if label.get("kind") != "real photo"}
+        copy_real_photos(labels)
+        (OUT / "labels.json").write_text(json.dumps(labels, indent=1) + "\n")
+        return
     makers = {"01_enamel_sign.png": enamel_sign, "02_handwritten_note.jpg": handwritten_note,
               "03_seven_segment.png": seven_segment, "04_brass_door.jpg": brass_door,
               "05_painted_italic.png": painted_on_tiles, "06_shop_front.png": shop_front,
@@ -180,8 +249,10 @@ def main() -> None:
             image.save(OUT / name, quality=90)
         else:
             image.save(OUT / name, optimize=True)
-        labels[name] = {"number": number, "box": box, "how": how}
+        labels[name] = {"number": number, "box": box, "how": how, "kind": "made"}
         print(f"{name}: {number or 'no number'} | {how}")
+    if (paths.data_dir() / LICENSED).exists():
+        copy_real_photos(labels)
     (OUT / "labels.json").write_text(json.dumps(labels, indent=1) + "\n")
 
 

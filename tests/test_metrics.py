@@ -74,3 +74,13 @@ def test_sequence_metrics_count_whole_numbers() -> None:
     assert result["sequence_accuracy_length_2"] == 0.0 and result["sequence_accuracy_length_1"] == 1.0
     confusion = metrics.digit_confusion(rows, labels)
     assert confusion.sum() == 3 and confusion[2, 3] == 1 and confusion[7, 7] == 1
+
+
+def test_margin_95_shrinks_with_more_numbers_and_matches_the_normal_rule() -> None:
+    from helpers.metrics import margin_95
+
+    assert abs(margin_95(0.5, 10_000) - 1.96 * 0.005) < 2e-4       # large n: the normal approximation
+    assert margin_95(0.7, 56) > margin_95(0.7, 1500) > 0
+    assert margin_95(1.0, 56) > 0                                    # a perfect score still has an interval
+    with pytest.raises(ValueError):
+        margin_95(0.5, 0)

@@ -28,3 +28,38 @@ def test_list_images_skips_other_files(tmp_path) -> None:
     (tmp_path / "a.png").write_bytes(b"")
     (tmp_path / "notes.txt").write_text("x")
     assert [p.name for p in images.list_images(tmp_path)] == ["a.png", "b.JPG"]
+
+
+def test_real_photos_carry_their_attribution_and_licence() -> None:
+    labels = json.loads((FOLDER / "labels.json").read_text())
+    real = {name: label for name, label in labels.items() if label.get("kind") == "real photo"}
+    assert len(real) >= 5
+    readme = (FOLDER / "README.md").read_text()
+    for name, label in real.items():
+        assert label["attribution"] and label["source"].startswith("licensed-photos/"), name
+        assert name in readme, f"images/README.md does not credit {name}"
+    assert any((FOLDER / "licenses").glob("*Apache*")) and any((FOLDER / "licenses").glob("*MIT*"))
+
+
+def test_load_puts_real_photos_first_and_scores_accepted_second_numbers(tmp_path) -> None:
+    from types import SimpleNamespace
+
+    from PIL import Image
+
+    from helpers import new_images
+
+    for name in ("a_made.png", "b_real.png", "c_unlabelled.png"):
+        Image.new("RGB", (8, 8)).save(tmp_path / name)
+    (tmp_path / "labels.json").write_text(json.dumps({
+        "a_made.png": {"number": "12", "box": None, "kind": "made"},
+        "b_real.png": {"number": "315", "accept": ["309"], "box": None, "kind": "real photo"}}))
+    folder = new_images.load(tmp_path)
+    assert [p.name for p in folder.paths] == ["b_real.png", "a_made.png", "c_unlabelled.png"]
+    read = [SimpleNamespace(number=n, confidence=0.9, status="read") for n in ("309", "13", "7")]
+    scores = new_images.score(folder, read)
+    assert scores["labelled"] == 2 and scores["correct"] == 1
+    assert scores["real_photos"] == {"labelled": 1, "correct": 1, "accuracy": 1.0}
+    assert scores["made_images"]["correct"] == 0
+    assert new_images.is_right(folder.labels[0], "") is False and new_images.is_right(None, "1") is None
+    entries = new_images.entries(folder, read)
+    assert entries[0]["truth"] == "309" and entries[1]["truth"] == "12" and entries[2]["truth"] is None

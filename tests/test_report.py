@@ -134,6 +134,10 @@ def test_answers_name_the_figures_and_settings_of_the_run() -> None:
     for name, run in step2["full_budget"].items():
         assert f"{name}: {100 * run['sequence_accuracy']:.2f}%" in _answer(5)
     assert f"{step4['mean_iou']:.3f}" in _answer(10) and f"{100 * step4['lost_good_box']:.1f}%" in _answer(10)
+    # Q6 and Q10 lead with the real SVHN test photos, read once at the end (display updates).
+    svhn = record["real"]["svhn"]["test"]
+    assert f"**{100 * svhn['end_to_end_accuracy']:.1f}%**" in _answer(6)
+    assert _answer(10).startswith(f"\n**Answer.** *On the {svhn['count']} real SVHN test photos*")
     new_images = json.loads((PROJECT_ROOT / "images" / "labels.json").read_text())
     for question in (7, 8, 11):
         assert all(name in _answer(question) for name in new_images), f"Question {question} skips an image"
@@ -143,7 +147,9 @@ def test_answers_name_the_figures_and_settings_of_the_run() -> None:
 def test_report_says_stand_in_in_plain_words() -> None:
     text = REPORT.read_text(encoding="utf-8")
     assert text.count("NOT real SVHN") + text.count("STAND-IN") <= 1
-    assert "What this report uses instead of the brief" in text
+    assert "What this report trains and measures on" in text
+    # Rendered images are never called photos of house numbers, and real figures come first.
+    assert "house numbers (SVHN format 1 pipeline)" not in text
 
 
 def test_report_fits_in_25_screens_of_a_browser() -> None:

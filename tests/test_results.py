@@ -58,25 +58,26 @@ def test_update_readme_replaces_only_the_marked_section(tmp_path: Path) -> None:
     results.update_readme(readme, record)
     text = readme.read_text()
     assert text.startswith("intro\n") and text.endswith("\noutro\n") and "old" not in text
-    assert "| 50.00% | 75.00% | 25.0% | 2.0 min |" in text
+    assert "| 50.00% | 75.00% | 25.0% at 98% accuracy | 2.0 min |" in text
     assert "(full run, 2 CPU cores, started now)" in text   # a record without a processor, as before
-    assert "| 20 test numbers, offline stand-in (NOT real SVHN) | 90.00% | 95.00% | 80.0% | 10.0 min |" in text
-    record["step3"] = {"labelled": 6, "correct": 2}
+    assert ("| 2: reader inside the true box (rendered stand-in, not photos) | 20 stand-in test numbers | 90.00% | "
+            "95.00% | 80.0% at 98% accuracy | 10.0 min |") in text
+    record["step3"] = {"labelled": 6, "correct": 2, "real_photos": {"labelled": 2, "correct": 1},
+                       "made_images": {"labelled": 4, "correct": 1}}
     record["step4"] = {"test_numbers": 20, "data_source": "stand-in", "end_to_end_accuracy": 0.85,
                        "ground_truth_crop_accuracy": 0.9, "train_seconds": 60, "mean_iou": 0.8125,
                        "iou_at_least_0.5": 0.95, "iou_at_least_0.75": 0.7, "blank_scenes_flagged": 0.9,
                        "blank_test_scenes": 10, "new_images": {"labelled": 6, "correct": 4}}
     results.update_readme(readme, record)
     text = readme.read_text()
-    assert "| 6 labelled images in `images/` | 2/6 read whole, 4/6 localized |" in text
-    assert "| 20 test photos, stand-in | 85.00% (true box: 90.00%) | - | - | 1.0 min |" in text
-    assert "mean IoU 0.812, 95.0% of boxes at IoU >= 0.5, 70.0% at >= 0.75; 90.0% of 10 photos" in text
-    assert "real SVHN sample" not in text   # no row for real photos a run did not read
-    record["step4"]["real_photos"] = {"photos": 9, "correct": 5, "mean_iou": 0.6049}
+    assert ("| 3: new images, read whole by the Step 2 reader; with the localizer: 4/6 | 6 labelled images in "
+            "`images/` | 1/2 real photos, 1/4 made images |") in text
+    assert "| 20 stand-in test photos | 85.00% (true box: 90.00%) | - | - | 1.0 min |" in text
+    assert "stand-in test photos: mean IoU 0.812, 95.0% of boxes at IoU >= 0.5, 70.0% at >= 0.75; 90.0% of 10 scenes" in text
+    assert "real SVHN" not in text   # no row for real photos a run did not read
     record["run"]["processor"] = "Test CPU, AVX2"
     results.update_readme(readme, record)
     assert "(full run, 2 CPU cores (Test CPU, AVX2), started now)" in readme.read_text()
-    assert "| 9 photos of the real SVHN sample | 5/9 read (mean box IoU 0.60) |" in readme.read_text()
     record["run"].update(wall_seconds=600, peak_memory_gib=2.5, models_trained=1, models_from_cache=3)
     results.update_readme(readme, record)
     assert ("ran top to bottom in 10.0 min, peak memory 2.5 GiB. 3 of its 4 models were loaded from the cache"
@@ -191,3 +192,32 @@ def test_ablation_rows_name_their_extra_settings_and_steps() -> None:
            "standin_test_accuracy": 0.9, "chars74k_accuracy": 0.7, "chars74k_confident_share": 0.5,
            "chars74k_confident_precision": 0.8}
     assert "| first + fonts + lone zeros | 2,800 | 70.0% |" in results.ablation_table([run])
+
+
+SVHN_FIGURES = {"count": 128, "end_to_end_accuracy": 0.6, "true_box_accuracy": 0.8, "confident_share": 0.4,
+                "confident_precision": 0.95, "mean_iou": 0.66,
+                "by_length": {"1": {"count": 10, "end_to_end_accuracy": 0.5, "true_box_accuracy": 0.9},
+                              "3": {"count": 30, "end_to_end_accuracy": 0.4, "true_box_accuracy": 0.7}}}
+
+
+def test_real_svhn_leads_the_glance_table_and_says_what_it_measured() -> None:
+    glance = results.glance_table({"run": {}, "real": {"svhn": {"test": SVHN_FIGURES}},
+                                   "step1": {"count": 10_000, "sequence_accuracy": 0.99, "per_digit_accuracy": 0.997,
+                                             "coverage_at_98": 1.0, "train_seconds": 600}})
+    rows = [line for line in glance.splitlines() if line.startswith("| ")][1:]
+    assert "real SVHN" in rows[0] and "128 real SVHN test photos" in rows[0] and rows[1].startswith("| 1: synthetic")
+    assert "60.0% (in the true box: 80.0%)" in rows[0] and "40.0% marked sure, 95.0% of them right" in rows[0]
+
+
+def test_svhn_length_and_peer_tables_show_each_figure() -> None:
+    table = results.svhn_table({"validation": dict(SVHN_FIGURES, count=56), "test": SVHN_FIGURES})
+    assert "train 201-256" in table and "read once" in table and "| 128 | 60.0% | 80.0% | 40.0% | 95.0% | 0.66 |" in table
+    lengths = results.length_table(SVHN_FIGURES["by_length"], {"end_to_end_accuracy": "e2e", "true_box_accuracy": "box"})
+    assert "| 1 digit | 10 | 50.0% | 90.0% |" in lengths and "| 3 digits | 30 | 40.0% | 70.0% |" in lengths
+    peers = {"svhn_test": {"rapidocr": {"true_box": {"accuracy": 0.805, "seconds_per_photo": 0.05, "count": 128},
+                                        "whole_photo": {"accuracy": 0.375, "seconds_per_photo": 0.8, "count": 128}},
+                           "tesseract": {"true_box": None, "whole_photo": None}}}
+    table = results.peers_table(peers, {"svhn_test": {"true_box": 0.8, "whole_photo": 0.6}})
+    assert "| real SVHN test 1-128 | this report's reader | 80.0% | 60.0% | - |" in table
+    assert "| real SVHN test 1-128 | RapidOCR (PP-OCRv4) | 80.5% | 37.5% | 0.05 / 0.80 |" in table
+    assert "Tesseract" not in table      # not installed: no row rather than a row of dashes

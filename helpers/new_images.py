@@ -1,0 +1,87 @@
+"""Step 3's `images/` folder: the images, their labels, and how a reading of each is scored.
+
+    from helpers import new_images
+    folder = new_images.load()                     # every image file, with labels.json's entries
+    scores = new_images.score(folder, readings)    # real photographs and made images apart
+
+`labels.json` holds, per file: `number` (the true number, "" when there is none), `box` (top, left,
+bottom, right in the image's upright pixels, or null), `how` (what makes it hard) and `kind`
+("real photo" or "made"). A photo that shows two numbers lists the other in `accept`; either
+reading is right. Real photographs also carry `source` and `attribution` (their licence is in
+`images/licenses/`). Files without an entry are read but not scored.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from helpers import images, paths
+
+REAL, MADE = "real photo", "made"
+
+
+@dataclass(frozen=True)
+class NewImages:
+    """The images of a folder, as the models read them, with their labels (None: unlabelled)."""
+
+    paths: list[Path]
+    photos: list[np.ndarray]
+    labels: list[dict | None]
+
+    def truth(self) -> list[str | None]:
+        """Each image's true number (None: unlabelled, "": no number)."""
+        return [None if label is None else label["number"] for label in self.labels]
+
+    def kinds(self) -> list[str | None]:
+        """Each image's kind: real photo, made, or None when unlabelled."""
+        return [None if label is None else label.get("kind", MADE) for label in self.labels]
+
+
+def load(folder: Path | None = None) -> NewImages:
+    """Every image file of `folder` (default: the project's images/) with its label: the real photos
+    first, then the made images, then unlabelled files, each in name order."""
+    folder = Path(folder or paths.PROJECT_ROOT / "images")
+    labels_file = folder / "labels.json"
+    labels = json.loads(labels_file.read_text()) if labels_file.exists() else {}
+    rank = {REAL: 0, MADE: 1}
+    found = sorted(images.list_images(folder), key=lambda path: rank.get(
+        labels.get(path.name, {}).get("kind", MADE) if path.name in labels else None, 2))
+    return NewImages(found, [images.load_image(path) for path in found], [labels.get(path.name) for path in found])
+
+
+def is_right(label: dict | None, number: str) -> bool | None:
+    """Whether a reading is right: the true number or one the label accepts too (None: unlabelled)."""
+    if label is None:
+        return None
+    return number == label["number"] or (bool(number) and number in label.get("accept", []))
+
+
+def score(folder: NewImages, readings: list) -> dict:
+    """Right answers among the labelled images, for all of them and per kind; unsure flags counted."""
+    def part(kind: str | None) -> dict:
+        chosen = [(label, r) for label, r, k in zip(folder.labels, readings, folder.kinds())
+                  if label is not None and (kind is None or k == kind)]
+        right = [bool(is_right(label, r.number)) for label, r in chosen]
+        return {"labelled": len(chosen), "correct": sum(right), "accuracy": float(np.mean(right)) if right else None}
+
+    return {"images": len(readings), **part(None), "real_photos": part(REAL), "made_images": part(MADE),
+            "flagged_unsure": sum(r.status != "read" for r in readings)}
+
+
+def entries(folder: NewImages, readings: list, *, with_boxes: bool = False, with_how: bool = True) -> list[dict]:
+    """What the report says per image: name, what makes it hard, the reading, the truth and the box IoU."""
+    found = []
+    for path, label, r in zip(folder.paths, folder.labels, readings):
+        label = label or {}
+        box = label.get("box")
+        iou = float(images.iou(np.array(r.box), np.array(box))) if with_boxes and box and r.box is not None else None
+        truth = label.get("number")
+        if truth is not None and is_right(label, r.number):
+            truth = r.number            # an accepted second number counts as the truth it read
+        found.append({"name": path.name, "how": label.get("how", "") if with_how else "", "truth": truth,
+                      "number": r.number, "confidence": r.confidence, "status": r.status, "iou": iou,
+                      "kind": label.get("kind")})
+    return found
