@@ -15,10 +15,8 @@ The test split is not touched. About 17 minutes per variant on a 2-vCPU AMD EPYC
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import helpers  # noqa: E402
 
 helpers.import_tensorflow_quietly()

@@ -10,7 +10,6 @@ pass on files is timed too. Prints milliseconds per photo in batches and for one
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -18,7 +17,6 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import helpers  # noqa: E402
 
 helpers.import_tensorflow_quietly()

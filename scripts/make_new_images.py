@@ -23,13 +23,11 @@ import argparse
 import hashlib
 import json
 import shutil
-import sys
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from helpers import paths, street_drawing  # noqa: E402  (the script runs from anywhere)
 
 OUT = Path(__file__).resolve().parent.parent / "images"

@@ -10,6 +10,9 @@ fi
 echo "==> installing requirements (about 2-3 min on a fresh machine, seconds when they are there)"
 "$ROOT/.venv/bin/python" -m pip install --quiet --upgrade pip
 "$ROOT/.venv/bin/python" -m pip install --quiet -r "$ROOT/requirements.txt"
+# The helpers package itself, editable (pyproject.toml), so that scripts/, experiments/ and a user's own
+# code import it from any folder; its dependencies are the pins just installed.
+"$ROOT/.venv/bin/python" -m pip install --quiet --no-deps --no-build-isolation -e "$ROOT"
 # Debian packages, installed once if apt is there and we may use it (no downloads outside the
 # package registries are possible offline):
 # - chromium + chromium-driver: Step 5's browser test and the report's screenshot of the web page;

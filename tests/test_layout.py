@@ -77,3 +77,15 @@ def test_every_experiment_script_has_a_section_in_the_experiments_readme() -> No
 
 def test_the_readme_is_short() -> None:
     assert len((PROJECT_ROOT / "README.md").read_text().splitlines()) <= MAX_README_LINES
+
+
+def test_helpers_is_installed_not_put_on_the_path_by_hand() -> None:
+    # pyproject.toml + `pip install -e .` (setup_env.sh): only test conftest files may edit sys.path.
+    import importlib.metadata
+
+    edit = "sys.path" + ".insert"      # spelled apart, so that this file does not match itself
+    editors = [path.relative_to(PROJECT_ROOT) for folder in ("helpers", "scripts", "experiments", "tests")
+               for path in (PROJECT_ROOT / folder).rglob("*.py")
+               if edit in path.read_text() and path.name != "conftest.py"]
+    assert editors == [], f"these edit sys.path instead of relying on the installed package: {editors}"
+    assert importlib.metadata.version("digit-recognition")      # setup_env.sh installed the project

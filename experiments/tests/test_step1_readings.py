@@ -1,14 +1,11 @@
 """experiments/step1_readings.py: the moved and zoomed copies it reads."""
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 # The scripts import each other as a script run does: from their own folder.
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import step1_readings  # noqa: E402
 
 
