@@ -46,9 +46,12 @@ def load(folder: Path | None = None) -> NewImages:
     folder = Path(folder or paths.PROJECT_ROOT / "images")
     labels_file = folder / "labels.json"
     labels = json.loads(labels_file.read_text()) if labels_file.exists() else {}
-    rank = {REAL: 0, MADE: 1}
-    found = sorted(images.list_images(folder), key=lambda path: rank.get(
-        labels.get(path.name, {}).get("kind", MADE) if path.name in labels else None, 2))
+    rank = {REAL: 0, MADE: 1}     # unlabelled files: 2
+
+    def order(path: Path) -> int:
+        return rank[labels[path.name].get("kind", MADE)] if path.name in labels else 2
+
+    found = sorted(images.list_images(folder), key=order)
     return NewImages(found, [images.load_image(path) for path in found], [labels.get(path.name) for path in found])
 
 

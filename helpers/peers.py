@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from helpers import real_photos
+from helpers import crops, real_photos
 
 PEERS = ("tesseract", "rapidocr")
 BOX_MARGIN = 0.3        # inside a true box, peers see the same crop as the reader: the box grown by 30%
@@ -65,10 +65,9 @@ def rapidocr_read(photo: np.ndarray, *, detect: bool) -> str:
 
 def in_box(photo: np.ndarray, box: np.ndarray, margin: float = BOX_MARGIN) -> np.ndarray:
     """The photo cropped to a (top, left, bottom, right) box grown by `margin`, within the photo."""
-    top, left, bottom, right = (float(v) for v in box)
-    grow_y, grow_x = (bottom - top) * margin / 2, (right - left) * margin / 2
-    rows = slice(max(int(top - grow_y), 0), max(int(np.ceil(bottom + grow_y)), int(top - grow_y) + 1))
-    columns = slice(max(int(left - grow_x), 0), max(int(np.ceil(right + grow_x)), int(left - grow_x) + 1))
+    top, left, bottom, right = crops.expand_box(np.asarray(box, np.float64), margin)
+    rows = slice(max(int(top), 0), max(int(np.ceil(bottom)), int(top) + 1))
+    columns = slice(max(int(left), 0), max(int(np.ceil(right)), int(left) + 1))
     return photo[rows, columns]
 
 

@@ -296,6 +296,8 @@ def photo_grid(photos: list[np.ndarray], titles: list[str], *, digit_boxes: list
             axis.add_patch(Rectangle((left, top), right - left, bottom - top, fill=False, color="lime", lw=1.5))
         axis.set_title(captions[index], fontsize=size, color=title_colors[index] if title_colors else "black")
     if title:   # at least as large as the panels' captions: a wide grid is shown scaled down
-        fig.suptitle(title, fontsize=max(size * 1.15, plt.rcParams["figure.titlesize"]
-                                         if isinstance(plt.rcParams["figure.titlesize"], (int, float)) else 0))
+        from matplotlib.font_manager import FontProperties
+
+        default = FontProperties(size=plt.rcParams["figure.titlesize"]).get_size_in_points()
+        fig.suptitle(title, fontsize=max(size * 1.15, default))
     return fig

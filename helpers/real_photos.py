@@ -68,9 +68,7 @@ def svhn_sample(data_dir: Path | None = None) -> LabelledPhotos | None:
     folders = [root / split for split in ("train", "test", "extra") if (root / split / "digitStruct.mat").exists()]
     if not folders:
         return None
-    table = crops.photos_on_disk(folders)
-    return LabelledPhotos("svhn_sample", [Path(p) for p in table.paths], [images.load_image(p) for p in table.paths],
-                          [metrics.number_string(row) for row in table.labels], table.union.astype(np.float64))
+    return _labelled("svhn_sample", crops.photos_on_disk(folders))
 
 
 def svhn_real_table(part: str, data_dir: Path | None = None) -> crops.NumberTable | None:
@@ -93,9 +91,12 @@ def svhn_real_table(part: str, data_dir: Path | None = None) -> crops.NumberTabl
 def svhn_real(part: str, data_dir: Path | None = None) -> LabelledPhotos | None:
     """The photos of one part of `svhn-real/` (see `svhn_real_table`) with numbers and true boxes."""
     table = svhn_real_table(part, data_dir)
-    if table is None:
-        return None
-    return LabelledPhotos(f"svhn_{part}", [Path(p) for p in table.paths], [images.load_image(p) for p in table.paths],
+    return None if table is None else _labelled(f"svhn_{part}", table)
+
+
+def _labelled(name: str, table: crops.NumberTable) -> LabelledPhotos:
+    """A number table's photos, loaded, with their numbers and union boxes."""
+    return LabelledPhotos(name, [Path(p) for p in table.paths], [images.load_image(p) for p in table.paths],
                           [metrics.number_string(row) for row in table.labels], table.union.astype(np.float64))
 
 

@@ -92,8 +92,7 @@ def glance_table(record: dict) -> str:
         step = record["step2"]
         source = "real SVHN" if step.get("real_svhn") else "rendered stand-in, not photos"
         rows.append({"step": f"2: reader inside the true box ({source})",
-                     "data": f"{step['count']:,} stand-in test numbers" if not step.get("real_svhn")
-                             else f"{step['count']:,} SVHN test numbers",
+                     "data": f"{step['count']:,} {'SVHN' if step.get('real_svhn') else 'stand-in'} test numbers",
                      "seq": f"{100 * step['sequence_accuracy']:.2f}%", "digit": f"{100 * step['per_digit_accuracy']:.2f}%",
                      "coverage": f"{100 * step['coverage_at_98']:.1f}% at 98% accuracy",
                      "train": f"{step['train_seconds'] / 60:.1f} min"})
@@ -112,8 +111,7 @@ def glance_table(record: dict) -> str:
     if "step4" in record:
         step = record["step4"]
         source = "real SVHN" if step.get("real_svhn") else "stand-in"
-        rows.append({"step": f"4: localize, then read ({source} photos, rendered)" if source == "stand-in"
-                             else "4: localize, then read (real SVHN)",
+        rows.append({"step": f"4: localize, then read ({'real SVHN' if step.get('real_svhn') else 'stand-in photos, rendered'})",
                      "data": f"{step['test_numbers']:,} {source} test photos",
                      "seq": f"{100 * step['end_to_end_accuracy']:.2f}% (true box: "
                             f"{100 * step['ground_truth_crop_accuracy']:.2f}%)",

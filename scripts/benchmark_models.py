@@ -17,6 +17,7 @@ as in the notebook.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import time
@@ -134,6 +135,7 @@ def benches() -> list[Bench]:
         config = sequences.SequenceConfig(augment=False, length_weights=(1, 2, 3, 4, 5))
         return sequences.train_dataset(train, 32, SEED, config, target_fn=design.targets)
 
+    @functools.cache
     def standin_table():
         root = street_numbers.standin_dataset(street_numbers.FULL_RUN_COUNTS, seed=SEED,
                                               config=street_numbers.FULL_RUN_CONFIG, progress=False)
