@@ -3,11 +3,35 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from helpers.digitstruct import Annotation, load_digit_struct
-from helpers.sequences import BLANK
+from helpers.labels import BLANK
+
+if TYPE_CHECKING:   # reading code imports this module: the h5py parser loads only where a table is built
+    from helpers.digitstruct import Annotation
+
+
+@dataclass(frozen=True)
+class CropSpec:
+    """How a tight number box becomes the reader's input (Goodfellow et al.'s preprocessing).
+
+    The box grows by `grow` of its size about its centre, is resized to `resize` x `resize` and the
+    reader sees a `window` x `window` part of that (random in training, the centre otherwise). It is
+    saved with the released reader (`models/number_reader.json`) and read back with it.
+    """
+
+    grow: float = 0.3
+    resize: int = 64
+    window: int = 54
+
+    def __post_init__(self) -> None:
+        if self.grow < 0 or not 0 < self.window <= self.resize:
+            raise ValueError(f"a crop grows by >= 0 and takes a window no larger than its resize, got {self}.")
+
+
+CROP = CropSpec()   # the crop every Step 2 and Step 4 reader trains on
 
 
 @dataclass(frozen=True)
@@ -31,7 +55,7 @@ def union_box(boxes: np.ndarray) -> np.ndarray:
                      (boxes[:, 0] + boxes[:, 2]).max()])
 
 
-def expand_box(box: np.ndarray, factor: float = 0.3) -> np.ndarray:
+def expand_box(box: np.ndarray, factor: float = CROP.grow) -> np.ndarray:
     """Grow a (top, left, bottom, right) box by `factor` of its size in x and in y, about its centre."""
     top, left, bottom, right = np.asarray(box, np.float64)
     grow_y, grow_x = (bottom - top) * factor / 2, (right - left) * factor / 2
@@ -39,11 +63,13 @@ def expand_box(box: np.ndarray, factor: float = 0.3) -> np.ndarray:
 
 
 def number_table(folder: Path, annotations: list[Annotation] | None = None, *, max_digits: int = 5,
-                 expand: float = 0.3) -> NumberTable:
+                 expand: float = CROP.grow) -> NumberTable:
     """Index a format-1 split: paths, 30%-expanded union boxes and labels; drops numbers > max_digits.
 
     Goodfellow et al. also leave out the few numbers longer than five digits (a handful in SVHN).
     """
+    from helpers.digitstruct import load_digit_struct   # here, not at the top: see the imports
+
     folder = Path(folder)
     annotations = annotations if annotations is not None else load_digit_struct(folder / "digitStruct.mat")
     kept = [a for a in annotations if len(a.digits) <= max_digits]
@@ -88,6 +114,8 @@ def photos_on_disk(folders: list[Path], *, max_digits: int = 5) -> NumberTable:
     The sample's digitStruct.mat files list 40 photos each but ship only the first few; the
     rest are skipped rather than reported missing.
     """
+    from helpers.digitstruct import load_digit_struct
+
     tables = []
     for folder in map(Path, folders):
         annotations = [a for a in load_digit_struct(folder / "digitStruct.mat") if (folder / a.name).exists()]
@@ -119,7 +147,7 @@ def crop_arrays(table: NumberTable, **kwargs) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(images), np.concatenate(labels)
 
 
-def crop_number(image, box, *, resize: int = 64, crop: int = 54, random_pair=None):
+def crop_number(image, box, *, resize: int = CROP.resize, crop: int = CROP.window, random_pair=None):
     """Crop an image tensor (H, W, 3) to `box` (top, left, bottom, right, pixels; clipped to the
     image), resize to `resize`^2 and take the centre `crop`^2 window, or a random one given a
     stateless seed pair. Returns uint8. Training, evaluation and inference all crop through here."""
@@ -143,7 +171,7 @@ def photometric_jitter(crop, random_pair):
     import tensorflow as tf
 
     image = tf.cast(crop, tf.float32) / 255.0
-    seeds = [random_pair + k for k in range(1, 6)]
+    seeds = [random_pair + 10 + k for k in range(5)]   # apart from the box jitter's pair + 5
     image = tf.image.stateless_random_brightness(image, 0.2, seed=seeds[0])
     image = tf.image.stateless_random_contrast(image, 0.6, 1.4, seed=seeds[1])
     image = tf.image.stateless_random_saturation(image, 0.4, 1.6, seed=seeds[2])
@@ -167,7 +195,7 @@ def with_random_pairs(rows, count: int, *, training: bool, seed: int):
 
 
 def crop_dataset(table: NumberTable, *, training: bool, batch_size: int, seed: int = 0,
-                 resize: int = 64, crop: int = 54, target_fn=None, random_crop: bool = True,
+                 resize: int = CROP.resize, crop: int = CROP.window, target_fn=None, random_crop: bool = True,
                  box_jitter: float = 0.0, photometric: bool = False):
     """Stream (uint8 crop, targets) batches from the PNGs, as Goodfellow et al. preprocess SVHN.
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from helpers.sequences import BLANK
+from helpers.labels import BLANK
 
 _EPS = 1e-12
 
@@ -213,3 +213,24 @@ def margin_95(accuracy: float, count: int) -> float:
     z = 1.959964
     spread = z * np.sqrt(accuracy * (1 - accuracy) / count + z * z / (4 * count * count))
     return float(spread / (1 + z * z / count))
+
+
+def whole_number_right(predicted: Decoded, labels: np.ndarray) -> np.ndarray:
+    """Per number: True where the length and every digit are right (what sequence_accuracy averages)."""
+    labels = np.asarray(labels)
+    if predicted.rows.shape != labels.shape:
+        raise ValueError(f"predictions {predicted.rows.shape} and labels {labels.shape} differ in shape.")
+    return (predicted.rows == labels).all(1)
+
+
+def paired_difference(right_a: np.ndarray, right_b: np.ndarray) -> tuple[float, float]:
+    """Accuracy of A minus accuracy of B on the same numbers, and the 95% margin of that difference.
+
+    Paired: only the numbers one reader gets right and the other wrong carry information, so two
+    readers that agree on most numbers are told apart by far fewer than the single-accuracy margins.
+    """
+    a, b = np.asarray(right_a, bool), np.asarray(right_b, bool)
+    if a.shape != b.shape or a.ndim != 1 or a.size < 2:
+        raise ValueError(f"need two equal 1-D sets of at least 2 outcomes, got {a.shape} and {b.shape}.")
+    difference = a.astype(float) - b
+    return float(difference.mean()), float(1.959964 * difference.std(ddof=1) / np.sqrt(difference.size))

@@ -8,7 +8,7 @@ import keras
 from keras import layers, ops
 
 from helpers import metrics
-from helpers.sequences import NUM_CLASSES, split_targets
+from helpers.labels import NUM_CLASSES, split_targets
 
 
 def _dropout(x, rate: float, name: str, kind=layers.Dropout):

@@ -20,7 +20,7 @@ import numpy as np
 from helpers import crops, real_photos
 
 PEERS = ("tesseract", "rapidocr")
-BOX_MARGIN = 0.3        # inside a true box, peers see the same crop as the reader: the box grown by 30%
+BOX_MARGIN = crops.CROP.grow   # inside a true box, peers see the same crop as the reader: the box grown by 30%
 
 
 def available(name: str) -> bool:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -65,7 +65,8 @@ class NumberReader:
 
     def __init__(self, reader: keras.Model | lite.LiteModel, localizer: keras.Model | lite.LiteModel | None = None, *,
                  min_confidence: float = 0.5, min_presence: float = 0.5, refine: int = 1,
-                 scales: tuple[float, ...] = (), min_agreement: float = 0.0, whole_photo: bool = False) -> None:
+                 scales: tuple[float, ...] = (), min_agreement: float = 0.0, whole_photo: bool = False,
+                 crop: crops.CropSpec | None = None) -> None:
         if not 0 <= min_confidence <= 1 or not 0 <= min_presence <= 1:
             raise ValueError("min_confidence and min_presence are probabilities between 0 and 1.")
         if refine < 0:
@@ -82,6 +83,11 @@ class NumberReader:
         self.whole_photo = bool(whole_photo)
         self._graphs: dict[int, object] = {}
         self.crop_size = int(reader.input_shape[1])
+        # The crop the reader was trained on; without one, the training crop scaled to the reader's input.
+        self.crop = crop or replace(crops.CROP, window=self.crop_size,
+                                                resize=crops.CROP.resize * self.crop_size // crops.CROP.window)
+        if self.crop.window != self.crop_size:
+            raise ValueError(f"the crop's window ({self.crop.window} px) is not the reader's input ({self.crop_size} px).")
         self.box_size = int(localizer.input_shape[1]) if localizer is not None else localization.INPUT_SIZE
 
     @classmethod
@@ -101,7 +107,8 @@ class NumberReader:
             models = [lite.LiteModel.load(folder / name) for name in files]
         return cls(*models, min_confidence=settings["min_confidence"], min_presence=settings["min_presence"],
                    refine=settings.get("refine", 1), scales=tuple(settings.get("scales", ())),
-                   min_agreement=settings.get("min_agreement", 0.0), whole_photo=settings.get("whole_photo", False))
+                   min_agreement=settings.get("min_agreement", 0.0), whole_photo=settings.get("whole_photo", False),
+                   crop=crops.CropSpec(**settings["crop"]) if "crop" in settings else None)
 
     def save(self, folder: Path | None = None) -> Path:
         """Save both models (without optimizer state) and the thresholds, loadable with `NumberReader.load`."""
@@ -112,7 +119,8 @@ class NumberReader:
             save_for_inference(model, folder / name)
         (folder / SETTINGS_FILE).write_text(json.dumps(
             {"min_confidence": self.min_confidence, "min_presence": self.min_presence, "refine": self.refine,
-             "scales": list(self.scales), "min_agreement": self.min_agreement, "whole_photo": self.whole_photo},
+             "scales": list(self.scales), "min_agreement": self.min_agreement, "whole_photo": self.whole_photo,
+             "crop": asdict(self.crop)},
             indent=1))
         return folder
 
@@ -168,9 +176,9 @@ class NumberReader:
 
     def read_crops(self, photos: list[np.ndarray], boxes: np.ndarray, batch_size: int = 64
                    ) -> tuple[metrics.Decoded, list[tuple[float, ...]]]:
-        """Read the number inside each tight `box`, cropped as in training (grown 30%, 64 -> 54 centre)."""
-        crop = _graph_crop(64 * self.crop_size // 54, self.crop_size)
-        inputs = np.stack([crop(photo, crops.expand_box(box).astype(np.float32)).numpy()
+        """Read the number inside each tight `box`, cropped as the reader was trained (`self.crop`)."""
+        crop = _graph_crop(self.crop.resize, self.crop.window)
+        inputs = np.stack([crop(photo, crops.expand_box(box, self.crop.grow).astype(np.float32)).numpy()
                            for photo, box in zip(photos, boxes)])
         outputs = self._predict(self.reader, inputs, batch_size)
         decoded = metrics.decode_multihead(outputs)
@@ -209,7 +217,7 @@ class NumberReader:
             candidates += [np.stack([np.clip(box, 0, [*photo.shape[:2]] * 2) for box, photo in
                                      zip(_rescaled(candidates[-1], scale), photos)]) for scale in self.scales]
             if self.whole_photo:
-                candidates.append(whole_photo_boxes(photos))
+                candidates.append(whole_photo_boxes(photos, self.crop.grow))
         else:
             candidates, presence = [np.asarray(boxes, np.float64).reshape(len(photos), 4)], np.ones(len(photos))
         readings_per_box = [self.read_crops(photos, found, batch_size) for found in candidates]
@@ -268,7 +276,7 @@ def _window(box: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return np.array([top, left, bottom, right])
 
 
-def whole_photo_boxes(photos: list[np.ndarray], margin: float = 0.3) -> np.ndarray:
+def whole_photo_boxes(photos: list[np.ndarray], margin: float = crops.CROP.grow) -> np.ndarray:
     """Tight boxes that, grown by the reader's 30%, span each whole photo (Step 3 without a localizer)."""
     shrink = 1 / (1 + margin)
     return np.array([[(h - h * shrink) / 2, (w - w * shrink) / 2, (h + h * shrink) / 2, (w + w * shrink) / 2]

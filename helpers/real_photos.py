@@ -122,7 +122,7 @@ def svhn_scores(number_reader, photos: LabelledPhotos) -> tuple[dict, list, list
     return figures, end_to_end, true_box
 
 
-def framed(photo: np.ndarray, margin: float = 0.3) -> tuple[np.ndarray, np.ndarray]:
+def framed(photo: np.ndarray, margin: float = crops.CROP.grow) -> tuple[np.ndarray, np.ndarray]:
     """A tight crop padded by `margin` of its size (edge pixels repeated), and its box in the result.
 
     The reader's training crops take the number's box grown by 30%; a crop that is already tight

@@ -128,7 +128,8 @@ def glance_table(record: dict) -> str:
                                   "train": "training time"})
     run = record.get("run", {})
     if "wall_seconds" in run:
-        data = f" (after {run['data_seconds'] / 60:.1f} min getting the data ready)" if run.get("data_seconds") else ""
+        data = (f" (after {run['data_seconds'] / 60:.1f} min getting the data ready)"   # a few seconds: not worth a clause
+                if run.get("data_seconds", 0) >= 30 else "")
         notes += (f"\n\nThe notebook ran top to bottom in {run['wall_seconds'] / 60:.1f} min{data}, "
                   f"peak memory {run['peak_memory_gib']:.1f} GiB.")
         if run.get("models_from_cache"):   # a run that loaded models is not a measure of training time
@@ -136,6 +137,8 @@ def glance_table(record: dict) -> str:
             cached = f"All {total}" if run["models_from_cache"] == total else f"{run['models_from_cache']} of its {total}"
             notes += (f" {cached} models were loaded from the cache, trained earlier by the same code and "
                       "settings; the training times in the table are those of the runs that trained them.")
+        elif run.get("models_trained"):   # a cold run: its wall time is what a student waits
+            notes += f" It trained all {run['models_trained']} of its models."
     machine = f" ({run['processor']})" if run.get("processor") else ""
     source = "build/fast/results/metrics.json" if run.get("fast_mode") else "results/metrics.json"   # paths.output_dir
     return (f"{table}{notes}\n\n_From `{source}` ({mode}, {run.get('cpu_cores', '?')} CPU cores"

@@ -8,8 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-BLANK = 10          # class of an unused digit position ("no digit here")
-NUM_CLASSES = 11    # digits 0-9 plus BLANK
+from helpers.labels import encode_labels, split_targets
 
 
 @dataclass(frozen=True)
@@ -188,16 +187,6 @@ def render_sequence(glyphs: list[np.ndarray], rng: np.random.Generator,
     return canvas
 
 
-def encode_labels(digits: list[int], max_digits: int) -> np.ndarray:
-    """Label row [length, d1, ..., d_max] with BLANK in unused positions."""
-    if not 0 <= len(digits) <= max_digits:
-        raise ValueError(f"a number may have at most {max_digits} digits, got {len(digits)}.")
-    row = np.full(max_digits + 1, BLANK, np.int64)
-    row[0] = len(digits)
-    row[1:1 + len(digits)] = digits
-    return row
-
-
 def generate_sequences(source: DigitSource, count: int, seed: int | tuple[int, ...],
                        config: SequenceConfig = SequenceConfig(), return_glyphs: bool = False) -> tuple[np.ndarray, ...]:
     """`count` numbers as uint8 images (count, H, W, 1) and labels (count, 1 + max_digits).
@@ -232,14 +221,6 @@ def sequence_batches(source: DigitSource, batch_size: int, seed: int,
     for step in range(2**62):
         distorting = config.augment_steps is None or step < config.augment_steps
         yield generate_sequences(source, batch_size, seed=(seed, step), config=config if distorting else clean)
-
-
-def split_targets(labels, max_digits: int = 5) -> dict:
-    """Label rows -> the model's targets {"length": ..., "digit_1": ..., ...}."""
-    targets = {"length": labels[:, 0]}
-    for position in range(1, max_digits + 1):
-        targets[f"digit_{position}"] = labels[:, position]
-    return targets
 
 
 def train_dataset(source: DigitSource, batch_size: int, seed: int,

@@ -113,8 +113,9 @@ def _trained_seconds(record: dict, *keys_lists: tuple[str, ...]) -> float | None
 
 
 def _step2_seconds(record: dict) -> float | None:
-    """Every Step 2 reader run of the last run: explorations, full-budget continuations, the real
-    fine-tuning and Step 4's adaptation (each full-budget figure includes its exploration run)."""
+    """Every Step 2 reader run of the last run: explorations (and, in runs before every setting got
+    the full budget, full-budget continuations, whose figures include their exploration run), the
+    real fine-tuning and Step 4's adaptation."""
     step2, step4 = record.get("step2", {}), record.get("step4", {})
     if not step2:
         return None

@@ -16,7 +16,7 @@ import helpers  # noqa: E402
 helpers.import_tensorflow_quietly()
 import numpy as np  # noqa: E402
 
-from helpers import models, sequences  # noqa: E402
+from helpers import labels, models  # noqa: E402
 
 
 def ms_per_step(pool_first: bool, batch_size: int, steps: int) -> float:
@@ -24,10 +24,10 @@ def ms_per_step(pool_first: bool, batch_size: int, steps: int) -> float:
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (batch_size, 32, 128, 1)).astype(np.float32)
     digits = [rng.integers(0, 10, size=rng.integers(1, 6)).tolist() for _ in range(batch_size)]
-    labels = np.stack([sequences.encode_labels(d, 5) for d in digits])
+    label_rows = np.stack([labels.encode_labels(d, 5) for d in digits])
     model = models.build_attention_model((32, 128, 1), dropout=0.0, top_convs=1, pool_first=pool_first)
     models.compile_multihead(model, 1e-3)
-    targets = models.multihead_ctc_targets(labels)
+    targets = models.multihead_ctc_targets(label_rows)
     for _ in range(5):
         model.train_on_batch(images, targets)
     start = time.perf_counter()

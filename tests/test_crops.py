@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from helpers import crops, digitstruct
-from helpers.sequences import BLANK
+from helpers.labels import BLANK
 from helpers.digitstruct import Annotation
 from test_digitstruct import KNOWN, SAMPLE, _examples, needs_sample
 

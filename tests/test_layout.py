@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 
 from conftest import PROJECT_ROOT
 
 HELPERS = PROJECT_ROOT / "helpers"
-MAX_MODULE_LINES = 420       # "about 400": one concern per module
+MAX_MODULE_LINES = 400       # one concern per module
 MAX_README_LINES = 200
 
 
@@ -55,6 +57,19 @@ def test_helpers_imports_form_a_tree() -> None:
     graph = helpers_imports()
     assert graph["crops"] >= {"digitstruct"} and "crops" in graph["reader"]   # the graph is really read
     assert import_cycle(graph) is None, f"import cycle: {' -> '.join(import_cycle(graph))}"
+
+
+def test_reading_and_the_app_load_no_training_parsing_or_synthesis_code() -> None:
+    """Inference stands alone: the reader and the app load neither training, nor the digitStruct
+    parser, nor the data synthesizers (a photo app should not drag in h5py parsing or MNIST)."""
+    code = ("import sys, helpers.reader, helpers.app; "
+            "print(' '.join(sorted(m for m in sys.modules if m.startswith('helpers.'))))")
+    loaded = set(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                                cwd=PROJECT_ROOT).stdout.split())
+    assert {"helpers.reader", "helpers.app", "helpers.crops"} <= loaded   # the check sees what loaded
+    forbidden = {f"helpers.{name}" for name in ("training", "train_svhn", "digitstruct", "sequences",
+                                                  "street_numbers", "svhn", "data")}
+    assert not loaded & forbidden, f"inference loads {sorted(loaded & forbidden)}"
 
 
 def test_the_cycle_finder_finds_an_upward_import() -> None:

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from helpers import metrics
-from helpers.sequences import BLANK
+from helpers.labels import BLANK
 
 
 def _one_hot_outputs(length_probs, digit_probs) -> dict:
@@ -84,3 +84,20 @@ def test_margin_95_shrinks_with_more_numbers_and_matches_the_normal_rule() -> No
     assert margin_95(1.0, 56) > 0                                    # a perfect score still has an interval
     with pytest.raises(ValueError):
         margin_95(0.5, 0)
+
+
+def test_paired_difference_sees_agreement_and_disagreement() -> None:
+    from helpers.metrics import margin_95, paired_difference
+
+    rng = np.random.default_rng(0)
+    a = rng.random(1500) < 0.9
+    same = a.copy()
+    same[:10] = ~same[:10]                         # the two readers differ on only 10 numbers
+    difference, margin = paired_difference(a, same)
+    assert abs(difference - (a[:10].sum() - same[:10].sum()) / 1500) < 1e-12
+    assert 0 < margin < margin_95(0.9, 1500) / 2   # far tighter than the single-accuracy margin
+    independent = rng.random(1500) < 0.9           # unrelated errors: about sqrt(2) single margins
+    assert paired_difference(a, independent)[1] > margin_95(0.9, 1500)
+    assert paired_difference(a, a) == (0.0, 0.0)
+    with pytest.raises(ValueError):
+        paired_difference(a, a[:10])

@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 
 from conftest import fake_digits
-from helpers import metrics, models, sequences
+from helpers import labels, metrics, models, sequences
 
 SMALL = dict(input_shape=(32, 128, 1), filters=(4, 8, 8))
 
@@ -147,9 +147,9 @@ def test_bad_arguments_raise_value_error(kwargs) -> None:
 
 
 def test_one_training_step_lowers_the_multihead_loss() -> None:
-    images, labels = _batch()
+    images, label_rows = _batch()
     model = models.compile_multihead(models.build_model(**SMALL, dense_units=16, dropout=0.0), 1e-2)
-    targets = sequences.split_targets(labels)
+    targets = labels.split_targets(label_rows)
     history = model.fit(images, targets, epochs=40, batch_size=16, verbose=0).history
     assert history["loss"][-1] < 0.7 * history["loss"][0]
 

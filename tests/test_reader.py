@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import numpy as np
@@ -251,3 +252,28 @@ def test_calibrate_sets_the_threshold_that_keeps_sure_answers_right() -> None:
     assert sure == [r.number == t for r, t in zip(first, truth)]      # exactly the right ones are sure
     with pytest.raises(ValueError, match="one true number per photo"):
         calibrated.calibrate(photos, truth[:3])
+
+
+def test_the_saved_crop_spec_is_the_crop_the_reader_uses(tmp_path: Path, number_reader) -> None:
+    from helpers import crops
+
+    photo, box = _photo(90, 120, seed=3), np.array([[30.0, 40.0, 60.0, 80.0]])
+    number_reader.save(tmp_path)
+    settings_file = tmp_path / "number_reader.json"
+    settings = json.loads(settings_file.read_text())
+    assert settings["crop"] == {"grow": 0.3, "resize": 64, "window": 54}
+    assert reader.NumberReader.load(tmp_path).crop == crops.CROP
+    settings["crop"]["grow"] = 1.0                   # a reader trained on wider crops
+    settings_file.write_text(json.dumps(settings))
+    wider = reader.NumberReader.load(tmp_path)
+    assert wider.crop.grow == 1.0
+    seen = []
+    wider._predict = lambda model, inputs, batch_size: seen.append(inputs) or number_reader._predict(model, inputs, batch_size)
+    wider.read_crops([photo], box)
+    expected = crops.crop_number(photo, crops.expand_box(box[0], 1.0).astype(np.float32)).numpy()
+    assert np.array_equal(seen[0][0], expected)       # cropped with the saved spec, not the default
+    assert not np.array_equal(seen[0][0], crops.crop_number(photo, crops.expand_box(box[0]).astype(np.float32)).numpy())
+    settings["crop"]["window"] = 40                   # a window that is not the reader's input size
+    settings_file.write_text(json.dumps(settings))
+    with pytest.raises(ValueError, match="not the reader's input"):
+        reader.NumberReader.load(tmp_path)

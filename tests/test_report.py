@@ -131,8 +131,10 @@ def test_answers_name_the_figures_and_settings_of_the_run() -> None:
     assert f"streams {windows} 54x54 windows" in _answer(4)
     assert f"{100 * step2['sequence_accuracy']:.2f}%" in _answer(6)
     assert f"{100 * step2['initial']['test_sequence_accuracy']:.2f}%" in _answer(6)
-    for name, run in step2["full_budget"].items():
+    for name, run in step2["exploration"].items():   # every setting, at one budget, with its paired margin
         assert f"{name}: {100 * run['sequence_accuracy']:.2f}%" in _answer(5)
+        if name != chosen:
+            assert f"{100 * run['difference_to_chosen']:+.1f} ± {100 * run['difference_margin_95']:.1f} points" in _answer(5)
     assert f"{step4['mean_iou']:.3f}" in _answer(10) and f"{100 * step4['lost_good_box']:.1f}%" in _answer(10)
     # Q6 and Q10 lead with the real SVHN test photos, read once at the end (display updates).
     svhn = record["real"]["svhn"]["test"]

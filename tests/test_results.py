@@ -85,6 +85,13 @@ def test_update_readme_replaces_only_the_marked_section(tmp_path: Path) -> None:
     record["run"]["models_from_cache"] = 0
     results.update_readme(readme, record)
     assert "ran top to bottom in 10.0 min" in readme.read_text() and "cache" not in readme.read_text()
+    assert "It trained all 1 of its models." in readme.read_text()   # a cold run says so
+    record["run"]["data_seconds"] = 5   # seconds of data preparation: no clause; minutes: one
+    results.update_readme(readme, record)
+    assert "getting the data ready" not in readme.read_text()
+    record["run"]["data_seconds"] = 300
+    results.update_readme(readme, record)
+    assert "(after 5.0 min getting the data ready)" in readme.read_text()
     (tmp_path / "plain.md").write_text("no markers")
     with pytest.raises(ValueError, match="section to fill in"):
         results.update_readme(tmp_path / "plain.md", record)

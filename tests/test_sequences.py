@@ -8,7 +8,8 @@ import pytest
 
 from conftest import fake_digits
 from helpers import sequences
-from helpers.sequences import BLANK, DigitSource, SequenceConfig
+from helpers.labels import BLANK
+from helpers.sequences import DigitSource, SequenceConfig
 
 
 @pytest.fixture

@@ -1,0 +1,26 @@
+"""The label vocabulary every step shares: a number as [length, d1, ..., d5] with a blank class."""
+from __future__ import annotations
+
+import numpy as np
+
+BLANK = 10          # class of an unused digit position ("no digit here")
+NUM_CLASSES = 11    # digits 0-9 plus BLANK
+MAX_DIGITS = 5      # positions per number; longer numbers are left out (SVHN has a handful)
+
+
+def encode_labels(digits: list[int], max_digits: int = MAX_DIGITS) -> np.ndarray:
+    """Label row [length, d1, ..., d_max] with BLANK in unused positions."""
+    if not 0 <= len(digits) <= max_digits:
+        raise ValueError(f"a number may have at most {max_digits} digits, got {len(digits)}.")
+    row = np.full(max_digits + 1, BLANK, np.int64)
+    row[0] = len(digits)
+    row[1:1 + len(digits)] = digits
+    return row
+
+
+def split_targets(labels, max_digits: int = MAX_DIGITS) -> dict:
+    """Label rows -> the model's targets {"length": ..., "digit_1": ..., ...}."""
+    targets = {"length": labels[:, 0]}
+    for position in range(1, max_digits + 1):
+        targets[f"digit_{position}"] = labels[:, position]
+    return targets
