@@ -10,6 +10,14 @@ def gap(first: float, second: float, unit: str = "points") -> str:
     return f"{abs(difference):.1f} {unit} {'above' if difference > 0 else 'below'}"
 
 
+def paired_gap(difference: float, margin: float) -> str:
+    """A difference of two accuracies with its 95% margin: "34.9 ± 1.7 points above", "level with"."""
+    size, spread = 100 * abs(difference), 100 * margin
+    if round(size, 1) == 0:
+        return f"level (± {spread:.1f} points) with"
+    return f"{size:.1f} ± {spread:.1f} points {'above' if difference > 0 else 'below'}"
+
+
 def answer(number: str, confidence: float, status: str) -> str:
     """What the reader said: "read '27' (confidence 0.93)", "no number found", with an unsure flag."""
     if not number:

@@ -29,3 +29,9 @@ def test_image_lines_one_bullet_per_image_with_its_box() -> None:
     assert text.splitlines() == [
         "* **a.png** (brass digits): read “316” (confidence 0.90), box IoU 0.81; right.",
         "* **b.png**: read “77” (confidence 0.87); wrong: there is no number."]
+
+
+def test_paired_gap_gives_the_difference_its_margin_and_direction() -> None:
+    assert wording.paired_gap(0.349, 0.017) == "34.9 ± 1.7 points above"
+    assert wording.paired_gap(-0.027, 0.012) == "2.7 ± 1.2 points below"
+    assert wording.paired_gap(0.0, 0.0) == "level (± 0.0 points) with"
