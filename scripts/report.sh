@@ -23,7 +23,8 @@ if [ "${DIGITS_FAST:-0}" = "1" ]; then
     echo "==> executing digit_recognition.ipynb into $NOTEBOOK (fast mode: about 5 min of notebook time on 2 cores)"
 else
     echo "==> executing digit_recognition.ipynb into $NOTEBOOK (the long part: training on the CPU; without"
-    echo "    cache/ over two hours on a 2-core AMD EPYC, see the README; the notebook prints no progress bars)"
+    echo "    cache/ about 50 min on a 2-core AMD EPYC with AVX-512, 2.5 h or more on an AVX2 one (see the README);"
+    echo "    the notebook prints no progress bars)"
 fi
 start=$(date +%s)
 # The kernel talks over a local socket file (IPC) instead of TCP: nothing listens on the network, and
