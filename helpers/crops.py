@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from helpers import boxes
 from helpers.labels import BLANK
 
 if TYPE_CHECKING:   # reading code imports this module: the h5py parser loads only where a table is built
@@ -48,20 +49,6 @@ class NumberTable:
         return len(self.paths)
 
 
-def union_box(boxes: np.ndarray) -> np.ndarray:
-    """(top, left, bottom, right) of the box around all digit boxes (left, top, width, height)."""
-    boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
-    return np.array([boxes[:, 1].min(), boxes[:, 0].min(), (boxes[:, 1] + boxes[:, 3]).max(),
-                     (boxes[:, 0] + boxes[:, 2]).max()])
-
-
-def expand_box(box: np.ndarray, factor: float = CROP.grow) -> np.ndarray:
-    """Grow a (top, left, bottom, right) box by `factor` of its size in x and in y, about its centre."""
-    top, left, bottom, right = np.asarray(box, np.float64)
-    grow_y, grow_x = (bottom - top) * factor / 2, (right - left) * factor / 2
-    return np.array([top - grow_y, left - grow_x, bottom + grow_y, right + grow_x])
-
-
 def number_table(folder: Path, annotations: list[Annotation] | None = None, *, max_digits: int = 5,
                  expand: float = CROP.grow) -> NumberTable:
     """Index a format-1 split: paths, 30%-expanded union boxes and labels; drops numbers > max_digits.
@@ -77,14 +64,14 @@ def number_table(folder: Path, annotations: list[Annotation] | None = None, *, m
     for row, annotation in enumerate(kept):
         labels[row, 0] = len(annotation.digits)
         labels[row, 1:1 + len(annotation.digits)] = annotation.digits
-    union = np.array([union_box(a.boxes) for a in kept], np.float32).reshape(-1, 4)
-    boxes = np.array([expand_box(u, expand) for u in union], np.float32).reshape(-1, 4)
+    union = np.array([boxes.union(boxes.from_ltwh(a.boxes)) for a in kept], np.float32).reshape(-1, 4)
+    grown = boxes.grown(union.astype(np.float64), expand).astype(np.float32).reshape(-1, 4)
     paths = np.array([str(folder / a.name) for a in kept])
     missing = [p for p in paths[:1] if not Path(p).exists()]
     if missing:
         raise FileNotFoundError(f"{missing[0]} is listed in {folder / 'digitStruct.mat'} but missing; "
                                 "is the split fully extracted?")
-    return NumberTable(paths, boxes, labels, union, len(annotations) - len(kept))
+    return NumberTable(paths, grown, labels, union, len(annotations) - len(kept))
 
 
 def concat_tables(tables: list[NumberTable]) -> NumberTable:

@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from helpers.boxes import iou  # noqa: F401  (images.iou: the committed notebook's name until its next run)
+
 MAX_SIDE = 2048          # larger photos are shrunk on load: reading a number needs far fewer pixels
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 MAX_PIXELS = 120_000_000  # refuse "decompression bombs" beyond this many pixels
@@ -157,19 +159,6 @@ def _array_to_rgb(array: np.ndarray) -> np.ndarray:
         array = np.clip(values * scale, 0, 255).round().astype(np.uint8)
     mode = "L" if array.ndim == 2 else ("RGB" if array.shape[2] == 3 else "RGBA")
     return np.asarray(_to_rgb(Image.fromarray(np.ascontiguousarray(array), mode)))
-
-
-def iou(first: np.ndarray, second: np.ndarray) -> np.ndarray:
-    """Intersection over union of (top, left, bottom, right) boxes, row by row (broadcasts)."""
-    first, second = np.asarray(first, np.float64), np.asarray(second, np.float64)
-    top = np.maximum(first[..., 0], second[..., 0])
-    left = np.maximum(first[..., 1], second[..., 1])
-    bottom = np.minimum(first[..., 2], second[..., 2])
-    right = np.minimum(first[..., 3], second[..., 3])
-    inter = np.clip(bottom - top, 0, None) * np.clip(right - left, 0, None)
-    area = lambda box: np.clip(box[..., 2] - box[..., 0], 0, None) * np.clip(box[..., 3] - box[..., 1], 0, None)
-    union = area(first) + area(second) - inter
-    return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
 
 
 def list_images(folder: Path) -> list[Path]:

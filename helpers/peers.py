@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from helpers import crops, real_photos
+from helpers import boxes, crops, real_photos
 
 PEERS = ("tesseract", "rapidocr")
 BOX_MARGIN = crops.CROP.grow   # inside a true box, peers see the same crop as the reader: the box grown by 30%
@@ -65,7 +65,7 @@ def rapidocr_read(photo: np.ndarray, *, detect: bool) -> str:
 
 def in_box(photo: np.ndarray, box: np.ndarray, margin: float = BOX_MARGIN) -> np.ndarray:
     """The photo cropped to a (top, left, bottom, right) box grown by `margin`, within the photo."""
-    top, left, bottom, right = crops.expand_box(np.asarray(box, np.float64), margin)
+    top, left, bottom, right = boxes.grown(box, margin)
     rows = slice(max(int(top), 0), max(int(np.ceil(bottom)), int(top) + 1))
     columns = slice(max(int(left), 0), max(int(np.ceil(right)), int(left) + 1))
     return photo[rows, columns]

@@ -23,7 +23,7 @@ import helpers
 helpers.import_tensorflow_quietly()   # before Keras: TensorFlow's start-up lines would reach the user's terminal
 import keras  # noqa: E402
 
-from helpers import crops, images, lite, localization, metrics, paths  # noqa: E402
+from helpers import boxes as box_tools, crops, images, lite, localization, metrics, paths  # noqa: E402
 from helpers.model_files import (LOCALIZER_FILE, READER_FILE, RUNTIMES, SETTINGS_FILE,  # noqa: E402,F401
                                  check_models, lite_file, model_files)
 
@@ -141,7 +141,7 @@ class NumberReader:
         boxes, presence = self._locate_once(photos, batch_size)
         passes = [boxes]
         for _ in range(self.refine):
-            windows = np.stack([_window(crops.expand_box(box, 0.6), photo.shape) for box, photo in zip(boxes, photos)])
+            windows = np.stack([_window(box_tools.grown(box, 0.6), photo.shape) for box, photo in zip(boxes, photos)])
             views = [photo[top:bottom, left:right] for photo, (top, left, bottom, right) in zip(photos, windows)]
             inner, _ = self._locate_once(views, batch_size)
             boxes = inner + np.concatenate([windows[:, :2], windows[:, :2]], 1)
@@ -178,7 +178,7 @@ class NumberReader:
                    ) -> tuple[metrics.Decoded, list[tuple[float, ...]]]:
         """Read the number inside each tight `box`, cropped as the reader was trained (`self.crop`)."""
         crop = _graph_crop(self.crop.resize, self.crop.window)
-        inputs = np.stack([crop(photo, crops.expand_box(box, self.crop.grow).astype(np.float32)).numpy()
+        inputs = np.stack([crop(photo, box_tools.grown(box, self.crop.grow).astype(np.float32)).numpy()
                            for photo, box in zip(photos, boxes)])
         outputs = self._predict(self.reader, inputs, batch_size)
         decoded = metrics.decode_multihead(outputs)
@@ -215,7 +215,7 @@ class NumberReader:
         if boxes is None:
             candidates, presence = self.locate_passes(photos, batch_size)
             candidates += [np.stack([np.clip(box, 0, [*photo.shape[:2]] * 2) for box, photo in
-                                     zip(_rescaled(candidates[-1], scale), photos)]) for scale in self.scales]
+                                     zip(box_tools.scaled(candidates[-1], scale), photos)]) for scale in self.scales]
             if self.whole_photo:
                 candidates.append(whole_photo_boxes(photos, self.crop.grow))
         else:
@@ -261,12 +261,6 @@ def _inference_copy(model: keras.Model) -> keras.Model:
     copy = type(model).from_config(model.get_config())    # uncompiled (keras.models.clone_model keeps the optimizer)
     copy.set_weights(model.get_weights())
     return copy
-
-
-def _rescaled(boxes: np.ndarray, scale: float) -> np.ndarray:
-    """(n, 4) boxes scaled about their centres."""
-    centre, half = (boxes[:, :2] + boxes[:, 2:]) / 2, (boxes[:, 2:] - boxes[:, :2]) / 2 * scale
-    return np.concatenate([centre - half, centre + half], 1)
 
 
 def _window(box: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:

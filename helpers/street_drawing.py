@@ -13,6 +13,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from helpers import fonts, framing
+from helpers.boxes import from_ltwh, to_pil, union
 
 # SVHN train's length mix (lengths 1-5; the rare 6-digit numbers are left out, see Step 2).
 SVHN_LENGTHS = (0.15, 0.53, 0.27, 0.045, 0.005)
@@ -158,7 +159,7 @@ def text_layer(rng: np.random.Generator, digits: list[int], font_path: Path, siz
                       bottom - top + 2 * stroke])
         x += glyph_width + gap
     boxes = np.array(boxes, np.float64)
-    extent = (boxes[:, 0].min(), boxes[:, 1].min(), (boxes[:, 0] + boxes[:, 2]).max(), (boxes[:, 1] + boxes[:, 3]).max())
+    extent = tuple(to_pil(union(from_ltwh(boxes))))   # left, top, right, bottom of all the digits
     if distractors:     # other numbers or letters beside the house number, unlabelled as in SVHN
         other = "".join(str(d) for d in rng.integers(0, 10, rng.integers(1, 4)))
         if rng.random() < 0.3:
@@ -270,16 +271,15 @@ def camera(final: Image.Image, rng: np.random.Generator, config: StreetConfig) -
 def framed(warped: Image.Image, boxes: np.ndarray, frame: framing.Frame, rng: np.random.Generator,
             fill: tuple[int, ...], config: StreetConfig) -> tuple[Image.Image, np.ndarray]:
     """Cut the view of a real SVHN photo out of the rendered scene: its size, and its number's place and fill."""
-    union = np.array([boxes[:, 0].min(), boxes[:, 1].min(), (boxes[:, 0] + boxes[:, 2]).max(),
-                      (boxes[:, 1] + boxes[:, 3]).max()])
-    number_w, number_h = max(union[2] - union[0], 1), max(union[3] - union[1], 1)
+    around = to_pil(union(from_ltwh(boxes)))   # left, top, right, bottom of all the digits
+    number_w, number_h = max(around[2] - around[0], 1), max(around[3] - around[1], 1)
     stretch = float(np.clip(frame.aspect / (number_w / number_h), 0.75, 1.35))   # digits as wide as the photo's
     out_h = int(np.clip(frame.height, 16, config.final_height[1] * 1.5))
     out_w = max(8, int(round(out_h * frame.width / frame.height)))
     view_h = number_h / frame.fill
     view_w = view_h * frame.width / frame.height / stretch
-    top = (union[1] + union[3]) / 2 - frame.centre_y * view_h
-    left = (union[0] + union[2]) / 2 - frame.centre_x * view_w
+    top = (around[1] + around[3]) / 2 - frame.centre_y * view_h
+    left = (around[0] + around[2]) / 2 - frame.centre_x * view_w
     final = warped.transform((out_w, out_h), Image.EXTENT, (left, top, left + view_w, top + view_h),
                              Image.BILINEAR, fillcolor=fill)
     scale = np.array([out_w / view_w, out_h / view_h, out_w / view_w, out_h / view_h])

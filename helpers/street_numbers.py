@@ -19,6 +19,8 @@ import numpy as np
 from PIL import Image
 
 from helpers import digitstruct, fonts, framing, paths, street_drawing
+from helpers.boxes import from_ltwh, to_pil
+from helpers.boxes import union as box_union
 from helpers.street_drawing import TRAIN_TEXTURES, StreetConfig
 
 # The full run's stand-in: 24,000 train and 4,000 test photos (rendered once, about 4 minutes here).
@@ -115,8 +117,7 @@ def render_house_number(rng: np.random.Generator, config: StreetConfig = StreetC
     if frame is not None:
         final, boxes = street_drawing.framed(warped, boxes, frame, rng, fill, config)
     else:   # crop around the number with uneven margins, as SVHN's photos are, then shrink
-        union = np.array([boxes[:, 0].min(), boxes[:, 1].min(), (boxes[:, 0] + boxes[:, 2]).max(),
-                          (boxes[:, 1] + boxes[:, 3]).max()])
+        union = to_pil(box_union(from_ltwh(boxes)))   # left, top, right, bottom of all the digits
         number_w, number_h = union[2] - union[0], union[3] - union[1]
         left = max(0, int(union[0] - number_w * rng.uniform(0.1, 0.8) - number_h * 0.2))
         right = min(width, int(union[2] + number_w * rng.uniform(0.1, 0.8) + number_h * 0.2))

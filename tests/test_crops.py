@@ -13,10 +13,12 @@ from helpers.digitstruct import Annotation
 from test_digitstruct import KNOWN, SAMPLE, _examples, needs_sample
 
 
-def test_union_and_expanded_boxes() -> None:
-    boxes = np.array([[10, 20, 5, 10], [16, 18, 6, 14]])            # left, top, width, height
-    np.testing.assert_allclose(crops.union_box(boxes), [18, 10, 32, 22])
-    np.testing.assert_allclose(crops.expand_box([18, 10, 32, 22], 0.3), [15.9, 8.2, 34.1, 23.8])
+def test_a_number_table_holds_the_union_box_and_the_grown_crop_box(tmp_path: Path) -> None:
+    Image.new("RGB", (40, 40)).save(tmp_path / "1.png")
+    digit_boxes = [(10, 20, 5, 10), (16, 18, 6, 14)]                # left, top, width, height
+    table = crops.number_table(tmp_path, [Annotation("1.png", (1, 2), digit_boxes)])
+    np.testing.assert_allclose(table.union[0], [18, 10, 32, 22])
+    np.testing.assert_allclose(table.boxes[0], [15.9, 8.2, 34.1, 23.8], rtol=1e-6)   # grown by 30%
 
 
 def _split(folder: Path, entries: list[tuple[tuple[int, ...], tuple[int, int, int, int]]]) -> Path:

@@ -13,7 +13,7 @@ import helpers
 
 helpers.import_tensorflow_quietly()
 from conftest import tiny_number_reader  # noqa: E402
-from helpers import metrics, reader  # noqa: E402
+from helpers import boxes, metrics, reader  # noqa: E402
 
 
 def _reader(presence: float = 0.99) -> reader.NumberReader:
@@ -97,13 +97,12 @@ def test_bad_files_give_clear_errors(tmp_path: Path, number_reader) -> None:
 
 def test_given_boxes_skip_the_localizer_and_whole_photo_boxes_span_the_photo() -> None:
     photos = [_photo(50, 80), _photo(30, 30)]
-    boxes = reader.whole_photo_boxes(photos)
-    from helpers import crops
-    for photo, box in zip(photos, boxes):
-        np.testing.assert_allclose(crops.expand_box(box), (0, 0, *photo.shape[:2]), atol=1e-9)
+    spans = reader.whole_photo_boxes(photos)
+    for photo, box in zip(photos, spans):
+        np.testing.assert_allclose(boxes.grown(box, 0.3), (0, 0, *photo.shape[:2]), atol=1e-9)
     only_reader = reader.NumberReader(_reader().reader)
-    readings = only_reader.read(photos, boxes=boxes)
-    np.testing.assert_allclose(readings[0].box, boxes[0])
+    readings = only_reader.read(photos, boxes=spans)
+    np.testing.assert_allclose(readings[0].box, spans[0])
     with pytest.raises(ValueError, match="no localizer"):
         only_reader.read(photos)
 
@@ -183,7 +182,7 @@ def test_the_most_confident_of_the_passes_boxes_wins() -> None:
     assert len(passes) == 3
     readings = refined.read(photos)
     for index, reading in enumerate(readings):
-        scores = [refined.read_crops([photos[index]], boxes[index:index + 1])[0].confidence[0] for boxes in passes]
+        scores = [refined.read_crops([photos[index]], found[index:index + 1])[0].confidence[0] for found in passes]
         assert reading.confidence == pytest.approx(max(scores), rel=1e-5)
         winner = passes[int(np.argmax(scores))][index]
         np.testing.assert_allclose(reading.box, winner)
@@ -208,10 +207,10 @@ def test_agreement_counts_the_boxes_that_read_the_same_number(tmp_path: Path) ->
                                  min_agreement=1.0)
     photos = [_photo(100, 200, seed=s) for s in range(4)]
     candidates, _ = voting.locate_passes(photos)
-    candidates += [np.clip(reader._rescaled(candidates[-1], s), 0, [100, 200, 100, 200]) for s in (0.5, 1.5)]
+    candidates += [np.clip(boxes.scaled(candidates[-1], s), 0, [100, 200, 100, 200]) for s in (0.5, 1.5)]
     for index, reading in enumerate(voting.read(photos)):
-        numbers = [metrics.number_string(voting.read_crops([photos[index]], boxes[index:index + 1])[0].rows[0])
-                   for boxes in candidates]
+        numbers = [metrics.number_string(voting.read_crops([photos[index]], found[index:index + 1])[0].rows[0])
+                   for found in candidates]
         assert reading.agreement == pytest.approx(numbers.count(reading.number or numbers[0]) / len(numbers))
         assert reading.confident == (bool(reading.number) and reading.agreement == 1.0)
     voting.save(tmp_path)
@@ -228,7 +227,7 @@ def test_the_whole_photo_joins_the_vote_and_is_saved(tmp_path: Path) -> None:
     candidates = [located, reader.whole_photo_boxes(photos)]
     winners = []
     for index, reading in enumerate(whole.read(photos)):
-        scores = [whole.read_crops([photos[index]], boxes[index:index + 1])[0].confidence[0] for boxes in candidates]
+        scores = [whole.read_crops([photos[index]], found[index:index + 1])[0].confidence[0] for found in candidates]
         assert reading.confidence == pytest.approx(max(scores), rel=1e-5)
         winners.append(int(np.argmax(scores)))
         np.testing.assert_allclose(reading.box, candidates[winners[-1]][index], atol=1e-3)
@@ -270,9 +269,9 @@ def test_the_saved_crop_spec_is_the_crop_the_reader_uses(tmp_path: Path, number_
     seen = []
     wider._predict = lambda model, inputs, batch_size: seen.append(inputs) or number_reader._predict(model, inputs, batch_size)
     wider.read_crops([photo], box)
-    expected = crops.crop_number(photo, crops.expand_box(box[0], 1.0).astype(np.float32)).numpy()
+    expected = crops.crop_number(photo, boxes.grown(box[0], 1.0).astype(np.float32)).numpy()
     assert np.array_equal(seen[0][0], expected)       # cropped with the saved spec, not the default
-    assert not np.array_equal(seen[0][0], crops.crop_number(photo, crops.expand_box(box[0]).astype(np.float32)).numpy())
+    assert not np.array_equal(seen[0][0], crops.crop_number(photo, boxes.grown(box[0], 0.3).astype(np.float32)).numpy())
     settings["crop"]["window"] = 40                   # a window that is not the reader's input size
     settings_file.write_text(json.dumps(settings))
     with pytest.raises(ValueError, match="not the reader's input"):

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from helpers import crops, digitstruct, street_drawing, street_numbers
+from helpers import boxes as box_tools, crops, digitstruct, street_drawing, street_numbers
 
 
 def test_rendering_is_deterministic_and_boxes_lie_inside_the_image() -> None:
@@ -20,7 +20,7 @@ def test_rendering_is_deterministic_and_boxes_lie_inside_the_image() -> None:
         height, width, channels = image.shape
         assert channels == 3 and image.dtype == np.uint8 and 1 <= len(digits) <= 5
         assert boxes.shape == (len(digits), 4) and (boxes[:, 2:] >= 1).all()
-        union = crops.union_box(boxes)
+        union = box_tools.union(box_tools.from_ltwh(boxes))
         assert union[0] >= 0 and union[1] >= 0 and union[2] <= height + 2 and union[3] <= width + 2
         assert (np.diff(boxes[:, 0]) > -boxes[:-1, 2]).all()        # digits run left to right
 
@@ -76,7 +76,7 @@ def test_svhn_geometry_frames_the_photo_like_the_real_one(monkeypatch) -> None:
     for index in range(8):
         image, digits, boxes = street_numbers.render_house_number(np.random.default_rng((2, index)))
         assert image.shape == (40, 120, 3) and len(digits) == 3
-        top, left, bottom, right = crops.union_box(boxes)
+        top, left, bottom, right = box_tools.union(box_tools.from_ltwh(boxes))
         assert abs((bottom - top) / 40 - 0.6) < 0.12 and abs((top + bottom) / 2 / 40 - 0.5) < 0.12
         assert 0 <= left and right <= 120
 
