@@ -181,9 +181,7 @@ def coverage_at_accuracy(correct: np.ndarray, confidence: np.ndarray, target: fl
 def sequence_metrics(predicted: Decoded, labels: np.ndarray) -> dict[str, float]:
     """Whole-number accuracy (length and every digit right), per-digit accuracy, coverage."""
     labels = np.asarray(labels)
-    if predicted.rows.shape != labels.shape:
-        raise ValueError(f"predictions {predicted.rows.shape} and labels {labels.shape} differ in shape.")
-    correct = (predicted.rows == labels).all(1)
+    correct = whole_number_right(predicted, labels)
     true_digit = labels[:, 1:] != BLANK
     digit_right = (predicted.rows[:, 1:] == labels[:, 1:]) & true_digit
     by_length = {f"sequence_accuracy_length_{n}": float(correct[labels[:, 0] == n].mean())

@@ -272,9 +272,8 @@ def _window(box: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 
 def whole_photo_boxes(photos: list[np.ndarray], margin: float = crops.CROP.grow) -> np.ndarray:
     """Tight boxes that, grown by the reader's 30%, span each whole photo (Step 3 without a localizer)."""
-    shrink = 1 / (1 + margin)
-    return np.array([[(h - h * shrink) / 2, (w - w * shrink) / 2, (h + h * shrink) / 2, (w + w * shrink) / 2]
-                     for h, w in (photo.shape[:2] for photo in photos)])
+    whole = np.array([[0, 0, *photo.shape[:2]] for photo in photos], np.float64)
+    return box_tools.scaled(whole, 1 / (1 + margin))
 
 
 def confidence_threshold(correct: np.ndarray, confidence: np.ndarray, target: float = 0.98) -> float:

@@ -19,8 +19,7 @@ import numpy as np
 from PIL import Image
 
 from helpers import digitstruct, fonts, framing, paths, street_drawing
-from helpers.boxes import from_ltwh, to_pil
-from helpers.boxes import union as box_union
+from helpers.boxes import from_ltwh, to_pil, union
 from helpers.street_drawing import TRAIN_TEXTURES, StreetConfig
 
 # The full run's stand-in: 24,000 train and 4,000 test photos (rendered once, about 4 minutes here).
@@ -117,12 +116,12 @@ def render_house_number(rng: np.random.Generator, config: StreetConfig = StreetC
     if frame is not None:
         final, boxes = street_drawing.framed(warped, boxes, frame, rng, fill, config)
     else:   # crop around the number with uneven margins, as SVHN's photos are, then shrink
-        union = to_pil(box_union(from_ltwh(boxes)))   # left, top, right, bottom of all the digits
-        number_w, number_h = union[2] - union[0], union[3] - union[1]
-        left = max(0, int(union[0] - number_w * rng.uniform(0.1, 0.8) - number_h * 0.2))
-        right = min(width, int(union[2] + number_w * rng.uniform(0.1, 0.8) + number_h * 0.2))
-        top = max(0, int(union[1] - number_h * rng.uniform(0.15, 0.7)))
-        bottom = min(height, int(union[3] + number_h * rng.uniform(0.15, 0.7)))
+        around = to_pil(union(from_ltwh(boxes)))   # left, top, right, bottom of all the digits
+        number_w, number_h = around[2] - around[0], around[3] - around[1]
+        left = max(0, int(around[0] - number_w * rng.uniform(0.1, 0.8) - number_h * 0.2))
+        right = min(width, int(around[2] + number_w * rng.uniform(0.1, 0.8) + number_h * 0.2))
+        top = max(0, int(around[1] - number_h * rng.uniform(0.15, 0.7)))
+        bottom = min(height, int(around[3] + number_h * rng.uniform(0.15, 0.7)))
         frame_image = warped.crop((left, top, right, bottom))
         boxes = boxes - [left, top, 0, 0]
         scale = rng.integers(*config.final_height) / frame_image.height
