@@ -2,7 +2,7 @@
 
     DIGITS_DATA_DIR=../shared/data .venv/bin/python experiments/real_photos.py [--models DIR] [--no-tesseract]
 
-DIR holds what `NumberReader.save` writes (default: models/, where a full run saves its models). Prints the notebook's real-photo table and a JSON summary (`--json FILE` also writes it).
+DIR holds what `NumberReader.save` writes (default: models/, where a full run saves its models). Prints the report's real-photo table and a JSON summary (`--json FILE` also writes it).
 `--svhn validation` (the default) also scores the real SVHN photos of svhn-real/ kept for choices
 (train 201-256): end to end, in the true box, sure answers, mean IoU and by length, in about a
 minute; `--svhn train` scores train 1-200 (the part that may be trained on). `--svhn test` reads
@@ -15,6 +15,7 @@ the same number (a rule with no threshold to tune, so nothing is chosen on the r
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -24,6 +25,17 @@ import helpers  # noqa: E402
 helpers.import_tensorflow_quietly()
 
 from helpers import paths, reader, real_photos, results  # noqa: E402
+
+
+class AllBoxesAgree:
+    """A reader that is sure only when every candidate box read the same number (and its confidence passes)."""
+
+    def __init__(self, number_reader: reader.NumberReader) -> None:
+        self.number_reader = number_reader
+
+    def read(self, *args, **kwargs) -> list[reader.Reading]:
+        return [dataclasses.replace(r, confident=r.confident and r.agreement == 1.0)
+                for r in self.number_reader.read(*args, **kwargs)]
 
 
 def tesseract_baseline() -> dict:
@@ -102,8 +114,7 @@ def main(argv: list[str] | None = None) -> dict:
     print(results.status_table(figures))
     print(json.dumps(figures, indent=1))
     if args.agreement:
-        number_reader.min_agreement = 1.0
-        agreeing = real_photos.evaluate(number_reader, tesseract=False)
+        agreeing = real_photos.evaluate(AllBoxesAgree(number_reader), tesseract=False)
         agreeing.pop("_readings")
         print("\nSure only when every candidate box reads the same number:")
         print(results.real_table(agreeing))

@@ -4,7 +4,7 @@
         --real-share 0.25 --steps 600 --save /tmp/mixed25
 
 Starts from models/number_reader.keras (the committed, adapted reader) and trains on the rows of
-the stand-in's training split (the notebook's, without its 1,500 validation rows) plus real SVHN
+the stand-in's training split (the report's, without its validation rows) plus real SVHN
 train photos 1-200, repeated so that `--real-share` of the crops are real (1.0: real photos alone,
 0.0: the stand-in alone, the control). Every checkpoint is chosen on real SVHN train 201-256
 (`real_photos.SVHN_REAL_VALIDATION_FROM`), never on the test photos. `--save DIR` writes a
@@ -17,7 +17,6 @@ Prints one JSON line with the settings, the training time and the real validatio
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import time
 from pathlib import Path
@@ -27,15 +26,14 @@ import helpers  # noqa: E402
 
 helpers.import_tensorflow_quietly()
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
 
-from helpers import crops, digitstruct, localization, models, paths, reader, real_photos, street_numbers, training  # noqa: E402
+from helpers import (config, crops, digitstruct, localization, models, paths, reader, real_photos,  # noqa: E402
+                     street_numbers, training)
 
-SEED = 42
-STANDIN_VALIDATION = 1500      # the notebook's Step 2 validation rows, left out here too
-DEEP = dict(filters=(32, 64, 128), convs_per_block=2, top_convs=1, dropout=0.2)   # the released reader's trunk
-TIGHT = 0.2                    # the released localizer's share of photos cropped to the number itself
+SEED = config.SEED
+STANDIN_VALIDATION = config.FULL.step2.val_count   # the report's Step 2 validation rows, left out here too
+DEEP = config.DEEPER.model_args                    # the trunk of a reader trained from scratch
+TIGHT = config.FULL.step4.tight                    # the released localizer's share of photos cropped to the number
 
 
 def real_table(part: str) -> crops.NumberTable:
@@ -64,7 +62,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--real-share", type=float, default=0.25, help="share of real crops in the batches (0-1)")
     parser.add_argument("--steps", type=int, default=600, help="training steps (checkpoints every 100)")
-    parser.add_argument("--learning-rate", type=float, default=5e-4, help="peak learning rate (the notebook's adaptation: 5e-4)")
+    parser.add_argument("--learning-rate", type=float, default=5e-4, help="peak learning rate (the report's fine-tuning: a quarter of 2e-3)")
     parser.add_argument("--box-jitter", type=float, default=0.15)
     parser.add_argument("--random-crop", action="store_true", help="random 54-px windows (the released reader: centre)")
     parser.add_argument("--batch-size", type=int, default=64)
@@ -87,7 +85,7 @@ def main(argv: list[str] | None = None) -> dict:
         run = training.fit_crops(models.DESIGNS["attention"], table, crops.crop_arrays(real_table("validation")),
                                  batch_size=args.batch_size, epochs=epochs, steps_per_epoch=steps_per_epoch,
                                  learning_rate=args.learning_rate, seed=SEED, model_args=DEEP,
-                                 random_crop=args.random_crop, data_name=data_name, box_jitter=args.box_jitter,
+                                 random_crop=args.random_crop, box_jitter=args.box_jitter,
                                  start_from=start_from, patience=epochs, photometric=args.photometric)
         new_reader, new_localizer = run.model, released.localizer
     else:
@@ -95,10 +93,10 @@ def main(argv: list[str] | None = None) -> dict:
                                                                      path=paths.models_dir() / reader.LOCALIZER_FILE)
         real_validation = real_table("validation")
         validation = localization.letterbox_arrays(real_validation.paths, real_validation.union)
-        # As the notebook's localizer, less the wider scenes (they need its blank backgrounds).
+        # As the report's localizer, less the wider scenes (they need its blank backgrounds).
         run = training.fit_localizer(table.paths, table.union, validation, batch_size=args.batch_size,
                                      epochs=epochs, steps_per_epoch=steps_per_epoch, learning_rate=args.learning_rate,
-                                     seed=SEED, model_args=dict(pool_first=True), data_name=data_name,
+                                     seed=SEED, model_args=dict(pool_first=True),
                                      tight=TIGHT, patience=epochs, start_from=start_from)
         new_reader = reader.NumberReader.load(args.reader).reader if args.reader else released.reader
         new_localizer = run.model

@@ -1,12 +1,12 @@
 """Train the Step 2 reader on one variant of the stand-in and score it on real digits and the stand-in test.
 
-    .venv/bin/python experiments/standin_ablation.py --variant all      # the notebook's stand-in
+    .venv/bin/python experiments/standin_ablation.py --variant all      # the report's stand-in
     .venv/bin/python experiments/standin_ablation.py --variant first    # before the realism changes
     .venv/bin/python experiments/standin_ablation.py --variant fonts    # the first one + 100+ font families
     .venv/bin/python experiments/standin_ablation.py --table            # rewrite the table in the README
 
 Renders (or reuses, cached) the full run's stand-in with the variant's `StreetConfig`, trains the
-reader the notebook chooses (two convolutions per block, centre crops, the notebook's 1,400 steps of
+reader the notebook chooses (two convolutions per block, centre crops, the report's 1,400 steps of
 64 crops), picks the confidence threshold on stand-in validation photos, then prints and writes
 `experiments/results/VARIANT.json`: whole-number accuracy on the stand-in test split (true boxes) and,
 on Chars74K's real photographed digits, accuracy inside each crop and the precision of the answers
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
@@ -25,13 +24,13 @@ import helpers  # noqa: E402
 
 helpers.import_tensorflow_quietly()
 
-from helpers import crops, metrics, models, reader, real_photos, street_numbers, training  # noqa: E402
+from helpers import config, crops, metrics, models, reader, real_photos, street_numbers, training  # noqa: E402
 from step1_replay import literal_items  # noqa: E402 (experiments/ is on sys.path when run as a script)
 
-SEED = 42
+SEED = config.SEED
 RESULTS = Path(__file__).resolve().parent / "results"
 README = Path(__file__).resolve().parent / "README.md"
-# Each variant: the first stand-in with one realism change, or all of them (the notebook's stand-in).
+# Each variant: the first stand-in with one realism change, or all of them (the report's stand-in).
 VARIANTS = {
     "first": ("the first stand-in (hand-set framing, 10 font families, no new look or clutter)", {}),
     "fonts": ("first + 100+ font families", {"font_set": "many"}),
@@ -69,7 +68,7 @@ def write_table() -> None:
     README.write_text(text)
 
 
-SVHN_LABELS = {"svhn_base": "the notebook's stand-in (many fonts, clutter, lone zeros, hand-set framing)",
+SVHN_LABELS = {"svhn_base": "the report's stand-in (many fonts, clutter, lone zeros, hand-set framing)",
                "svhn_geometry": "... framed like real SVHN photos", "svhn_look": "... with the raised and muted look",
                "svhn_geometry_look": "... both (all four changes)"}
 
@@ -127,14 +126,13 @@ def main() -> dict:
                                           progress=False)
     render_seconds = time.perf_counter() - start
     tables = {split: crops.number_table(root / split) for split in ("train", "test")}
-    train_rows, val_rows = crops.split_table(tables["train"], 1500, seed=SEED)
+    train_rows, val_rows = crops.split_table(tables["train"], config.FULL.step2.val_count, seed=SEED)
     val_crops = crops.crop_arrays(val_rows)
-    model_args = dict(filters=(32, 64, 128), convs_per_block=2, top_convs=1, dropout=0.2,
-                      **literal_items(args.model_arg))
+    model_args = {**config.DEEPER.model_args, **literal_items(args.model_arg)}
     epochs = 7
     trained = training.fit_crops(models.DESIGNS["attention"], train_rows, val_crops, batch_size=64, epochs=epochs,
                                  steps_per_epoch=args.steps // epochs, learning_rate=2e-3, seed=SEED,
-                                 model_args=model_args, random_crop=False, data_name=f"ablation:{root.name}",
+                                 model_args=model_args, random_crop=False,
                                  box_jitter=args.box_jitter)
     val = training.predict(trained.model, val_crops[0], metrics.decode_multihead)
     threshold = reader.confidence_threshold((val.rows == val_crops[1]).all(1), val.confidence)

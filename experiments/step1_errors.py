@@ -4,8 +4,8 @@
     .venv/bin/python experiments/step1_errors.py --model M.keras --figure build/hard_glyphs.png
     .venv/bin/python experiments/step1_errors.py --model M.keras --digits train   # how well it fits its own glyphs
 
-Reads the notebook's 10,000 reading-validation numbers (held-out MNIST training digits, seed
-SEED+3) as the notebook does (shifts 0/±3 px, CTC weight 1 by default) and counts, for every glyph
+Reads the report's 10,000 reading-validation numbers (held-out MNIST training digits, seed
+SEED+3) as the report does (shifts 0/±3 px, CTC weight 1 by default) and counts, for every glyph
 of the 5,000 validation digits, how many numbers it appears in and how many times its position was
 misread. Each glyph recurs in about six numbers, so a glyph the reader never gets right costs
 about six whole-number errors: the printout says how much of the error comes from such glyphs,
@@ -18,7 +18,6 @@ Needs MNIST in DIGITS_DATA_DIR and a model saved by the notebook (its cache/ fol
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +28,9 @@ helpers.import_tensorflow_quietly()
 import keras  # noqa: E402
 
 from helpers import metrics, sequences, training  # noqa: E402
-from step1_replay import READING_SEED, SEED, notebook_digits  # noqa: E402 (experiments/ is on sys.path)
+from helpers import config, data, paths, step1  # noqa: E402
+
+READING_SEED = config.SEED + step1.SEED_OFFSETS["reading"]   # the report's reading-validation numbers
 
 
 def main() -> None:
@@ -43,9 +44,10 @@ def main() -> None:
     args = parser.parse_args()
     if not args.model.is_file():
         raise FileNotFoundError(f"no model at {args.model}: run the notebook first (it saves its readers in cache/).")
-    pools = dict(zip(("train", "val"), notebook_digits()))
+    mnist = data.load_mnist(paths.data_dir(), download_missing=False)
+    pools = dict(zip(("train", "val"), step1.digit_pools(mnist, config.FULL)))
     pool = pools[args.digits]
-    seed = READING_SEED if args.digits == "val" else SEED + 4
+    seed = READING_SEED if args.digits == "val" else config.SEED + 4
     images, labels, glyphs = sequences.generate_sequences(pool, 10000, seed=seed, return_glyphs=True)
     outputs = training.predict_outputs(keras.models.load_model(args.model), images, shifts=tuple(args.shifts))
     rows = metrics.decode_joint(outputs, args.ctc_weight).rows

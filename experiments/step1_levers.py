@@ -10,7 +10,7 @@
     .venv/bin/python experiments/step1_levers.py baseline --steps 12000 --label-smoothing 0.1
     .venv/bin/python experiments/step1_levers.py baseline --steps 12000 --distort --rotation 0 --shear 0 --elastic 2 --augment-share 0.5
 
-`baseline` is the notebook's attention reader with the notebook's settings (batch 32, no dropout, no
+`baseline` is the report's attention reader with the report's settings (batch 32, no dropout, no
 glyph distortion, peak learning rate 2e-3, one convolution after the last pooling, pooling before
 batch norm and ReLU, training lengths 1-5 in proportion 1:2:3:4:5; `--model-arg` passes any other
 `build_attention_model` argument); each option changes one of them. `two-convs` doubles the convs
@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -39,7 +38,11 @@ import keras  # noqa: E402
 from keras import layers  # noqa: E402
 
 from helpers import metrics, models, sequences, training  # noqa: E402
-from step1_replay import SEED, literal_items, notebook_digits  # noqa: E402 (experiments/ is on sys.path)
+from helpers import config as run_config  # noqa: E402
+from helpers import data, paths, step1  # noqa: E402
+from step1_replay import literal_items  # noqa: E402 (experiments/ is on sys.path)
+
+SEED = run_config.SEED
 
 
 def pretrain_trunk(train_digits, val_digits, steps: int, model_args: dict) -> keras.Model:
@@ -86,7 +89,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.steps < 8:
         raise ValueError("--steps must be at least 8 (8 epochs of steps/8).")
-    train_digits, val_digits = notebook_digits()
+    train_digits, val_digits = step1.digit_pools(data.load_mnist(paths.data_dir(), download_missing=False), run_config.FULL)
     config = sequences.SequenceConfig()
     val_set = sequences.generate_sequences(val_digits, 3000, seed=SEED + 1, config=config)
     model_args = {"dropout": args.dropout, "top_convs": args.top_convs, "pool_first": True,

@@ -1,18 +1,17 @@
 """Score more test-time readings of a saved Step 1 reader: shifts in x and y, and zooms.
 
-    .venv/bin/python experiments/step1_replay.py --save /tmp/step1        # train one with the notebook's settings
+    .venv/bin/python experiments/step1_replay.py --save /tmp/step1        # train one with the report's settings
     .venv/bin/python experiments/step1_readings.py /tmp/step1/member-1.keras
 
 The notebook averages the heads over the image and copies shifted by ±3 px in x, and lets the CTC
 columns vote. This asks whether more copies help: shifted in y by 1-2 px, on a 3x3 grid of x/y
-shifts, or zoomed about the centre by 0.9-1.1. Every pass is predicted once on the notebook's
-10,000 reading-validation numbers (held-out training digits, seed SEED+3), then each set of passes
+shifts, or zoomed about the centre by 0.9-1.1. Every pass is predicted once on the report's
+reading-validation numbers (held-out training digits; `step1.make_data`), then each set of passes
 is combined and scored, with and without the CTC vote. Needs MNIST in DIGITS_DATA_DIR.
 """
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -23,8 +22,7 @@ import helpers  # noqa: E402
 helpers.import_tensorflow_quietly()
 import keras  # noqa: E402
 
-from helpers import metrics, models, sequences, training  # noqa: E402, F401 (models registers the CTC loss)
-from step1_replay import READING_SEED, notebook_digits  # noqa: E402 (experiments/ is on sys.path)
+from helpers import config, data, metrics, models, paths, step1, training  # noqa: E402, F401 (models: CTC loss)
 
 Pass = tuple[int, int, float]   # (x shift, y shift, zoom)
 
@@ -53,10 +51,10 @@ def zoomed(images: np.ndarray, factor: float) -> np.ndarray:
 
 def reading_sets() -> dict[str, list[Pass]]:
     """The sets of passes to score, from the plain image to all of them."""
-    x3 = [(0, 0, 1.0), (-3, 0, 1.0), (3, 0, 1.0)]   # the notebook's reading
+    x3 = [(0, 0, 1.0), (-3, 0, 1.0), (3, 0, 1.0)]   # the report's reading
     return {
         "plain": [(0, 0, 1.0)],
-        "x ±3 (the notebook's)": x3,
+        "x ±3 (the report's)": x3,
         "x ±1": [(0, 0, 1.0), (-1, 0, 1.0), (1, 0, 1.0)],
         "x ±2": [(0, 0, 1.0), (-2, 0, 1.0), (2, 0, 1.0)],
         "x ±1..3": [(dx, 0, 1.0) for dx in range(-3, 4)],
@@ -78,9 +76,7 @@ def main() -> None:
     if not args.model.is_file():
         raise FileNotFoundError(f"{args.model} does not exist; save one with experiments/step1_replay.py --save FOLDER.")
     model = keras.models.load_model(args.model, compile=False)
-    _, val_digits = notebook_digits()
-    images, labels = sequences.generate_sequences(val_digits, 10000, seed=READING_SEED,
-                                                  config=sequences.SequenceConfig())
+    images, labels = step1.make_data(data.load_mnist(paths.data_dir(), download_missing=False), config.FULL).read_val_set
     images, labels = images[:args.count], labels[:args.count]
     sets = reading_sets()
     sets["all of them"] = sorted(set().union(*sets.values()))

@@ -1,20 +1,22 @@
-"""Train one variant of Step 4's localizer as the notebook does and score it end to end.
+"""Train one variant of Step 4's localizer as the report does and score it end to end.
 
-    DIGITS_DATA_DIR=../shared/data .venv/bin/python experiments/step4_localizer.py                 # the notebook's
-    DIGITS_DATA_DIR=../shared/data .venv/bin/python experiments/step4_localizer.py --tight 0.2     # one change
+    DIGITS_DATA_DIR=../shared/data .venv/bin/python experiments/step4_localizer.py                 # the report's
+    DIGITS_DATA_DIR=../shared/data .venv/bin/python experiments/step4_localizer.py --tight 0       # one change
 
-Uses the full run's stand-in (`street_numbers.FULL_RUN_CONFIG`), the notebook's split, empty
-scenes and training call, and the adapted reader saved in models/ (run the report first), so only
-the localizer differs; a variant trained here is cached under the same key as the notebook's, so a
-report run with the same setting loads it. Prints the validation mean IoU per epoch, the validation
-end-to-end whole-number accuracy (the notebook's two refining passes and box scales) and, with
-`--save DIR`, writes the reader + this localizer for `experiments/real_photos.py --models DIR`.
-It also scores each presence threshold of `PRESENCE_SWEEP` on the validation photos and empty scenes.
-The test split is not touched. About 17 minutes per variant on a 2-vCPU AMD EPYC.
+Calls the report's own Step 2 and Step 4 functions with `config.FULL`, changed only where an option
+says so: the full run's stand-in and split, its empty scenes and its localizer training, and the
+adapted reader saved in models/ (run the report first), so only the localizer differs. The cache key
+is the configuration's, so a report run with the same settings loads a model trained here. Prints the
+validation mean IoU per epoch, the validation end-to-end whole-number accuracy (read as the released
+reader reads: `config.FULL.reader`) and, with `--save DIR`, writes the reader + this localizer for
+`experiments/real_photos.py --models DIR`. It also scores each presence threshold of `PRESENCE_SWEEP`
+on the validation photos and empty scenes. The test split is not touched. About 12 minutes per
+variant on a 2-vCPU AMD EPYC.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 
 import helpers  # noqa: E402
@@ -22,41 +24,34 @@ import helpers  # noqa: E402
 helpers.import_tensorflow_quietly()
 import numpy as np  # noqa: E402
 
-from helpers import crops, digitstruct, images, localization, metrics, reader, street_numbers, training  # noqa: E402
+from helpers import boxes, config, crops, images, localization, metrics, reader, step2, step4  # noqa: E402
 
-SEED = 42            # the notebook's SEED
-VAL_COUNT = 1500     # the notebook's STEP2["val_count"]
-DATA_NAME = "the stand-in (rendered, not SVHN)"   # the notebook's DATA_NAME (part of the cache key)
 PRESENCE_SWEEP = (0.2, 0.3, 0.4, 0.5, 0.6)          # "is there a number" thresholds scored on validation
 
 
 def main() -> None:
+    full = config.FULL.step4
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--epochs", type=int, default=24, help="epochs of 140 steps (batch 64)")
-    parser.add_argument("--tight", type=float, default=0.0, help="share of photos cropped to the number itself")
-    parser.add_argument("--zoom-out", type=float, default=0.5, help="share of photos pasted into a wider scene")
-    parser.add_argument("--whole-photo", action="store_true", help="read the whole photo as one more candidate box")
+    parser.add_argument("--epochs", type=int, default=full.epochs,
+                        help=f"epochs of {full.steps_per_epoch} steps (batch {full.batch_size})")
+    parser.add_argument("--tight", type=float, default=full.tight, help="share of photos cropped to the number itself")
+    parser.add_argument("--zoom-out", type=float, default=full.zoom_out, help="share of photos pasted into a wider scene")
+    parser.add_argument("--no-whole-photo", action="store_true", help="do not read the whole photo as one more candidate box")
     parser.add_argument("--save", type=Path, default=None, help="write the end-to-end reader to this folder")
     args = parser.parse_args()
-    config = street_numbers.FULL_RUN_CONFIG
-    root = street_numbers.standin_dataset(street_numbers.FULL_RUN_COUNTS, seed=SEED, config=config, progress=False)
-    table = crops.number_table(root / "train", digitstruct.load_digit_struct(root / "train" / "digitStruct.mat"))
-    train_rows, val_rows = crops.split_table(table, VAL_COUNT, seed=SEED)
-    blank_train = street_numbers.blank_scenes(2000, seed=SEED + 1, config=config, progress=False)
-    blank_val, blank_train = blank_train[:len(blank_train) // 10], blank_train[len(blank_train) // 10:]
-
-    validation = localization.letterbox_arrays(*localization.with_blank_scenes(val_rows, blank_val))
-    run = training.fit_localizer(*localization.with_blank_scenes(train_rows, blank_train), validation,
-                                 batch_size=64, epochs=args.epochs, steps_per_epoch=140, learning_rate=2e-3, seed=SEED,
-                                 backgrounds=blank_train, zoom_out=args.zoom_out, tight=args.tight,
-                                 data_name=f"{DATA_NAME}:{root.name}", model_args={"pool_first": True},
-                                 patience=args.epochs)
+    run = dataclasses.replace(config.FULL, step4=dataclasses.replace(full, epochs=args.epochs, tight=args.tight,
+                                                                     zoom_out=args.zoom_out))
+    train_rows, val_rows = crops.split_table(step2.load_data(run).tables["train"], run.step2.val_count, seed=run.seed)
+    blanks = step4.blank_scenes(run)
+    validation = localization.letterbox_arrays(*localization.with_blank_scenes(val_rows, blanks.validation))
+    trained = step4.train_localizer(run, train_rows, blanks, validation)
     adapted = reader.NumberReader.load()
-    end_to_end = reader.NumberReader(adapted.reader, run.model, min_confidence=adapted.min_confidence,
-                                     min_presence=0.0, refine=2, scales=(0.9, 1.1), whole_photo=args.whole_photo)
+    end_to_end = reader.NumberReader(adapted.reader, trained.model, min_confidence=adapted.min_confidence,
+                                     min_presence=0.0, refine=run.reader.refine, scales=run.reader.scales,
+                                     whole_photo=run.reader.whole_photo and not args.no_whole_photo)
     # Read once with no presence gate; each threshold then turns the readings below it into "no number".
     ungated = end_to_end.read([images.load_image(path) for path in val_rows.paths])
-    blank_ungated = end_to_end.read([str(path) for path in blank_val])
+    blank_ungated = end_to_end.read([str(path) for path in blanks.validation])
     truth = [metrics.number_string(row) for row in val_rows.labels]
     presence, blank_presence = (np.array([r.has_number for r in found]) for found in (ungated, blank_ungated))
     read_some, blank_read_some = (np.array([r.number != "" for r in found]) for found in (ungated, blank_ungated))
@@ -69,12 +64,12 @@ def main() -> None:
     # The saved reader's own threshold, as NumberReader.read would apply it.
     seen = (presence >= adapted.min_presence) & read_some
     right = seen & right_if_seen
-    boxes = np.array([r.box if s else (0, 0, 0, 0) for r, s in zip(ungated, seen)])
+    chosen = np.array([r.box if s else (0, 0, 0, 0) for r, s in zip(ungated, seen)])
     flagged = ~((blank_presence >= adapted.min_presence) & blank_read_some)
-    print(f"{'loaded' if run.from_cache else 'trained'} in {run.train_seconds:.0f} s, best epoch "
-          f"{run.info['best_epoch']}; validation mean IoU per epoch {[round(v, 3) for v in run.history['val_mean_iou']]}")
+    print(f"{'loaded' if trained.from_cache else 'trained'} in {trained.train_seconds:.0f} s, best epoch "
+          f"{trained.info['best_epoch']}; validation mean IoU per epoch {[round(v, 3) for v in trained.history['val_mean_iou']]}")
     print(f"RESULT validation, {len(ungated):,} photos: end-to-end whole-number {100 * right.mean():.2f}%, "
-          f"mean IoU of the chosen boxes {images.iou(boxes, val_rows.union).mean():.3f}, "
+          f"mean IoU of the chosen boxes {boxes.iou(chosen, val_rows.union).mean():.3f}, "
           f"empty scenes called 'no number' {100 * flagged.mean():.1f}%")
     sure = seen & np.array([r.confident for r in ungated])
     print(f"sure answers (confidence >= {end_to_end.min_confidence:.3f}, the saved reader's): {100 * sure.mean():.1f}% "

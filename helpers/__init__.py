@@ -1,4 +1,18 @@
-"""Helpers behind digit_recognition.ipynb: data, sequence synthesis, models, metrics, plots."""
+"""Helpers behind digit_recognition.ipynb. The notebook calls them; by concern:
+
+* the run: `config` (every budget and setting, full and fast), `paths`, `labels`, `boxes`, `model_files`;
+* data: `data` (MNIST), `svhn`, `digitstruct` + `_hdf5` (format 1), `crops` and `localization` (tf.data
+  streams), `images` (any photo), `new_images` (Step 3), `real_photos` (the real yardstick);
+* synthesis: `sequences` (Step 1's numbers), `street_numbers`, `street_drawing`, `fonts`, `framing` (the stand-in);
+* models and training: `models`, `metrics`, `training` (cache keyed by settings and data), `comparison`,
+  `train_svhn`, `lite`, `export`;
+* the steps: `step1`, `step2`, `step4` (train or load, read and score, each taking the run configuration);
+* reading and the app: `reader`, `annotation`, `app` (command line), `app_server` + `app_page.html`,
+  `app_browser` (the page in Chromium, for tests and the report);
+* the report: `plotting`, `results`, `wording`, `model_card`, `peers`.
+
+Reading and the app import neither training nor parsing code (tests/test_layout.py checks it).
+"""
 import os
 
 # oneDNN kernels are off by default on AVX2-only CPUs but train 1.45-1.8x faster here. TensorFlow's
@@ -7,9 +21,6 @@ import os
 # imported, so importing `helpers` first takes care of it.
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
-__all__ = ["paths", "data", "sequences", "models", "metrics", "training", "plotting", "results"]
-
 
 def import_tensorflow_quietly():
     """Import TensorFlow with its C++ start-up log lines (CUDA probing, oneDNN notice) silenced.

@@ -28,9 +28,10 @@ TIMED_PHOTOS = 40       # of them, read one at a time for the speed column
 
 
 def standin_photos(count: int, seed: int = 2026) -> list[np.ndarray]:
-    """Fresh stand-in photos framed like SVHN's test split (never a training photo: a seed of their own)."""
+    """Fresh stand-in test photos, drawn as the full run's stand-in is (never a training photo: a seed of their own)."""
     rng = np.random.default_rng(seed)
-    return [street_numbers.render_house_number(rng, split="test")[0] for _ in range(count)]
+    return [street_numbers.render_house_number(rng, street_numbers.FULL_RUN_CONFIG, split="test")[0]
+            for _ in range(count)]
 
 
 def write_exports(folder: Path, keras_reader: reader.NumberReader) -> dict[str, dict[str, int]]:

@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from helpers.boxes import iou  # noqa: F401  (images.iou: the committed notebook's name until its next run)
 
 MAX_SIDE = 2048          # larger photos are shrunk on load: reading a number needs far fewer pixels
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")

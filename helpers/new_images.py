@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from helpers import images, paths
+from helpers import boxes as box_tools
 
 REAL, MADE = "real photo", "made"
 
@@ -62,6 +63,12 @@ def is_right(label: dict | None, number: str) -> bool | None:
     return number == label["number"] or (bool(number) and number in label.get("accept", []))
 
 
+def verdict_colours(folder: NewImages, readings: list) -> list[str]:
+    """A title colour per image: green read right, red read wrong, gray no label to check against."""
+    return [{None: "gray", True: "green", False: "red"}[is_right(label, r.number)]
+            for label, r in zip(folder.labels, readings)]
+
+
 def score(folder: NewImages, readings: list) -> dict:
     """Right answers among the labelled images, for all of them and per kind; unsure flags counted."""
     def part(kind: str | None) -> dict:
@@ -74,13 +81,19 @@ def score(folder: NewImages, readings: list) -> dict:
             "flagged_unsure": sum(r.status != "read" for r in readings)}
 
 
+def box_ious(folder: NewImages, readings: list) -> list[float]:
+    """IoU of each found box with the labelled one, for the images that have both."""
+    return [float(box_tools.iou(np.array(r.box), np.array(label["box"]))) for label, r in zip(folder.labels, readings)
+            if label and label.get("box") and r.box is not None]
+
+
 def entries(folder: NewImages, readings: list, *, with_boxes: bool = False, with_how: bool = True) -> list[dict]:
     """What the report says per image: name, what makes it hard, the reading, the truth and the box IoU."""
     found = []
     for path, label, r in zip(folder.paths, folder.labels, readings):
         label = label or {}
         box = label.get("box")
-        iou = float(images.iou(np.array(r.box), np.array(box))) if with_boxes and box and r.box is not None else None
+        iou = float(box_tools.iou(np.array(r.box), np.array(box))) if with_boxes and box and r.box is not None else None
         truth = label.get("number")
         if truth is not None and is_right(label, r.number):
             truth = r.number            # an accepted second number counts as the truth it read
@@ -88,3 +101,11 @@ def entries(folder: NewImages, readings: list, *, with_boxes: bool = False, with
                       "number": r.number, "confidence": r.confidence, "status": r.status, "iou": iou,
                       "kind": label.get("kind")})
     return found
+
+
+def box_hits(entries_with_boxes: list[dict], least_iou: float = 0.5) -> dict[str, tuple[int, int]]:
+    """Per kind (REAL, MADE): how many boxes overlap the true one by `least_iou` or more, of the images
+    that hold a number (entries as `entries(..., with_boxes=True)` gives them)."""
+    return {kind: (sum(e["iou"] is not None and e["iou"] >= least_iou for e in entries_with_boxes if e["kind"] == kind),
+                   sum(bool(e["truth"]) for e in entries_with_boxes if e["kind"] == kind))
+            for kind in (REAL, MADE)}

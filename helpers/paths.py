@@ -35,7 +35,7 @@ def output_dir(fast: bool) -> Path:
 
 
 def fast_mode() -> bool:
-    """Whether this run uses the notebook's tiny budgets ($DIGITS_FAST=1: CI and smoke runs)."""
+    """Whether this run uses the fast configuration's tiny budgets ($DIGITS_FAST=1: CI and smoke runs)."""
     return os.environ.get("DIGITS_FAST", "0").strip() == "1"
 
 

@@ -84,6 +84,13 @@ def save_fig(fig: plt.Figure, name: str) -> Path:
     return path
 
 
+def show(fig: plt.Figure, name: str) -> Path:
+    """Save a figure (`save_fig`), then show it in the notebook."""
+    path = save_fig(fig, name)
+    plt.show()
+    return path
+
+
 def _record_problems(name: str, problems: list[str]) -> None:
     """Keep `<figure_dir>/figure_problems.json` (figure name -> what makes it hard to read) for the tests."""
     import json

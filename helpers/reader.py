@@ -65,7 +65,7 @@ class NumberReader:
 
     def __init__(self, reader: keras.Model | lite.LiteModel, localizer: keras.Model | lite.LiteModel | None = None, *,
                  min_confidence: float = 0.5, min_presence: float = 0.5, refine: int = 1,
-                 scales: tuple[float, ...] = (), min_agreement: float = 0.0, whole_photo: bool = False,
+                 scales: tuple[float, ...] = (), whole_photo: bool = False,
                  crop: crops.CropSpec | None = None) -> None:
         if not 0 <= min_confidence <= 1 or not 0 <= min_presence <= 1:
             raise ValueError("min_confidence and min_presence are probabilities between 0 and 1.")
@@ -73,9 +73,6 @@ class NumberReader:
             raise ValueError(f"refine is a number of extra localizer passes (0 or more), got {refine}.")
         self.reader, self.localizer = reader, localizer
         self.min_confidence, self.min_presence = float(min_confidence), float(min_presence)
-        if not 0 <= min_agreement <= 1:
-            raise ValueError(f"min_agreement is a share of the candidate boxes (0-1), got {min_agreement}.")
-        self.min_agreement = float(min_agreement)
         self.refine = int(refine)
         if any(scale <= 0 for scale in scales):
             raise ValueError(f"box scales must be positive, got {scales}.")
@@ -107,7 +104,7 @@ class NumberReader:
             models = [lite.LiteModel.load(folder / name) for name in files]
         return cls(*models, min_confidence=settings["min_confidence"], min_presence=settings["min_presence"],
                    refine=settings.get("refine", 1), scales=tuple(settings.get("scales", ())),
-                   min_agreement=settings.get("min_agreement", 0.0), whole_photo=settings.get("whole_photo", False),
+                   whole_photo=settings.get("whole_photo", False),
                    crop=crops.CropSpec(**settings["crop"]) if "crop" in settings else None)
 
     def save(self, folder: Path | None = None) -> Path:
@@ -119,7 +116,7 @@ class NumberReader:
             save_for_inference(model, folder / name)
         (folder / SETTINGS_FILE).write_text(json.dumps(
             {"min_confidence": self.min_confidence, "min_presence": self.min_presence, "refine": self.refine,
-             "scales": list(self.scales), "min_agreement": self.min_agreement, "whole_photo": self.whole_photo,
+             "scales": list(self.scales), "whole_photo": self.whole_photo,
              "crop": asdict(self.crop)},
             indent=1))
         return folder
@@ -227,7 +224,7 @@ class NumberReader:
                                   np.array([readings_per_box[k][0].confidence[i] for i, k in enumerate(best)]))
         confidences = [readings_per_box[k][1][i] for i, k in enumerate(best)]
         # How many of the boxes read the winning number: a reading that changes from box to box is shaky
-        # even when one box's reading is confident (scored by experiments/real_photos.py --agreement).
+        # even when one box's reading is confident (experiments/real_photos.py --agreement scores a rule on it).
         agreement = np.mean([(read.rows == decoded.rows).all(1) for read, _ in readings_per_box], axis=0)
         readings = []
         for index in range(len(photos)):
@@ -240,8 +237,7 @@ class NumberReader:
                 # Photos over images.MAX_SIDE were read shrunk: the box goes back to the photo's own pixels.
                 box=opened[index].to_photo_pixels(found[index]) if seen else None,
                 image_size=opened[index].size,
-                confident=bool(seen and decoded.confidence[index] >= self.min_confidence
-                               and agreement[index] >= self.min_agreement),
+                confident=bool(seen and decoded.confidence[index] >= self.min_confidence),
                 agreement=float(agreement[index])))
         return readings
 

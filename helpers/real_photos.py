@@ -22,6 +22,7 @@ import numpy as np
 from PIL import Image
 
 from helpers import crops, images, metrics, paths
+from helpers.boxes import iou
 
 CHARS74K = "chars74k-digits"
 SVHN_SAMPLE = "svhn-sample"
@@ -115,7 +116,7 @@ def svhn_scores(number_reader, photos: LabelledPhotos) -> tuple[dict, list, list
         "count": len(photos), "end_to_end_accuracy": path_scores["accuracy"],
         "true_box_accuracy": box_scores["accuracy"], "confident_share": path_scores["confident_share"],
         "confident_precision": path_scores["confident_precision"],
-        "mean_iou": float(images.iou(found, photos.boxes).mean()),
+        "mean_iou": float(iou(found, photos.boxes).mean()),
         "by_length": {str(n): {"count": int((lengths == n).sum()), "end_to_end_accuracy": float(right[lengths == n].mean()),
                                "true_box_accuracy": float(right_in_box[lengths == n].mean())}
                       for n in sorted(set(lengths.tolist()))}}
@@ -139,6 +140,22 @@ def read_in_boxes(number_reader, photos: list[np.ndarray], boxes: np.ndarray | N
     if boxes is None:
         photos, boxes = zip(*(framed(photo) for photo in photos))
     return number_reader.read(list(photos), boxes=np.stack(boxes))
+
+
+def reader_figures(svhn_test: dict, real: dict) -> dict[str, dict[str, float]]:
+    """This reader's accuracies in the true box and on the whole photo, per real set, as the peers table lists
+    them: the real SVHN test photos' (`svhn_scores` figures) and, when read, Chars74K's (`evaluate`)."""
+    figures = {"svhn_test": {"true_box": svhn_test["true_box_accuracy"], "whole_photo": svhn_test["end_to_end_accuracy"]}}
+    if "chars74k" in real:
+        figures["chars74k"] = {"true_box": real["chars74k"]["accuracy"],
+                               "whole_photo": real["chars74k"]["end_to_end_accuracy"]}
+    return figures
+
+
+def true_box_accuracy(number_reader, photos: "LabelledPhotos") -> float:
+    """Share of labelled photos whose whole number `number_reader` reads inside the true box."""
+    readings = read_in_boxes(number_reader, photos.photos, photos.boxes)
+    return float(np.mean([r.number == truth for r, truth in zip(readings, photos.numbers)]))
 
 
 def status_scores(readings: list, truth: list[str]) -> dict[str, dict[str, float]]:

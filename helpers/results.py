@@ -5,6 +5,7 @@ import json
 import os
 import platform
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -35,10 +36,17 @@ def load(path: Path) -> dict:
 def start(path: Path, run: dict[str, Any]) -> dict:
     """Begin a fresh record for a top-to-bottom run (older figures in the file are dropped).
 
-    The processor is recorded too (unless `run` names one): every time in the record depends on it.
+    The processor, library versions, CPU cores, start time and the seconds the report command spent
+    getting data ready ($DIGITS_DATA_SECONDS) are recorded too, unless `run` gives them: every time in
+    the record depends on them.
     """
+    import keras
+    import tensorflow as tf
+
     Path(path).unlink(missing_ok=True)
-    return update(path, "run", {"processor": processor(), **run})
+    return update(path, "run", {"processor": processor(), "tensorflow": tf.__version__, "keras": keras.__version__,
+                                "cpu_cores": os.cpu_count(), "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+                                "data_seconds": float(os.environ.get("DIGITS_DATA_SECONDS", 0)), **run})
 
 
 def processor(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
@@ -57,6 +65,28 @@ def processor(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
     widest = next((label for flag, label in [("amx_bf16", "AVX-512, AMX"), ("avx512f", "AVX-512"), ("avx2", "AVX2")]
                    if flag in flags), None)
     return ", ".join(part for part in [name.group(1).strip() if name else platform.machine(), widest] if part)
+
+
+def versions() -> str:
+    """One line with the versions that matter for reproducing a run."""
+    import keras
+    import matplotlib
+    import numpy as np
+    import tensorflow as tf
+
+    return (f"Python {platform.python_version()} | TensorFlow {tf.__version__} | Keras {keras.__version__} | "
+            f"NumPy {np.__version__} | Matplotlib {matplotlib.__version__}")
+
+
+def run_record(runs: list, started: float) -> dict[str, float]:
+    """The run's wall time since `started` (a `time.perf_counter()`), its peak memory, and how many of
+    `runs` (TrainedModels: every model of the run) were trained here or loaded from the cache."""
+    import resource
+
+    cached = sum(run.from_cache for run in runs)   # a re-run loads what an earlier run of the same code trained
+    return {"wall_seconds": time.perf_counter() - started,
+            "peak_memory_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,   # Linux reports KiB
+            "models_trained": len(runs) - cached, "models_from_cache": cached}
 
 
 def markdown_table(rows: list[dict[str, Any]], columns: dict[str, str]) -> str:

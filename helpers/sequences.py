@@ -53,16 +53,6 @@ class SequenceConfig:
             raise ValueError(f"length_weights needs {lengths} non-negative weights (lengths {self.min_length}-"
                              f"{self.max_digits}) that do not sum to 0, got {self.length_weights}.")
 
-    def cache_settings(self) -> dict:
-        """These settings as a trained model's cache key sees them.
-
-        `augment_steps` counts only when set, so models cached before the field existed keep their names.
-        """
-        settings = dataclasses.asdict(self)
-        if self.augment_steps is None:
-            del settings["augment_steps"]
-        return settings
-
 
 class DigitSource:
     """A pool of single digits (one MNIST split) with the tight box of each digit's ink."""
@@ -116,7 +106,7 @@ def distort_glyph(glyph: np.ndarray, rng: np.random.Generator, config: SequenceC
     """Randomly rotate and shear one glyph, then crop it back to its ink.
 
     The numbers are always new, but the 55,000 training digits repeat; with a long enough budget a
-    model starts to memorise individual glyphs, which distortion counters. (The notebook's budget
+    model starts to memorise individual glyphs, which distortion counters. (The report's budget
     stays short of that point, and there distortion only slowed learning, so it is off.)
     """
     image = Image.fromarray(glyph)

@@ -14,7 +14,7 @@ import json
 import time
 from pathlib import Path
 
-from helpers import crops, metrics, models, paths, training
+from helpers import config, crops, metrics, paths, results, step2, training
 
 STRATEGIES = ("default", "mirrored", "multiworker", "cpu2")
 
@@ -36,6 +36,14 @@ def make_strategy(name: str):
     return tf.distribute.get_strategy()
 
 
+def chosen_setting() -> config.ReaderSetting:
+    """The reader setting the last full run chose on validation (results/metrics.json), else the deeper trunk."""
+    record = paths.PROJECT_ROOT / "results" / "metrics.json"
+    name = results.load(record).get("step2", {}).get("configuration") if record.exists() else None
+    names = {setting.name for setting in config.FULL.step2.settings}
+    return config.FULL.step2.setting(name) if name in names else config.DEEPER
+
+
 def main(argv: list[str] | None = None) -> dict:
     """Parse the command line, train (or load) the reader, evaluate on the test split, print a JSON summary."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -47,7 +55,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--steps-per-epoch", type=int, default=2000)
     parser.add_argument("--learning-rate", type=float, default=2e-3)
     parser.add_argument("--validation-size", type=int, default=5000)
-    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--seed", type=int, default=config.SEED)
     parser.add_argument("--summary", type=Path, default=None, help="also write the JSON summary to this file")
     args = parser.parse_args(argv)
     strategy = make_strategy(args.strategy)    # first: "cpu2" has to configure devices before anything runs
@@ -58,13 +66,13 @@ def main(argv: list[str] | None = None) -> dict:
                                 f"`python -m helpers.svhn {' '.join(missing)}` (or pass --root).")
     train, validation = crops.split_table(crops.concat_tables([crops.number_table(root / s) for s in args.splits]),
                                          args.validation_size, seed=args.seed)
-    model_args = dict(filters=(32, 64, 128), convs_per_block=2, top_convs=1, dropout=0.2)
+    setting = chosen_setting()
     start = time.perf_counter()
-    trained = training.fit_crops(models.DESIGNS["attention"], train, crops.crop_arrays(validation),
-                                 batch_size=args.batch_size, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
-                                 learning_rate=args.learning_rate, seed=args.seed, model_args=model_args,
-                                 data_name=f"{root}:{'+'.join(args.splits)}", strategy=strategy)
-    summary = {"strategy": args.strategy, "replicas": strategy.num_replicas_in_sync, "train_numbers": len(train),
+    trained = training.fit_crops(step2.DESIGN, train, crops.crop_arrays(validation), strategy=strategy,
+                                 **step2.training_args(config.FULL, setting, batch_size=args.batch_size,
+                                                       epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
+                                                       learning_rate=args.learning_rate, seed=args.seed))
+    summary = {"strategy": args.strategy, "setting": setting.name, "replicas": strategy.num_replicas_in_sync, "train_numbers": len(train),
                "seconds": time.perf_counter() - start, "model": str(trained.path)}
     if (root / "test" / "digitStruct.mat").exists():
         images, labels = crops.crop_arrays(crops.number_table(root / "test"))

@@ -6,12 +6,14 @@ import json
 import os
 import time
 from collections.abc import Callable, Sequence
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import keras
 import numpy as np
 
+from helpers import boxes as boxes_
 from helpers import metrics, models, paths, sequences
 
 
@@ -65,6 +67,30 @@ def cache_key(settings: dict) -> str:
     return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
+def cache_stem(name: str, settings: dict, *, epochs: int, steps_per_epoch: int, patience: int | None = None) -> str:
+    """The cache's file name (without suffix) of a model trained with these settings and this budget.
+
+    Every argument that changes the trained weights is in it, early stopping's patience too.
+    """
+    budget = {"epochs": epochs, "steps_per_epoch": steps_per_epoch, **({} if patience is None else {"patience": patience})}
+    return f"{name}-{cache_key({**settings, **budget})}"
+
+
+def data_fingerprint(paths_, *arrays: np.ndarray) -> str:
+    """Short hash of what a model trains on: each photo's last three path parts (data set, split, file:
+    the same on every machine) and the arrays that go with them (boxes, labels).
+
+    Part of every cache key, so a model is reused only on the same photos and labels, whatever the
+    run calls its data.
+    """
+    digest = hashlib.sha256()
+    for path in paths_:
+        digest.update("/".join(Path(str(path)).parts[-3:]).encode() + b"\0")
+    for array in arrays:
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()[:16]
+
+
 def train_or_load(name: str, settings: dict, build: Callable[[], keras.Model], train_data,
                   validation: tuple[np.ndarray, np.ndarray], decode: Callable, *, epochs: int,
                   steps_per_epoch: int, patience: int = DEFAULT_PATIENCE, cache: bool = True,
@@ -81,13 +107,10 @@ def train_or_load(name: str, settings: dict, build: Callable[[], keras.Model], t
     stops early when it stalls, and only then moves the model into the cache, so an interrupted
     run never leaves a half-trained model that a later run would mistake for a finished one.
     """
-    if patience != DEFAULT_PATIENCE:
-        # Early stopping may end a run sooner, so its patience is part of what a cached model is;
-        # a new key only when used, so earlier cached runs stay valid.
-        settings = {**settings, "patience": patience}
+    settings = {**settings, "patience": patience}
     folder = paths.cache_dir()
     folder.mkdir(parents=True, exist_ok=True)
-    stem = f"{name}-{cache_key({**settings, 'epochs': epochs, 'steps_per_epoch': steps_per_epoch})}"
+    stem = cache_stem(name, settings, epochs=epochs, steps_per_epoch=steps_per_epoch)
     model_path, info_path = folder / f"{stem}.keras", folder / f"{stem}.json"
     if cache and model_path.exists() and info_path.exists():
         info = json.loads(info_path.read_text())
@@ -197,11 +220,9 @@ def fit_design(design: models.Design, source: sequences.DigitSource, validation:
         return design.compile(model, models.learning_rate_schedule(learning_rate, total_steps,
                                                                   warmup_steps=steps_per_epoch // 2))
 
-    settings = {"design": design.name, "batch_size": batch_size, "learning_rate": learning_rate,
-                "seed": seed, "config": config.cache_settings(), "model_args": model_args,
-                "source": f"{source.name}:{len(source)}"}
-    if start_from is not None:   # a new key only when used: earlier cached runs stay valid
-        settings["start_from"] = start_from.path.name
+    settings = {"design": design.key, "batch_size": batch_size, "learning_rate": learning_rate,
+                "seed": seed, "config": dataclasses.asdict(config), "model_args": model_args,
+                "source": f"{source.name}:{len(source)}", "start_from": start_from.path.name if start_from else None}
     data = sequences.train_dataset(source, batch_size, seed, config, target_fn=design.targets)
     return train_or_load(design.key, settings, build, data,
                          validation, design.decode, epochs=epochs, steps_per_epoch=steps_per_epoch,
@@ -210,7 +231,7 @@ def fit_design(design: models.Design, source: sequences.DigitSource, validation:
 
 def fit_crops(design: models.Design, table, validation: tuple[np.ndarray, np.ndarray], *, batch_size: int,
               epochs: int, steps_per_epoch: int, learning_rate: float, seed: int, model_args: dict | None = None,
-              random_crop: bool = True, data_name: str = "", cache: bool = True, patience: int = DEFAULT_PATIENCE,
+              random_crop: bool = True, cache: bool = True, patience: int = DEFAULT_PATIENCE,
               box_jitter: float = 0.0, start_from: TrainedModel | None = None, strategy=None,
               photometric: bool = False) -> TrainedModel:
     """Train (or load) one design on 54x54 crops streamed from a format-1 split (Step 2).
@@ -229,12 +250,10 @@ def fit_crops(design: models.Design, table, validation: tuple[np.ndarray, np.nda
         return design.compile(model, models.learning_rate_schedule(learning_rate, epochs * steps_per_epoch,
                                                                   warmup_steps=steps_per_epoch // 2))
 
-    settings = {"design": design.name, "batch_size": batch_size, "learning_rate": learning_rate, "seed": seed,
-                "model_args": model_args, "random_crop": random_crop, "data": data_name, "rows": len(table)}
-    if box_jitter or start_from is not None:    # new keys only when used: earlier cached runs stay valid
-        settings.update(box_jitter=box_jitter, start_from=start_from.path.name if start_from else None)
-    if photometric:
-        settings["photometric"] = True
+    settings = {"design": design.key, "batch_size": batch_size, "learning_rate": learning_rate, "seed": seed,
+                "model_args": model_args, "random_crop": random_crop, "box_jitter": box_jitter,
+                "photometric": photometric, "start_from": start_from.path.name if start_from else None,
+                "data": data_fingerprint(table.paths, table.boxes, table.labels), "rows": len(table)}
     stream = crops.crop_dataset(table, training=True, batch_size=batch_size, seed=seed, target_fn=design.targets,
                                 random_crop=random_crop, box_jitter=box_jitter, photometric=photometric)
     return train_or_load(f"step2-{design.key}", settings, build, stream, validation, design.decode,
@@ -244,20 +263,18 @@ def fit_crops(design: models.Design, table, validation: tuple[np.ndarray, np.nda
 
 def box_score(images: np.ndarray, boxes: np.ndarray) -> Callable[[keras.Model], float]:
     """Mean IoU of a localizer's boxes on letterboxed validation photos that show a number."""
-    from helpers import images as image_tools
-
     present = boxes[:, 0] >= 0
 
     def score(model: keras.Model) -> float:
         predicted = model.predict(images[present], batch_size=256, verbose=0)["box"]
-        return float(image_tools.iou(predicted, boxes[present]).mean())
+        return float(boxes_.iou(predicted, boxes[present]).mean())
 
     return score
 
 
 def fit_localizer(paths_: np.ndarray, boxes: np.ndarray, validation: tuple[np.ndarray, np.ndarray], *,
                   batch_size: int, epochs: int, steps_per_epoch: int, learning_rate: float, seed: int,
-                  model_args: dict | None = None, data_name: str = "", cache: bool = True,
+                  model_args: dict | None = None, cache: bool = True,
                   patience: int = DEFAULT_PATIENCE, backgrounds: list | None = None, zoom_out: float = 0.0,
                   tight: float = 0.0, strategy=None, start_from: TrainedModel | None = None) -> TrainedModel:
     """Train (or load) Step 4's localizer on whole photos; keeps the epoch with the best val mean IoU.
@@ -280,12 +297,9 @@ def fit_localizer(paths_: np.ndarray, boxes: np.ndarray, validation: tuple[np.nd
             learning_rate, epochs * steps_per_epoch, warmup_steps=steps_per_epoch // 2))
 
     settings = {"batch_size": batch_size, "learning_rate": learning_rate, "seed": seed, "size": size,
-                "model_args": model_args, "data": data_name, "rows": len(paths_), "zoom_out": zoom_out,
-                "backgrounds": len(backgrounds or [])}
-    if tight:   # only when used, so that models trained before this setting keep their cache key
-        settings["tight"] = tight
-    if start_from is not None:
-        settings["start_from"] = start_from.path.name
+                "model_args": model_args, "data": data_fingerprint(paths_, boxes), "rows": len(paths_),
+                "zoom_out": zoom_out, "tight": tight, "backgrounds": data_fingerprint(backgrounds or []),
+                "start_from": start_from.path.name if start_from else None}
     stream = localization.localization_dataset(paths_, boxes, training=True, batch_size=batch_size, seed=seed,
                                                size=size, backgrounds=backgrounds, zoom_out=zoom_out, tight=tight)
     return train_or_load("localizer", settings, build, stream, validation, decode=None, epochs=epochs,

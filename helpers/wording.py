@@ -1,4 +1,4 @@
-"""Phrases the notebook's answers repeat, in one place, so the answer cells read as plain text."""
+"""Phrases the report's answers repeat, in one place, so the answer cells read as plain text."""
 from __future__ import annotations
 
 

@@ -4,7 +4,7 @@
     DIGITS_DATA_DIR=../shared/data .venv/bin/python scripts/benchmark_models.py --steps 5  # a smoke run
 
 For each kind of model the notebook trains (Step 1's reader, Step 2's reader, Step 4's localizer),
-with the notebook's shapes, batch sizes and streams, it prints:
+with the report's shapes, batch sizes and streams, it prints:
 - examples/s of a training step fed from memory (the model alone), and fed by its `tf.data` stream;
 - the step's GFLOP/s: 3x the forward pass's floating-point operations (counted by TensorFlow's
   graph profiler) per example, times examples/s; and that as a share of the CPU's peak, estimated as
@@ -30,11 +30,11 @@ import helpers  # noqa: E402
 tf = helpers.import_tensorflow_quietly()
 import numpy as np  # noqa: E402
 
-from helpers import (crops, data, digitstruct, localization, models, paths, results, sequences,  # noqa: E402
+from helpers import (config, crops, data, digitstruct, localization, models, paths, results, sequences,  # noqa: E402
                      street_numbers)
 
-SEED = 42
-DEEP = dict(filters=(32, 64, 128), convs_per_block=2, top_convs=1, dropout=0.2)   # Step 2's chosen trunk
+SEED = config.SEED
+DEEP = config.DEEPER.model_args   # Step 2's deeper trunk
 
 
 @dataclass

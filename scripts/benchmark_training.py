@@ -4,7 +4,7 @@
 
 Prints milliseconds per step (after warm-up) for each setting, twice in alternation so that a
 slower moment of the machine does not favour one of them. The whole step counts: forward, losses
-(heads and CTC) and backward, with the notebook's Step 1 settings otherwise.
+(heads and CTC) and backward, with the report's Step 1 settings otherwise.
 """
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ echo "==> data folder: ${DIGITS_DATA_DIR:-data}"
 data_start=$(date +%s)
 .venv/bin/python -m helpers.data
 # Step 2's photos: the real SVHN if it is in the data folder, else the offline stand-in, rendered here
-# once (cached) like a download, so the notebook's run time is the modelling alone.
+# once (cached) like a download, so the report's run time is the modelling alone.
 [ "${DIGITS_FAST:-0}" = "1" ] || .venv/bin/python -m helpers.street_numbers
 export DIGITS_DATA_SECONDS=$(( $(date +%s) - data_start ))   # recorded by the notebook in metrics.json
 # A fast run executes the same notebook (from the project root, so `helpers` imports) but writes

@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from conftest import PROJECT_ROOT, tiny_number_reader
-from helpers import app
+from helpers import annotation, app, app_browser, app_server
 
 GOOD = PROJECT_ROOT / "images" / "01_enamel_sign.png"
 
@@ -31,7 +31,7 @@ def saved_models(tmp_path_factory) -> Path:
 def client(saved_models):
     from helpers import reader
 
-    return app.create_app(reader.NumberReader.load(saved_models), max_upload=2 * 2**20).test_client()
+    return app_server.create_app(reader.NumberReader.load(saved_models), max_upload=2 * 2**20).test_client()
 
 
 def _bad_files(folder: Path) -> dict[str, Path]:
@@ -101,13 +101,13 @@ def test_annotate_draws_the_box_and_a_label() -> None:
 
     photo = np.full((400, 640, 3), 128, np.uint8)
     reading = reader.Reading("42", (0.9, 0.8), 0.72, 0.99, (100.0, 120.0, 300.0, 480.0), (400, 640), True)
-    drawn = np.asarray(app.annotate(photo, reading))
+    drawn = np.asarray(annotation.annotate(photo, reading))
     assert drawn.shape == photo.shape                                          # large enough: not enlarged
     assert (drawn[200, 120] != 128).any() and (drawn[200, 300] == 128).all()   # box edge drawn, inside untouched
     empty = reader.Reading("", (), 0.0, 0.1, None, (400, 640), False)
-    assert (np.asarray(app.annotate(photo, empty))[:40, :120] != 128).any()    # "no number" label
+    assert (np.asarray(annotation.annotate(photo, empty))[:40, :120] != 128).any()    # "no number" label
     # The box is given in the photo's own pixels; a shrunk copy of the photo gets it scaled down.
-    shrunk = np.asarray(app.annotate(np.full((200, 320, 3), 128, np.uint8), reading))
+    shrunk = np.asarray(annotation.annotate(np.full((200, 320, 3), 128, np.uint8), reading))
     assert shrunk.shape[:2] == (400, 640) and (shrunk[200, 120] != 128).any()
 
 
@@ -119,19 +119,19 @@ def test_web_page_in_a_real_headless_browser(tmp_path: Path, saved_models) -> No
     number_reader = reader.NumberReader.load(saved_models)
     expected = number_reader.read(str(GOOD))[0].number
     bad = _bad_files(tmp_path / "bad")
-    with app.BackgroundServer(number_reader) as server:
-        browser = app.chromium()
+    with app_server.BackgroundServer(number_reader) as server:
+        browser = app_browser.chromium()
         try:
-            shown = app.upload_in_browser(browser, server.url, GOOD)
+            shown = app_browser.upload_in_browser(browser, server.url, GOOD)
             assert shown["state"] == "done" and shown["number"] == expected and shown["message"] == ""
             page_height = browser.execute_script("return document.documentElement.scrollHeight")
-            app.save_screenshot(browser, tmp_path / "page.png", pad=0)
+            app_browser.save_screenshot(browser, tmp_path / "page.png", pad=0)
             with Image.open(tmp_path / "page.png") as shot:   # the whole page, not the first 900 px of it
                 bottom = browser.execute_script("return document.getElementById('result').getBoundingClientRect().bottom")
                 assert shot.size[1] >= min(bottom, page_height) - 40
-            shown = app.upload_in_browser(browser, server.url, bad["text"])
+            shown = app_browser.upload_in_browser(browser, server.url, bad["text"])
             assert shown["state"] == "error" and shown["message"] == "notes.txt is not an image that can be read (PNG, JPEG, ...)."
-            shown = app.upload_in_browser(browser, server.url, GOOD)          # the server kept serving
+            shown = app_browser.upload_in_browser(browser, server.url, GOOD)          # the server kept serving
             assert shown["state"] == "done" and shown["number"] == expected
         finally:
             browser.quit()
@@ -146,7 +146,7 @@ def test_a_screenshot_is_cropped_to_the_page_content(tmp_path) -> None:
             page.paste(Image.new("RGB", (100, 50), "black"), (150, 20))
             page.save(path)
 
-    shot = app.save_screenshot(Browser(), tmp_path / "page.png", pad=10)
+    shot = app_browser.save_screenshot(Browser(), tmp_path / "page.png", pad=10)
     with Image.open(shot) as image:
         assert image.size == (120, 70)
 
@@ -210,8 +210,8 @@ def test_the_label_fits_a_small_photo_and_the_copy_is_enlarged() -> None:
 
     photo = np.full((48, 182, 3), 128, np.uint8)            # an SVHN-sized photo
     reading = reader.Reading("210", (0.99, 0.98, 0.99), 0.97, 0.99, (8.0, 40.0, 40.0, 140.0), (48, 182), False)
-    drawn = np.asarray(app.annotate(photo, reading))
-    assert drawn.shape[1] >= app.MIN_SHOWN_SIDES[0] and drawn.shape[0] >= app.MIN_SHOWN_SIDES[1]
+    drawn = np.asarray(annotation.annotate(photo, reading))
+    assert drawn.shape[1] >= annotation.MIN_SHOWN_SIDES[0] and drawn.shape[0] >= annotation.MIN_SHOWN_SIDES[1]
     label = np.argwhere((drawn == 0).all(-1))               # the label's black backing
     assert label.size and label[:, 1].max() < drawn.shape[1] - 1 and label[:, 0].max() < drawn.shape[0] - 1
     assert label[:, 1].min() > 0 and label[:, 0].min() >= 0

@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from helpers import images
+from helpers.boxes import iou
 
 
 def _save(image: Image.Image, path: Path, **kwargs) -> Path:
@@ -75,7 +76,7 @@ def test_arrays_of_other_types_are_accepted() -> None:
 
 def test_iou_of_known_boxes() -> None:
     box = np.array([0, 0, 10, 10])
-    assert images.iou(box, box) == 1.0
-    assert images.iou(box, np.array([20, 20, 30, 30])) == 0.0
-    assert images.iou(box, np.array([0, 5, 10, 15])) == pytest.approx(50 / 150)
-    np.testing.assert_allclose(images.iou(np.stack([box, box]), np.array([[0, 0, 5, 10], [0, 0, 10, 10]])), [0.5, 1])
+    assert iou(box, box) == 1.0
+    assert iou(box, np.array([20, 20, 30, 30])) == 0.0
+    assert iou(box, np.array([0, 5, 10, 15])) == pytest.approx(50 / 150)
+    np.testing.assert_allclose(iou(np.stack([box, box]), np.array([[0, 0, 5, 10], [0, 0, 10, 10]])), [0.5, 1])

@@ -62,11 +62,11 @@ def test_helpers_imports_form_a_tree() -> None:
 def test_reading_and_the_app_load_no_training_parsing_or_synthesis_code() -> None:
     """Inference stands alone: the reader and the app load neither training, nor the digitStruct
     parser, nor the data synthesizers (a photo app should not drag in h5py parsing or MNIST)."""
-    code = ("import sys, helpers.reader, helpers.app; "
+    code = ("import sys, helpers.reader, helpers.app, helpers.app_server; "
             "print(' '.join(sorted(m for m in sys.modules if m.startswith('helpers.'))))")
     loaded = set(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                                 cwd=PROJECT_ROOT).stdout.split())
-    assert {"helpers.reader", "helpers.app", "helpers.crops"} <= loaded   # the check sees what loaded
+    assert {"helpers.reader", "helpers.app", "helpers.app_server", "helpers.crops"} <= loaded   # the check sees what loaded
     forbidden = {f"helpers.{name}" for name in ("training", "train_svhn", "digitstruct", "sequences",
                                                   "street_numbers", "svhn", "data")}
     assert not loaded & forbidden, f"inference loads {sorted(loaded & forbidden)}"

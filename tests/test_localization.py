@@ -9,7 +9,8 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from helpers import images, localization
+from helpers import localization
+from helpers.boxes import iou
 
 
 def test_letterbox_coordinates_map_back_to_the_photo() -> None:
@@ -31,7 +32,7 @@ def test_box_loss_is_zero_for_a_perfect_box_and_skips_photos_without_numbers() -
     perfect = np.asarray(loss.call(truth, np.array([[0.2, 0.1, 0.6, 0.9], [0.5, 0.5, 0.6, 0.6]], np.float32)))
     np.testing.assert_allclose(perfect, [0, 0], atol=1e-5)
     shifted = np.asarray(loss.call(truth[:1], np.array([[0.3, 0.2, 0.7, 1.0]], np.float32)))
-    expected_iou = images.iou(truth[0], np.array([0.3, 0.2, 0.7, 1.0]))
+    expected_iou = iou(truth[0], np.array([0.3, 0.2, 0.7, 1.0]))
     assert shifted[0] > 1 - expected_iou                                     # IoU term plus the L1 term
 
 

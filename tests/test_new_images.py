@@ -63,3 +63,13 @@ def test_load_puts_real_photos_first_and_scores_accepted_second_numbers(tmp_path
     assert new_images.is_right(folder.labels[0], "") is False and new_images.is_right(None, "1") is None
     entries = new_images.entries(folder, read)
     assert entries[0]["truth"] == "309" and entries[1]["truth"] == "12" and entries[2]["truth"] is None
+
+
+def test_box_hits_count_good_boxes_among_the_images_that_hold_a_number() -> None:
+    from helpers import new_images
+
+    entries = [{"kind": new_images.REAL, "iou": 0.7, "truth": "12"}, {"kind": new_images.REAL, "iou": 0.3, "truth": "5"},
+               {"kind": new_images.REAL, "iou": None, "truth": ""}, {"kind": new_images.MADE, "iou": 0.5, "truth": "7"},
+               {"kind": new_images.MADE, "iou": None, "truth": "8"}]
+    assert new_images.box_hits(entries) == {new_images.REAL: (1, 2), new_images.MADE: (1, 2)}
+    assert new_images.box_hits(entries, least_iou=0.6) == {new_images.REAL: (1, 2), new_images.MADE: (0, 2)}

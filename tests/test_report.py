@@ -114,11 +114,13 @@ def test_report_comes_from_the_committed_full_run() -> None:
 
 
 def _answer(number: int) -> str:
-    """The rendered answer to question `number` in the committed notebook."""
+    """The rendered answer to question `number` in the committed notebook, its Markdown with each run of
+    spaces and line breaks as one space (as Markdown reads a paragraph), bullets on lines of their own."""
     cells = nbformat.read(NOTEBOOK, as_version=4).cells
     heading = next(i for i, cell in enumerate(cells) if cell.cell_type == "markdown"
                    and cell.source.startswith(f"### Question {number}\n"))
-    return "".join(out.get("data", {}).get("text/markdown", "") for out in cells[heading + 1].get("outputs", []))
+    text = "".join(out.get("data", {}).get("text/markdown", "") for out in cells[heading + 1].get("outputs", []))
+    return re.sub(r"[ \t]*\n[ \t]*(?!\* |[\n|])", " ", text).strip()
 
 
 def test_answers_name_the_figures_and_settings_of_the_run() -> None:
@@ -139,7 +141,7 @@ def test_answers_name_the_figures_and_settings_of_the_run() -> None:
     # Q6 and Q10 lead with the real SVHN test photos, read once at the end (display updates).
     svhn = record["real"]["svhn"]["test"]
     assert f"**{100 * svhn['end_to_end_accuracy']:.1f}%**" in _answer(6)
-    assert _answer(10).startswith(f"\n**Answer.** *On the {svhn['count']} real SVHN test photos*")
+    assert _answer(10).startswith(f"**Answer.** *On the {svhn['count']} real SVHN test photos*")
     new_images = json.loads((PROJECT_ROOT / "images" / "labels.json").read_text())
     for question in (7, 8, 11):
         assert all(name in _answer(question) for name in new_images), f"Question {question} skips an image"
@@ -157,10 +159,10 @@ def test_report_says_stand_in_in_plain_words() -> None:
 def test_report_fits_in_25_screens_of_a_browser() -> None:
     import pytest
 
-    from helpers import app
+    from helpers import app_browser
 
     try:
-        browser = app.chromium(width=1280, height=800)
+        browser = app_browser.chromium(width=1280, height=800)
     except FileNotFoundError as error:
         pytest.skip(str(error))
     try:   # a 1280x800 viewport exactly (headless Chromium's window is taller than its viewport)

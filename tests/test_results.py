@@ -17,9 +17,13 @@ def test_update_merges_sections_atomically(tmp_path: Path) -> None:
     results.start(path, {"fast_mode": True, "processor": "test CPU"})
     results.update(path, "step1", {"a": 1})
     results.update(path, "step1", {"b": 2})
-    assert results.load(path) == {"run": {"fast_mode": True, "processor": "test CPU"}, "step1": {"a": 1, "b": 2}}
-    results.start(path, {"fast_mode": False})   # a fresh record, which names this machine's processor
-    assert results.load(path) == {"run": {"fast_mode": False, "processor": results.processor()}}
+    record = results.load(path)
+    assert record["step1"] == {"a": 1, "b": 2} and record["run"]["processor"] == "test CPU"   # given values win
+    results.start(path, {"fast_mode": False})   # a fresh record, which names this machine and its libraries
+    record = results.load(path)
+    assert set(record) == {"run"} and record["run"]["fast_mode"] is False
+    assert record["run"]["processor"] == results.processor() and record["run"]["cpu_cores"] >= 1
+    assert {"tensorflow", "keras", "started", "data_seconds"} <= set(record["run"])
     assert not list(path.parent.glob("*.tmp"))
 
 

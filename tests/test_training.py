@@ -97,28 +97,37 @@ def test_cache_key_depends_on_every_setting() -> None:
     assert training.cache_key({"a": 1}) != training.cache_key({"a": 2})
 
 
-def test_fit_design_keeps_the_cache_names_of_earlier_runs(monkeypatch) -> None:
-    """The notebook's Step 1 reader was cached as attention-2f9c478f05b0 before SequenceConfig gained
-    augment_steps; a field added later must not rename (and so retrain) models trained without it."""
-    names = []
+def test_cache_keys_come_from_the_settings_and_the_data_not_from_names(monkeypatch) -> None:
+    """A model is reused only for the same settings and the same photos and labels: the folder the
+    data sits in and the design's display name do not count; every training setting and label does."""
+    from helpers import crops
 
-    def record_name(name, settings, *args, epochs, steps_per_epoch, **kwargs):
-        names.append(f"{name}-{training.cache_key({**settings, 'epochs': epochs, 'steps_per_epoch': steps_per_epoch})}")
-        return training.TrainedModel(None, {}, 0.0, False, Path(f"{names[-1]}.keras"), {})
+    keys = []
 
-    monkeypatch.setattr(training, "train_or_load", record_name)
-    source = sequences.DigitSource(np.zeros((55000, 28, 28), np.uint8), np.zeros(55000, np.int64), "mnist-train")
-    config = sequences.SequenceConfig(length_weights=(1, 2, 3, 4, 5))
-    settings = dict(batch_size=32, epochs=2, steps_per_epoch=400, learning_rate=2e-3, seed=42, config=config,
-                    model_args=dict(dropout=0.0, top_convs=1, pool_first=True))   # the notebook's
-    first = training.fit_design(models.DESIGNS["attention"], source, None, **settings)
-    training.fit_design(models.DESIGNS["attention"], source, None, start_from=first,
-                        **{**settings, "epochs": 16, "steps_per_epoch": 1000})
-    assert names[1] == "attention-2f9c478f05b0"
-    # Setting the new field does name a different model.
-    training.fit_design(models.DESIGNS["attention"], source, None,
-                        **{**settings, "config": dataclasses.replace(config, augment_steps=100)})
-    assert names[2] != names[0]
+    def record_key(name, settings, *args, epochs, steps_per_epoch, patience=training.DEFAULT_PATIENCE, **kwargs):
+        keys.append(training.cache_stem(name, settings, epochs=epochs, steps_per_epoch=steps_per_epoch, patience=patience))
+        return training.TrainedModel(None, {}, 0.0, False, Path(f"{keys[-1]}.keras"), {})
+
+    monkeypatch.setattr(training, "train_or_load", record_key)
+    monkeypatch.setattr(crops, "crop_dataset", lambda *args, **kwargs: None)   # no photos are read here
+    labels = np.array([[1, 3, 10, 10, 10, 10], [2, 4, 5, 10, 10, 10]])
+    table = crops.NumberTable(np.array(["/data/standin-1/train/1.png", "/data/standin-1/train/2.png"]),
+                              np.ones((2, 4), np.float32), labels, np.ones((2, 4), np.float32), 0)
+    design = models.DESIGNS["attention"]
+    args = dict(batch_size=2, epochs=1, steps_per_epoch=1, learning_rate=1e-3, seed=0)
+
+    def key(used_table=table, used_design=design, **changes) -> str:
+        training.fit_crops(used_design, used_table, (np.zeros((1, 54, 54, 3)), None), **{**args, **changes})
+        return keys[-1]
+
+    first = key()
+    assert key(dataclasses.replace(table, paths=np.char.replace(table.paths, "/data/", "/elsewhere/"))) == first
+    assert key(used_design=dataclasses.replace(design, name="another display name")) == first
+    assert key(dataclasses.replace(table, labels=labels[::-1].copy())) != first
+    assert key(dataclasses.replace(table, paths=np.char.replace(table.paths, "standin-1", "standin-2"))) != first
+    for change in ({"box_jitter": 0.1}, {"random_crop": False}, {"photometric": True}, {"patience": 9},
+                   {"learning_rate": 2e-3}):
+        assert key(**change) != first, change
 
 
 def test_shifted_moves_pixels_and_fills_with_zeros() -> None:

@@ -65,4 +65,4 @@ def test_the_real_svhn_rerank_table_lists_only_runs_scored_on_real_svhn() -> Non
     table = standin_ablation.svhn_table([{**run, "name": "svhn_base"}, {**run, "name": "svhn_look"},
                                          {"name": "older", "chars74k_accuracy": 0.5, "standin_test_accuracy": 0.9}])
     assert table.count("| 70.0% | 80.0% | 90.0% |") == 2 and "older" not in table
-    assert "the notebook's stand-in" in table and "raised and muted look" in table
+    assert "the report's stand-in" in table and "raised and muted look" in table

@@ -42,5 +42,5 @@ def test_zoomed_keeps_the_shape_and_grows_or_shrinks_about_the_centre() -> None:
 
 def test_reading_sets_start_with_the_notebooks_reading() -> None:
     sets = step1_readings.reading_sets()
-    assert sets["x ±3 (the notebook's)"] == [(0, 0, 1.0), (-3, 0, 1.0), (3, 0, 1.0)]
+    assert sets["x ±3 (the report's)"] == [(0, 0, 1.0), (-3, 0, 1.0), (3, 0, 1.0)]
     assert all(len(keys) == len(set(keys)) for keys in sets.values())

@@ -1,0 +1,97 @@
+"""Step 4 as functions of the run configuration: scenes without a number, the localizer and its real
+fine-tuning, the reader's adaptation to found boxes, the released reader, and its stand-in test figures."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from helpers import boxes, config, crops, localization, metrics, reader, step2, street_numbers, training
+
+
+@dataclass
+class BlankScenes:
+    """Rendered scenes without a number (walls, empty plaques): the localizer's negatives."""
+
+    train: list[Path]
+    validation: list[Path]
+    test: list[Path]
+
+
+def blank_scenes(run: config.RunConfig) -> BlankScenes:
+    """Make (or reuse) the scenes, drawn like the stand-in's; a tenth of the training ones validate."""
+    drawn = dict(config=street_numbers.FULL_RUN_CONFIG, progress=False)
+    train = street_numbers.blank_scenes(run.step4.blank_train, seed=run.seed + 1, **drawn)
+    test = street_numbers.blank_scenes(run.step4.blank_test, seed=run.seed + 2, **drawn)
+    return BlankScenes(train[len(train) // 10:], train[:len(train) // 10], test)
+
+
+def _localizer_args(run: config.RunConfig, blanks: BlankScenes) -> dict:
+    step = run.step4
+    return {"batch_size": step.batch_size, "seed": run.seed, "backgrounds": blanks.train, "zoom_out": step.zoom_out,
+            "tight": step.tight, "model_args": {"pool_first": True}}
+
+
+def train_localizer(run: config.RunConfig, train_rows: crops.NumberTable, blanks: BlankScenes,
+                    validation: tuple[np.ndarray, np.ndarray]) -> training.TrainedModel:
+    """Train (or load) the localizer on stand-in photos and empty scenes; every epoch runs, the best IoU is kept."""
+    step = run.step4
+    return training.fit_localizer(*localization.with_blank_scenes(train_rows, blanks.train), validation,
+                                  epochs=step.epochs, steps_per_epoch=step.steps_per_epoch,
+                                  learning_rate=step.learning_rate, patience=step.epochs, **_localizer_args(run, blanks))
+
+
+def fine_tune_localizer(run: config.RunConfig, mixed_rows: crops.NumberTable, blanks: BlankScenes,
+                        validation: tuple[np.ndarray, np.ndarray],
+                        start_from: training.TrainedModel) -> training.TrainedModel:
+    """Continue the localizer with the real train photos mixed in, at a quarter of the learning rate."""
+    step = run.step4
+    return training.fit_localizer(*localization.with_blank_scenes(mixed_rows, blanks.train), validation,
+                                  epochs=step.real_epochs, steps_per_epoch=step.real_steps,
+                                  learning_rate=step.learning_rate / 4, patience=step.real_epochs,
+                                  start_from=start_from, **_localizer_args(run, blanks))
+
+
+def adapt_reader(run: config.RunConfig, setting: config.ReaderSetting, mixed_rows: crops.NumberTable,
+                 real_val_crops: tuple[np.ndarray, np.ndarray],
+                 start_from: training.TrainedModel) -> training.TrainedModel:
+    """A few more epochs of Step 2's real fine-tuning (same rows, box jitter and rate) for the released reader."""
+    step = run.step4
+    return training.fit_crops(step2.DESIGN, mixed_rows, real_val_crops, start_from=start_from,
+                              **step2.fine_tuning_args(run, setting, step.tune_epochs, step.tune_steps))
+
+
+def released_reader(run: config.RunConfig, reader_model, localizer_model) -> reader.NumberReader:
+    """The reader as released: the adapted reader behind the fine-tuned localizer, read as configured."""
+    settings = run.reader
+    return reader.NumberReader(reader_model, localizer_model, refine=settings.refine, scales=settings.scales,
+                               whole_photo=settings.whole_photo)
+
+
+def test_figures(test_table: crops.NumberTable, readings: list[reader.Reading], blank_readings: list[reader.Reading],
+                 true_box_accuracy: float) -> tuple[np.ndarray, np.ndarray, dict]:
+    """The stand-in test photos read end to end: each box's IoU, each number right or not, and the figures
+    (IoU shares, end-to-end accuracy, and why each misread was lost: no box, a poor box, a misread in a good box)."""
+    found = np.array([r.box is not None for r in readings])
+    iou = boxes.iou(np.array([r.box if r.box is not None else (0, 0, 0, 0) for r in readings]), test_table.union)
+    right = np.array([r.number == metrics.number_string(row) for r, row in zip(readings, test_table.labels)])
+    figures = {"mean_iou": float(iou.mean()), "iou_at_least_0.5": float((iou >= 0.5).mean()),
+               "iou_at_least_0.75": float((iou >= 0.75).mean()), "end_to_end_accuracy": float(right.mean()),
+               "adapted_reader_true_box_accuracy": true_box_accuracy,
+               "missed_numbers": float(np.mean([r.number == "" for r in readings])),
+               "blank_scenes_flagged": float(np.mean([r.number == "" for r in blank_readings])),
+               "lost_no_box": float(np.mean(~right & ~found)),
+               "lost_poor_box": float(np.mean(~right & found & (iou < 0.5))),
+               "lost_good_box": float(np.mean(~right & found & (iou >= 0.5))),
+               "test_numbers": len(readings), "blank_test_scenes": len(blank_readings)}
+    return iou, right, figures
+
+
+def showcase(iou: np.ndarray, right: np.ndarray, found: np.ndarray, count: int = 4) -> list[int]:
+    """Photos worth looking at: the `count` best boxes, the worst boxes that were found, and misreads in
+    the best boxes (indices into the test photos)."""
+    best_first = np.argsort(-iou)
+    worst_found = np.argsort(np.where(found, iou, np.inf))[:count]
+    misread = [i for i in best_first if found[i] and not right[i]][:count]
+    return [*best_first[:count], *worst_found, *misread]
