@@ -1,12 +1,12 @@
 """Training with best-checkpoint selection on whole-number accuracy, and a trained-weights cache."""
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
 import time
 from collections.abc import Callable, Sequence
-import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
