@@ -39,15 +39,19 @@ class Comparison:
         """Accuracy of `first` minus that of `second` on the same numbers, and its paired 95% margin."""
         return metrics.paired_difference(self.right[first], self.right[second])
 
+    def ranked(self) -> list[str]:
+        """The readers, most accurate first (ties in their original order)."""
+        return sorted(self.runs, key=self.accuracy, reverse=True)
+
     def margin_over_runner_up(self, best: str) -> tuple[float, float]:
         """How far `best` leads the next reader, and the paired 95% margin of that lead (0, 0 for one reader)."""
-        others = sorted((name for name in self.runs if name != best), key=self.accuracy, reverse=True)
+        others = [name for name in self.ranked() if name != best]
         return self.difference(best, others[0]) if others else (0.0, 0.0)
 
     def behind(self, best: str) -> list[str]:
         """The readers that trail `best` by more than the paired 95% margin, best first."""
-        ranked = sorted(self.runs, key=self.accuracy, reverse=True)
-        return [name for name in ranked if -self.difference(name, best)[0] > self.difference(name, best)[1]]
+        gaps = {name: self.difference(name, best) for name in self.ranked()}
+        return [name for name, (difference, margin) in gaps.items() if -difference > margin]
 
     def table(self, label: str, names: dict[str, str] | None = None, against: str | None = None) -> str:
         """Markdown table: parameters, training minutes, validation accuracies, best epoch, and with `against`
@@ -71,7 +75,7 @@ class Comparison:
         """One Markdown bullet per reader, best first: accuracy, per-digit accuracy, training minutes and,
         with `against`, the paired difference to that reader."""
         lines = []
-        for name in sorted(self.runs, key=lambda name: -self.accuracy(name)):
+        for name in self.ranked():
             notes = [f"per digit {100 * self.scores[name]['per_digit_accuracy']:.2f}%",
                      f"{self.runs[name].train_seconds / 60:.1f} min"]
             if against is not None and name != against:

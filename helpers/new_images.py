@@ -82,9 +82,8 @@ def score(folder: NewImages, readings: list) -> dict:
 
 
 def box_ious(folder: NewImages, readings: list) -> list[float]:
-    """IoU of each found box with the labelled one, for the images that have both."""
-    return [float(box_tools.iou(np.array(r.box), np.array(label["box"]))) for label, r in zip(folder.labels, readings)
-            if label and label.get("box") and r.box is not None]
+    """IoU of each found box with the labelled one, for the images that have both (as `entries` gives them)."""
+    return [entry["iou"] for entry in entries(folder, readings, with_boxes=True) if entry["iou"] is not None]
 
 
 def entries(folder: NewImages, readings: list, *, with_boxes: bool = False, with_how: bool = True) -> list[dict]:

@@ -154,8 +154,7 @@ def reader_figures(svhn_test: dict, real: dict) -> dict[str, dict[str, float]]:
 
 def true_box_accuracy(number_reader, photos: "LabelledPhotos") -> float:
     """Share of labelled photos whose whole number `number_reader` reads inside the true box."""
-    readings = read_in_boxes(number_reader, photos.photos, photos.boxes)
-    return float(np.mean([r.number == truth for r, truth in zip(readings, photos.numbers)]))
+    return reading_scores(read_in_boxes(number_reader, photos.photos, photos.boxes), photos.numbers)["accuracy"]
 
 
 def status_scores(readings: list, truth: list[str]) -> dict[str, dict[str, float]]:

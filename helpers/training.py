@@ -67,13 +67,12 @@ def cache_key(settings: dict) -> str:
     return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
-def cache_stem(name: str, settings: dict, *, epochs: int, steps_per_epoch: int, patience: int | None = None) -> str:
+def cache_stem(name: str, settings: dict, *, epochs: int, steps_per_epoch: int, patience: int) -> str:
     """The cache's file name (without suffix) of a model trained with these settings and this budget.
 
     Every argument that changes the trained weights is in it, early stopping's patience too.
     """
-    budget = {"epochs": epochs, "steps_per_epoch": steps_per_epoch, **({} if patience is None else {"patience": patience})}
-    return f"{name}-{cache_key({**settings, **budget})}"
+    return f"{name}-{cache_key({**settings, 'epochs': epochs, 'steps_per_epoch': steps_per_epoch, 'patience': patience})}"
 
 
 def data_fingerprint(paths_, *arrays: np.ndarray) -> str:
@@ -107,10 +106,9 @@ def train_or_load(name: str, settings: dict, build: Callable[[], keras.Model], t
     stops early when it stalls, and only then moves the model into the cache, so an interrupted
     run never leaves a half-trained model that a later run would mistake for a finished one.
     """
-    settings = {**settings, "patience": patience}
     folder = paths.cache_dir()
     folder.mkdir(parents=True, exist_ok=True)
-    stem = cache_stem(name, settings, epochs=epochs, steps_per_epoch=steps_per_epoch)
+    stem = cache_stem(name, settings, epochs=epochs, steps_per_epoch=steps_per_epoch, patience=patience)
     model_path, info_path = folder / f"{stem}.keras", folder / f"{stem}.json"
     if cache and model_path.exists() and info_path.exists():
         info = json.loads(info_path.read_text())
@@ -142,7 +140,7 @@ def train_or_load(name: str, settings: dict, build: Callable[[], keras.Model], t
     seconds = time.perf_counter() - start
     best = keras.models.load_model(in_progress, compile=False)
     os.replace(in_progress, model_path)
-    info = {"settings": settings, "history": {k: [float(v) for v in vals] for k, vals in history.history.items()},
+    info = {"settings": {**settings, "patience": patience}, "history": {k: [float(v) for v in vals] for k, vals in history.history.items()},
             "train_seconds": seconds, "epochs_run": len(history.epoch),
             "best_epoch": int(np.argmax(history.history[monitor])) + 1,
             "images_seen": len(history.epoch) * steps_per_epoch * int(settings.get("batch_size", 0))}
