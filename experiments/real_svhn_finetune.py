@@ -100,9 +100,10 @@ def main(argv: list[str] | None = None) -> dict:
                                      tight=TIGHT, patience=epochs, start_from=start_from)
         new_reader = reader.NumberReader.load(args.reader).reader if args.reader else released.reader
         new_localizer = run.model
-    tuned = reader.NumberReader(new_reader, new_localizer, min_confidence=released.min_confidence,
-                                min_presence=released.min_presence, refine=released.refine,
-                                scales=released.scales, whole_photo=released.whole_photo)
+    tuned = reader.NumberReader(new_reader, new_localizer, detector=released.detector, spec=released.spec,
+                                min_confidence=released.min_confidence, min_presence=released.min_presence,
+                                refine=released.refine, scales=released.scales, whole_photo=released.whole_photo,
+                                route=released.route, pad_edges=released.pad_edges)
     photos = real_photos.svhn_real("validation")
     figures, _, _ = real_photos.svhn_scores(tuned, photos)
     before, _, _ = real_photos.svhn_scores(released, photos)

@@ -1,13 +1,13 @@
 """Helpers behind digit_recognition.ipynb. The notebook calls them; by concern:
 
 * the run: `config` (every budget and setting, full and fast), `paths`, `labels`, `boxes`, `model_files`;
-* data: `data` (MNIST), `svhn`, `digitstruct` + `_hdf5` (format 1), `crops` and `localization` (tf.data
-  streams), `images` (any photo), `new_images` (Step 3), `real_photos` (the real yardstick);
+* data: `data` (MNIST), `svhn`, `digitstruct` + `_hdf5` (format 1), `crops`, `localization` and
+  `detection_data` (tf.data streams), `images` (any photo), `new_images` (Step 3), `real_photos` (the real yardstick);
 * synthesis: `sequences` (Step 1's numbers), `street_numbers`, `street_drawing`, `fonts`, `framing` (the stand-in);
 * models and training: `models`, `metrics`, `training` (cache keyed by settings and data), `comparison`,
   `train_svhn`, `lite`, `export`;
 * the steps: `step1`, `step2`, `step4` (train or load, read and score, each taking the run configuration);
-* reading and the app: `reader`, `annotation`, `app` (command line), `app_server` + `app_page.html`,
+* reading and the app: `reader`, `detection` (the digit detector: model, decoding, grouping), `annotation`, `app` (command line), `app_server` + `app_page.html`,
   `app_browser` (the page in Chromium, for tests and the report);
 * the report: `plotting`, `results`, `wording`, `model_card`, `peers`.
 

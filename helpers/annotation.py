@@ -15,8 +15,9 @@ def label_text(reading) -> str:
     return f"{reading.number} ({reading.confidence:.2f})" + (" unsure" if reading.status == "unsure" else "")
 
 
-def annotate(photo: np.ndarray, reading) -> Image.Image:
-    """The photo with the number's box and a label drawn on it, the label always inside the picture.
+def annotate(photo: np.ndarray, reading, others=()) -> Image.Image:
+    """The photo with the number's box and a label drawn on it, the label always inside the picture;
+    `others` (more numbers found in the photo) get a thinner box and their own label.
 
     `reading.box` is in the pixels of the photo itself (`reading.image_size`); `photo` may be that
     photo or a shrunk copy of it. Small photos are enlarged first, so that the label can be read.
@@ -29,6 +30,14 @@ def annotate(photo: np.ndarray, reading) -> Image.Image:
     if zoom > 1:
         image = image.resize((round(image.width * zoom), round(image.height * zoom)), Image.BICUBIC)
     draw = ImageDraw.Draw(image)
+    for other in others:          # drawn first: the likeliest number's box and label stay on top
+        if other.box is not None:
+            top, left, bottom, right = (value * to_image[k % 2] * zoom for k, value in enumerate(other.box))
+            thin = max(1, max(image.size) // 500)
+            draw.rectangle((left, top, right, bottom), outline=(200, 200, 200), width=thin)
+            small = ImageFont.load_default(size=max(10, max(image.size) // 45))
+            draw.text((left, max(0, top - small.size - thin)), other.number, font=small, fill=(200, 200, 200),
+                      stroke_width=1, stroke_fill=(0, 0, 0))
     line = max(2, max(image.size) // 250)
     colour = STATUS_COLOURS[reading.status]
     label = label_text(reading)

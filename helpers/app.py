@@ -59,7 +59,7 @@ def read_files(number_reader, files: list[str], out: Path | None) -> tuple[list[
     """Read each file on its own (a bad one cannot spoil the others): ((record, line) pairs, error messages)."""
     from helpers import images
 
-    found, errors = [], []
+    results, errors = [], []
     targets = annotated_names(files) if out is not None else [None] * len(files)
     for name, target_name in zip(files, targets):
         try:
@@ -67,18 +67,21 @@ def read_files(number_reader, files: list[str], out: Path | None) -> tuple[list[
         except (FileNotFoundError, ValueError) as error:
             errors.append(str(error))        # the message names the file already
             continue
-        reading = number_reader.read(photo)[0]
-        record = {"file": name, **reading.to_dict()}
+        found = number_reader.read_all(photo)[0] if number_reader.detector is not None else number_reader.read(photo)
+        reading = found[0]                   # the likeliest number first, then every other one found
+        record = {"file": name, **reading.to_dict(), "others": [other.to_dict() for other in found[1:]]}
         if out is not None:
             out.mkdir(parents=True, exist_ok=True)
             target = out / target_name
             # Drawn on the photo at its own size, as the box is given (it was read shrunk if over 2048 px).
             full = photo.pixels if photo.pixels.shape[:2] == photo.size else \
                 images.load_image(name, max_side=max(photo.size))
-            annotate(full, reading).save(target)
+            annotate(full, reading, found[1:]).save(target)
             record["annotated"] = str(target)
-        found.append((record, describe(name, reading) + (f" -> {record['annotated']}" if out is not None else "")))
-    return found, errors
+        also = f"; also found {', '.join(other.number for other in found[1:])}" if found[1:] else ""
+        results.append((record, describe(name, reading) + also +
+                        (f" -> {record['annotated']}" if out is not None else "")))
+    return results, errors
 
 
 def run_cli(argv: list[str] | None = None) -> int:

@@ -42,13 +42,14 @@ def create_app(number_reader, max_upload: int = MAX_UPLOAD_BYTES):
             photo = images.open_photo(upload.read(), name=Path(upload.filename).name)
         except ValueError as error:          # one plain sentence that names the file
             return jsonify(error=str(error)), 400
-        with lock:
-            reading = number_reader.read(photo)[0]
-        shown = annotate(photo.pixels, reading)
+        with lock:   # the likeliest number first, then every other one found
+            found = number_reader.read_all(photo)[0] if number_reader.detector is not None else number_reader.read(photo)
+        reading = found[0]
+        shown = annotate(photo.pixels, reading, found[1:])
         shown.thumbnail((1024, 1024))
         buffer = io.BytesIO()
         shown.save(buffer, "JPEG", quality=90)
-        return jsonify(file=upload.filename, **reading.to_dict(),
+        return jsonify(file=upload.filename, **reading.to_dict(), others=[other.to_dict() for other in found[1:]],
                        annotated="data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode())
 
     @app.errorhandler(RequestEntityTooLarge)

@@ -3,7 +3,7 @@
     python -m helpers.export                    # models/: *.tflite, export.json, README.md (the model card)
     python -m helpers.export --models DIR       # another folder saved by NumberReader.save
 
-For each TFLite variant (float32, float16, int8) it writes the reader and the localizer beside the Keras
+For each TFLite variant (float32, float16, int8) it writes the reader, the localizer and the detector beside the Keras
 files, then reads the photos of `images/` and a few hundred fresh stand-in test photos with the
 Keras models and with each export: how often the readings (number and status) agree, and the
 milliseconds per photo read one at a time on this CPU. The figures go to `export.json`; the model
@@ -35,11 +35,12 @@ def standin_photos(count: int, seed: int = 2026) -> list[np.ndarray]:
 
 
 def write_exports(folder: Path, keras_reader: reader.NumberReader) -> dict[str, dict[str, int]]:
-    """Convert the folder's reader and localizer to every TFLite variant; bytes written per file."""
+    """Convert the folder's reader, localizer and detector to every TFLite variant; bytes written per file."""
     sizes = {}
     for variant in lite.VARIANTS:
         sizes[variant] = {}
-        for model, name in ((keras_reader.reader, reader.READER_FILE), (keras_reader.localizer, reader.LOCALIZER_FILE)):
+        for model, name in ((keras_reader.reader, reader.READER_FILE), (keras_reader.localizer, reader.LOCALIZER_FILE),
+                            (keras_reader.detector, reader.DETECTOR_FILE)):
             target = folder / reader.lite_file(name, variant)
             target.write_bytes(lite.convert(model, variant))
             sizes[variant][target.name] = target.stat().st_size
@@ -86,7 +87,7 @@ def export(folder: Path | None = None, *, check_photos: int = CHECK_PHOTOS) -> d
     sizes = write_exports(folder, keras_reader)
     own = sorted((paths.PROJECT_ROOT / "images").glob("*.[pj][np]g"))
     figures = {"keras_bytes": {name: (folder / name).stat().st_size
-                               for name in (reader.READER_FILE, reader.LOCALIZER_FILE)},
+                               for name in reader.model_files("keras")},
                "tflite_bytes": sizes, "new_images": new_image_readings(keras_reader),
                "comparison": compare(folder, [*own, *standin_photos(check_photos)], keras_reader),
                "compared_on": f"the {len(own)} photos of images/ and {check_photos} fresh stand-in test photos",

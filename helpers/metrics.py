@@ -232,3 +232,50 @@ def paired_difference(right_a: np.ndarray, right_b: np.ndarray) -> tuple[float, 
         raise ValueError(f"need two equal 1-D sets of at least 2 outcomes, got {a.shape} and {b.shape}.")
     difference = a.astype(float) - b
     return float(difference.mean()), float(1.959964 * difference.std(ddof=1) / np.sqrt(difference.size))
+
+
+def _logit(confidence) -> np.ndarray:
+    confidence = np.clip(np.asarray(confidence, np.float64), 1e-6, 1 - 1e-6)
+    return np.log(confidence / (1 - confidence))
+
+
+def _logistic_fit(z: np.ndarray, right: np.ndarray, slope: float | None = None,
+                  steps: int = 50) -> tuple[float, float, float]:
+    """Logistic regression of `right` on `z` by Newton's method: (slope, intercept, standard error of the
+    intercept). With `slope` given, only the intercept is fitted (the slope kept as it is)."""
+    a, b = (1.0 if slope is None else float(slope)), 0.0
+    for _ in range(steps):
+        p = 1 / (1 + np.exp(-(a * z + b)))
+        w = np.maximum(p * (1 - p), 1e-9)
+        if slope is None:
+            gradient = np.array([np.sum((right - p) * z), np.sum(right - p)])
+            hessian = np.array([[np.sum(w * z * z), np.sum(w * z)], [np.sum(w * z), np.sum(w)]]) + 1e-9 * np.eye(2)
+            a, b = np.array([a, b]) + np.linalg.solve(hessian, gradient)
+        else:
+            b += np.sum(right - p) / np.sum(w)
+    p = 1 / (1 + np.exp(-(a * z + b)))
+    return float(a), float(b), float(1 / np.sqrt(max(np.sum(p * (1 - p)), 1e-9)))
+
+
+def sure_threshold(shape: tuple[np.ndarray, np.ndarray], level_data: tuple[np.ndarray, np.ndarray],
+                   precision: float = 0.97, level: float = 0.95) -> tuple[float, dict]:
+    """The lowest confidence at which an answer is right at least `precision` of the time, with probability
+    `level`, on photos like `level_data`'s: (threshold, the fit).
+
+    How the chance of being right grows with the confidence (the slope of a logistic fit on its logit)
+    comes from `shape` (confidence, right) pairs, many (e.g. the stand-in's validation images); how high it
+    lies for real photos (the intercept) from `level_data`'s few pairs (e.g. the real validation photos),
+    lowered to its one-sided `level` bound. Every answer above the threshold is then at least as likely
+    right. 1.0 (nothing is sure) when no confidence below 1 gets there."""
+    from scipy.stats import norm
+
+    slope, _, _ = _logistic_fit(_logit(shape[0]), np.asarray(shape[1], np.float64))
+    _, intercept, error = _logistic_fit(_logit(level_data[0]), np.asarray(level_data[1], np.float64), slope=slope)
+    low = intercept - norm.ppf(level) * error
+    fit = {"slope": slope, "intercept": intercept, "intercept_low": low, "shape_count": len(shape[0]),
+           "level_count": len(level_data[0]), "precision": precision, "level": level}
+    if slope <= 0:
+        return 1.0, fit
+    needed = (np.log(precision / (1 - precision)) - low) / slope        # the logit the threshold must reach
+    threshold = float(1 / (1 + np.exp(-needed)))
+    return (threshold if threshold < 1 - 1e-6 else 1.0), fit

@@ -31,7 +31,7 @@ def figures_section(metrics: dict) -> str:
                      f"{percent(validation['true_box_accuracy'])} in the true box.")
     lines += [f"- Step 2 reader, {_count(step2.get('count'))} {source} test numbers inside their true boxes: "
              f"{percent(step2.get('sequence_accuracy'))} whole numbers read.",
-             f"- End to end (localize, then read), {_count(step4.get('test_numbers'))} {source} test photos: "
+             f"- End to end (find, then read), {_count(step4.get('test_numbers'))} {source} test images: "
              f"{percent(step4.get('end_to_end_accuracy'))}; mean box IoU {step4.get('mean_iou', 0):.3f}.",
              f"- Step 1 reader, {_count(step1.get('count'))} synthetic MNIST test numbers: "
              f"{percent(step1.get('sequence_accuracy'))} whole numbers read."]
@@ -68,7 +68,7 @@ def sizes_line(figures: dict) -> str:
 
 def exports_table(figures: dict) -> str:
     """Format, file size, agreement with Keras and speed, as a Markdown table."""
-    rows = ["| format | files (reader + localizer) | readings as Keras's | ms per photo, one at a time |",
+    rows = ["| format | files (reader, localizer, detector) | readings as Keras's | ms per photo, one at a time |",
             "|---|---|---|---|"]
     for runtime, scores in figures["comparison"].items():
         sizes = figures["keras_bytes"] if runtime == "keras" else figures["tflite_bytes"][runtime.split("-")[1]]
@@ -83,7 +83,7 @@ def render(figures: dict, metrics: dict) -> str:
     step2, step4 = metrics.get("step2", {}), metrics.get("step4", {})
     trained = (f"Step 2's reader trained {_minutes(step2.get('train_seconds'))}, Step 4's localizer "
                f"{_minutes(step4.get('train_seconds'))} (then {_minutes(step4.get('real_tune_seconds'))} with real photos "
-               f"mixed in) and the reader's adaptation "
+               f"mixed in), the digit detector {_minutes(step4.get('detector_seconds'))} and the reader's adaptation "
                f"{_minutes(step4.get('adapt_seconds'))}, on {run.get('cpu_cores', '?')} CPU cores "
                f"({run.get('processor', 'processor not recorded')})")
     return f"""# Model card: the released house-number reader
@@ -96,9 +96,10 @@ started {run.get('started', '?')}; never edited by hand.
 | file | takes | returns |
 |---|---|---|
 | `number_localizer.keras` | the whole photo letterboxed to 64x64, RGB, float values 0-255 | `box`: top, left, bottom, right in 0-1 of that square; `has_number`: probability |
+| `number_detector.keras` | the photo letterboxed to any square side divisible by 16 (the reader uses a pyramid), RGB, 0-255 | `heat`: probability of a digit centre every 4th pixel; `box`: distances from there to the digit's top, left, bottom and right, in pixels |
 | `number_reader.keras` | 54x54 RGB crops, 0-255: the number's box grown by 30%, resized to 64x64, centre window | `length` (0-5 digits) and `digit_1`...`digit_5` (0-9, 10 = none), softmax each |
 | `step1_reader.keras` | Step 1's synthetic MNIST numbers: 32x128 greyscale canvases, 0-255 | `length` and `digit_1`...`digit_5` as above, plus the column outputs of its design (`helpers.models.DESIGNS`) |
-| `number_reader.json` | | thresholds: `min_confidence` (set on real SVHN validation photos read end to end), `min_presence`, refining passes, box scales, whole-photo box |
+| `number_reader.json` | | settings: `min_confidence` (the "sure" threshold) and `calibration` (how it was set: a logistic fit on stand-in validation images for the shape, real SVHN validation photos for the level), `min_presence`, refining passes, box scales, whole-photo box, the route between localizer and detector, edge padding, the detector's pyramid and grouping |
 | `*.float32.tflite`, `*.float16.tflite`, `*.int8.tflite` | the same inputs, any batch size | the same outputs (TensorFlow Lite builtin ops only; float16 and int8 store smaller weights) |
 
 File sizes: {sizes_line(figures)}.

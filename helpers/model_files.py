@@ -11,6 +11,7 @@ from helpers import lite
 
 READER_FILE = "number_reader.keras"
 LOCALIZER_FILE = "number_localizer.keras"
+DETECTOR_FILE = "number_detector.keras"
 SETTINGS_FILE = "number_reader.json"
 RUNTIMES = ("keras", *(f"tflite-{variant}" for variant in lite.VARIANTS))
 
@@ -20,13 +21,12 @@ def lite_file(keras_file: str, variant: str) -> str:
     return keras_file.replace(".keras", f".{variant}.tflite")
 
 
-def model_files(runtime: str = "keras") -> tuple[str, str]:
-    """(reader, localizer) file names for a runtime; ValueError for an unknown one."""
+def model_files(runtime: str = "keras") -> tuple[str, str, str]:
+    """(reader, localizer, detector) file names for a runtime; ValueError for an unknown one."""
     if runtime not in RUNTIMES:
         raise ValueError(f"unknown runtime {runtime!r}; choose one of {', '.join(RUNTIMES)}.")
-    if runtime == "keras":
-        return READER_FILE, LOCALIZER_FILE
-    return lite_file(READER_FILE, runtime.split("-")[1]), lite_file(LOCALIZER_FILE, runtime.split("-")[1])
+    names = (READER_FILE, LOCALIZER_FILE, DETECTOR_FILE)
+    return names if runtime == "keras" else tuple(lite_file(name, runtime.split("-")[1]) for name in names)
 
 
 def check_models(folder: Path, runtime: str = "keras") -> None:

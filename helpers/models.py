@@ -330,7 +330,7 @@ def compact_table(named: dict[str, keras.Model]) -> str:
     """One Markdown row per model: its input, its weighted layers by kind, its outputs and parameters."""
     rows = ["| model | input | layers with weights | outputs | parameters |", "|---|---|---|---|---|"]
     for name, model in named.items():
-        shape = "x".join(str(d) for d in model.inputs[0].shape[1:])
+        shape = "x".join("any" if d is None else str(d) for d in model.inputs[0].shape[1:])
         kinds: dict[str, int] = {}
         filters = [str(layer.filters) for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
         for layer in model.layers:
@@ -342,7 +342,7 @@ def compact_table(named: dict[str, keras.Model]) -> str:
         outputs = model.output if isinstance(model.output, dict) else {"output": model.output}
         sizes: dict[str, list[str]] = {}   # digit_1..digit_5 of one size read as one entry
         for key, tensor in outputs.items():
-            sizes.setdefault("x".join(str(d) for d in tensor.shape[1:]), []).append(key)
+            sizes.setdefault("x".join("any" if d is None else str(d) for d in tensor.shape[1:]), []).append(key)
         described = ", ".join(f"{keys[0]}...{keys[-1]} ({size} each)" if len(keys) > 1 else f"{keys[0]} ({size})"
                               for size, keys in sizes.items())
         layers_text = ", ".join(f"{count} {kind}" + (f" ({', '.join(filters)} filters)" if kind == "Conv2D" else "")

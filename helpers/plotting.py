@@ -251,6 +251,19 @@ def training_curves(histories: dict[str, dict[str, list[float]]], title: str,
     return fig
 
 
+def framing_curves(scores: dict[str, dict[str, float]], title: str) -> plt.Figure:
+    """Whole-number accuracy end to end against the room left around the number, one line per reader."""
+    fig, axis = plt.subplots(figsize=(6.4, 3.4), layout="constrained")
+    for label, by_margin in scores.items():
+        margins = [float(m) for m in by_margin]
+        axis.plot(margins, [100 * v for v in by_margin.values()], marker="o", label=label)
+    axis.set(xlabel="room left around the number (in number heights)", ylabel="read right end to end (%)",
+             title=title, ylim=(0, 100))
+    axis.grid(alpha=0.3)
+    axis.legend(frameon=False, loc="lower right")
+    return fig
+
+
 def confusion(matrix: np.ndarray, labels: list[str], title: str, rows: int | None = None) -> plt.Figure:
     """A confusion matrix with counts, on a log colour scale so rare errors stay visible.
 

@@ -23,9 +23,9 @@ import helpers
 helpers.import_tensorflow_quietly()   # before Keras: TensorFlow's start-up lines would reach the user's terminal
 import keras  # noqa: E402
 
-from helpers import boxes as box_tools, crops, images, lite, localization, metrics, paths  # noqa: E402
-from helpers.model_files import (LOCALIZER_FILE, READER_FILE, RUNTIMES, SETTINGS_FILE,  # noqa: E402,F401
-                                 check_models, lite_file, model_files)
+from helpers import boxes as box_tools, crops, detection, images, lite, localization, metrics, paths  # noqa: E402
+from helpers.model_files import (DETECTOR_FILE, LOCALIZER_FILE, READER_FILE, RUNTIMES,  # noqa: E402,F401
+                                 SETTINGS_FILE, check_models, lite_file, model_files)
 
 
 @dataclass(frozen=True)
@@ -64,20 +64,26 @@ class NumberReader:
     """The end-to-end reader: localizer (optional) + crop + multi-digit reader + thresholds."""
 
     def __init__(self, reader: keras.Model | lite.LiteModel, localizer: keras.Model | lite.LiteModel | None = None, *,
+                 detector: keras.Model | lite.LiteModel | None = None, spec: detection.DetectorSpec | None = None,
                  min_confidence: float = 0.5, min_presence: float = 0.5, refine: int = 1,
-                 scales: tuple[float, ...] = (), whole_photo: bool = False,
-                 crop: crops.CropSpec | None = None) -> None:
+                 scales: tuple[float, ...] = (), whole_photo: bool = False, route: float = 0.0,
+                 pad_edges: bool = False, crop: crops.CropSpec | None = None) -> None:
         if not 0 <= min_confidence <= 1 or not 0 <= min_presence <= 1:
             raise ValueError("min_confidence and min_presence are probabilities between 0 and 1.")
         if refine < 0:
             raise ValueError(f"refine is a number of extra localizer passes (0 or more), got {refine}.")
-        self.reader, self.localizer = reader, localizer
+        if not 0 <= route <= 1:
+            raise ValueError(f"route is a share of the photo's height (0-1), got {route}.")
+        self.reader, self.localizer, self.detector = reader, localizer, detector
+        self.spec = spec or detection.DetectorSpec()
         self.min_confidence, self.min_presence = float(min_confidence), float(min_presence)
         self.refine = int(refine)
         if any(scale <= 0 for scale in scales):
             raise ValueError(f"box scales must be positive, got {scales}.")
         self.scales = tuple(float(scale) for scale in scales)
         self.whole_photo = bool(whole_photo)
+        self.route, self.pad_edges = float(route), bool(pad_edges)
+        self.calibration: dict = {}           # how `min_confidence` was set (`calibrate`), saved with it
         self._graphs: dict[int, object] = {}
         self.crop_size = int(reader.input_shape[1])
         # The crop the reader was trained on; without one, the training crop scaled to the reader's input.
@@ -102,22 +108,26 @@ class NumberReader:
             models = [keras.models.load_model(folder / name, compile=False) for name in files]
         else:
             models = [lite.LiteModel.load(folder / name) for name in files]
-        return cls(*models, min_confidence=settings["min_confidence"], min_presence=settings["min_presence"],
-                   refine=settings.get("refine", 1), scales=tuple(settings.get("scales", ())),
-                   whole_photo=settings.get("whole_photo", False),
-                   crop=crops.CropSpec(**settings["crop"]) if "crop" in settings else None)
+        spec = {key: tuple(value) if isinstance(value, list) else value for key, value in settings["detector"].items()}
+        loaded = cls(*models[:2], detector=models[2], spec=detection.DetectorSpec(**spec),
+                     min_confidence=settings["min_confidence"], min_presence=settings["min_presence"],
+                     refine=settings["refine"], scales=tuple(settings["scales"]), whole_photo=settings["whole_photo"],
+                     route=settings["route"], pad_edges=settings["pad_edges"], crop=crops.CropSpec(**settings["crop"]))
+        loaded.calibration = settings["calibration"]
+        return loaded
 
     def save(self, folder: Path | None = None) -> Path:
-        """Save both models (without optimizer state) and the thresholds, loadable with `NumberReader.load`."""
-        if self.localizer is None or isinstance(self.reader, lite.LiteModel):
-            raise ValueError("only a Keras reader with a localizer can be saved for the application.")
+        """Save the three models (without optimizer state) and the settings, loadable with `NumberReader.load`."""
+        if self.detector is None or self.localizer is None or isinstance(self.reader, lite.LiteModel):
+            raise ValueError("only a Keras reader with a localizer and a digit detector can be saved for the application.")
         folder = Path(folder or paths.models_dir())
-        for model, name in ((self.reader, READER_FILE), (self.localizer, LOCALIZER_FILE)):
+        for model, name in ((self.reader, READER_FILE), (self.localizer, LOCALIZER_FILE), (self.detector, DETECTOR_FILE)):
             save_for_inference(model, folder / name)
         (folder / SETTINGS_FILE).write_text(json.dumps(
             {"min_confidence": self.min_confidence, "min_presence": self.min_presence, "refine": self.refine,
-             "scales": list(self.scales), "whole_photo": self.whole_photo,
-             "crop": asdict(self.crop)},
+             "scales": list(self.scales), "whole_photo": self.whole_photo, "route": self.route,
+             "pad_edges": self.pad_edges, "crop": asdict(self.crop), "detector": asdict(self.spec),
+             "calibration": self.calibration},
             indent=1))
         return folder
 
@@ -163,11 +173,13 @@ class NumberReader:
         if isinstance(model, lite.LiteModel):   # a TensorFlow Lite export: its interpreter takes any batch
             run = model
         else:
-            if id(model) not in self._graphs:
-                spec = tf.TensorSpec([None, *model.input_shape[1:]], tf.float32)
+            # One graph per model and input size (the detector takes any size; one per pyramid level).
+            key = (id(model), *inputs.shape[1:])
+            if key not in self._graphs:
+                spec = tf.TensorSpec([None, *inputs.shape[1:]], tf.float32)
                 graph = tf.function(lambda x: model(x, training=False), input_signature=[spec])
-                self._graphs[id(model)] = lambda x: graph(tf.constant(x, tf.float32))
-            run = self._graphs[id(model)]
+                self._graphs[key] = lambda x: graph(tf.constant(x, tf.float32))
+            run = self._graphs[key]
         chunks = [run(inputs[start:start + batch_size]) for start in range(0, len(inputs), batch_size)]
         return {name: np.concatenate([np.asarray(chunk[name]) for chunk in chunks]) for name in chunks[0]}
 
@@ -175,24 +187,27 @@ class NumberReader:
                    ) -> tuple[metrics.Decoded, list[tuple[float, ...]]]:
         """Read the number inside each tight `box`, cropped as the reader was trained (`self.crop`)."""
         crop = _graph_crop(self.crop.resize, self.crop.window)
-        inputs = np.stack([crop(photo, box_tools.grown(box, self.crop.grow).astype(np.float32)).numpy()
+        inputs = np.stack([crop(*crops.padded(photo, box_tools.grown(box, self.crop.grow)) if self.pad_edges else
+                                (photo, box_tools.grown(box, self.crop.grow).astype(np.float32))).numpy()
                            for photo, box in zip(photos, boxes)])
         outputs = self._predict(self.reader, inputs, batch_size)
         decoded = metrics.decode_multihead(outputs)
         return decoded, digit_confidences(outputs, decoded.rows)
 
-    def calibrate(self, sources, numbers: list[str], target: float = 0.98, batch_size: int = 64) -> float:
-        """Set `min_confidence` so that `target` of the sure answers on these photos are right; returns it.
-
-        Meant for validation photos read end to end, as the application reads them: a threshold
-        set on true boxes is too lenient there (readings in a found box are confident more often
-        than they are right).
-        """
-        readings = self.read(sources, batch_size=batch_size)
-        if len(readings) != len(numbers):
-            raise ValueError(f"calibrate needs one true number per photo, got {len(numbers)} for {len(readings)} photos.")
-        right = np.array([r.number == number for r, number in zip(readings, numbers)])
-        self.min_confidence = confidence_threshold(right, np.array([r.confidence for r in readings]), target)
+    def calibrate(self, sources, numbers: list[str], shape_sources, shape_numbers: list[str], *,
+                  precision: float = 0.97, level: float = 0.95, batch_size: int = 64) -> float:
+        """Set `min_confidence` from photos read end to end, as the application reads them: the lowest
+        confidence whose answers are right `precision` of the time with probability `level`
+        (`metrics.sure_threshold`: the shape of confidence against correctness from the many
+        `shape_sources`, its level on real photos from `sources`); returns it and keeps the fit in
+        `self.calibration`."""
+        pairs = []
+        for photos, truth in ((shape_sources, shape_numbers), (sources, numbers)):
+            readings = self.read(photos, batch_size=batch_size)
+            if len(readings) != len(truth):
+                raise ValueError(f"calibrate needs one true number per photo, got {len(truth)} for {len(readings)} photos.")
+            pairs.append((np.array([r.confidence for r in readings]), np.array([r.number == t for r, t in zip(readings, truth)])))
+        self.min_confidence, self.calibration = metrics.sure_threshold(*pairs, precision, level)
         return self.min_confidence
 
     def read(self, sources, *, boxes: np.ndarray | None = None, batch_size: int = 64) -> list[Reading]:
@@ -205,7 +220,12 @@ class NumberReader:
         to the number itself). Photos where the localizer sees no number come
         back with number "" (never a made-up "1"). Each photo's answer is the same alone or in a batch.
         """
-        opened = [images.open_photo(source) for source in _as_list(sources)]
+        if boxes is None and self.detector is not None:
+            return [found[0] for found in self.read_all(sources, batch_size=batch_size)]
+        return self._read_located([images.open_photo(source) for source in _as_list(sources)], boxes, batch_size)
+
+    def _read_located(self, opened: list[images.Photo], boxes: np.ndarray | None, batch_size: int) -> list[Reading]:
+        """`read` on opened photos with the localizer's boxes (or the `boxes` given)."""
         photos = [photo.pixels for photo in opened]
         if not photos:
             return []
@@ -240,6 +260,70 @@ class NumberReader:
                 confident=bool(seen and decoded.confidence[index] >= self.min_confidence),
                 agreement=float(agreement[index])))
         return readings
+
+    def read_all(self, sources, *, batch_size: int = 64) -> list[list[Reading]]:
+        """Every number the digit detector finds in each photo, read in its box: per photo a list, the
+        most likely number first (detector score times reading confidence); one "no number" reading
+        where none is found. The box of each number is read at scale 1 and each of `scales`; the most
+        confident reading of a number wins. With `whole_photo`, a photo in which the detector finds
+        nothing is read whole (a photo that is all number, closer than any training window)."""
+        if self.detector is None:
+            raise ValueError("read_all needs a digit detector; this reader has a localizer (use read()).")
+        opened = [images.open_photo(source) for source in _as_list(sources)]
+        if not opened:
+            return []
+        results = self._read_detected(opened, batch_size)
+        if self.localizer is None:
+            return results
+        # Where the number fills the photo, the whole-photo localizer's box reads better (real validation):
+        # its reading comes first, and the detector's numbers elsewhere in the photo follow.
+        for index, (located, found) in enumerate(zip(self._read_located(opened, None, batch_size), results)):
+            first = found[0]
+            if first.box is not None and first.box[2] - first.box[0] <= self.route * first.image_size[0]:
+                continue
+            others = [r for r in found if r.box is not None and
+                      (located.box is None or box_tools.iou(np.array(r.box), np.array(located.box)) < 0.3)]
+            results[index] = [located, *others]
+        return results
+
+    def _read_detected(self, opened: list[images.Photo], batch_size: int) -> list[list[Reading]]:
+        """`read_all` with the detector alone."""
+        photos = [photo.pixels for photo in opened]
+        found = detection.detect(self.detector, photos, self.spec, predict=self._predict)
+        numbers = [[n for n in numbers if n.score >= self.min_presence] for numbers in found]
+        owners, candidates = [], []           # (photo, number) of each candidate box
+        for index, (photo, listed) in enumerate(zip(photos, numbers)):
+            limits = [*photo.shape[:2]] * 2
+            boxes_here = [n.box for n in listed] or ([whole_photo_boxes([photo], self.crop.grow)[0]]
+                                                     if self.whole_photo else [])
+            for k, box in enumerate(boxes_here):
+                for scale in (1.0, *self.scales):
+                    owners.append((index, k))
+                    candidates.append(np.clip(box_tools.scaled(box, scale), 0, limits))
+        results: list[list[Reading]] = [[] for _ in photos]
+        if candidates:
+            decoded, confidences = self.read_crops([photos[i] for i, _ in owners], np.stack(candidates), batch_size)
+            best: dict[tuple[int, int], int] = {}
+            for row, owner in enumerate(owners):
+                if owner not in best or decoded.confidence[row] > decoded.confidence[best[owner]]:
+                    best[owner] = row
+            for (index, k), row in best.items():
+                score = numbers[index][k].score if numbers[index] else 0.0
+                length = int(decoded.rows[row, 0])
+                if length <= 0:
+                    continue
+                results[index].append(Reading(
+                    number=metrics.number_string(decoded.rows[row]), digit_confidences=confidences[row],
+                    confidence=float(decoded.confidence[row]), has_number=float(score),
+                    box=opened[index].to_photo_pixels(candidates[row]), image_size=opened[index].size,
+                    confident=bool(decoded.confidence[row] >= self.min_confidence)))
+        for index, listed in enumerate(results):
+            listed.sort(key=lambda r: -r.confidence * max(r.has_number, 1e-3))
+            if not listed:
+                listed.append(Reading(number="", digit_confidences=(), confidence=0.0,
+                                      has_number=max((n.score for n in found[index]), default=0.0), box=None,
+                                      image_size=opened[index].size, confident=False))
+        return results
 
 
 def save_for_inference(model: keras.Model, path: Path) -> Path:

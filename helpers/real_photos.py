@@ -112,11 +112,16 @@ def svhn_scores(number_reader, photos: LabelledPhotos) -> tuple[dict, list, list
     lengths = np.array([len(number) for number in photos.numbers])
     right = np.array([r.number == t for r, t in zip(end_to_end, photos.numbers)])
     right_in_box = np.array([r.number == t for r, t in zip(true_box, photos.numbers)])
+    seen = np.array([r.box is not None for r in end_to_end])
+    overlap = iou(found, photos.boxes)
     figures = {
         "count": len(photos), "end_to_end_accuracy": path_scores["accuracy"],
         "true_box_accuracy": box_scores["accuracy"], "confident_share": path_scores["confident_share"],
         "confident_precision": path_scores["confident_precision"],
-        "mean_iou": float(iou(found, photos.boxes).mean()),
+        "mean_iou": float(overlap.mean()), "iou_at_least_0.5": float((overlap >= 0.5).mean()),
+        # Why each photo read wrong was lost: no box at all, a loose box (IoU < 0.5), a misread in a good box.
+        "lost_no_box": float(np.mean(~right & ~seen)), "lost_loose_box": float(np.mean(~right & seen & (overlap < 0.5))),
+        "lost_good_box": float(np.mean(~right & seen & (overlap >= 0.5))),
         "by_length": {str(n): {"count": int((lengths == n).sum()), "end_to_end_accuracy": float(right[lengths == n].mean()),
                                "true_box_accuracy": float(right_in_box[lengths == n].mean())}
                       for n in sorted(set(lengths.tolist()))}}
@@ -133,6 +138,28 @@ def framed(photo: np.ndarray, margin: float = crops.CROP.grow) -> tuple[np.ndarr
     pad_y, pad_x = int(np.ceil(height * margin / 2)), int(np.ceil(width * margin / 2))
     padded = np.pad(photo, ((pad_y, pad_y), (pad_x, pad_x), (0, 0)), mode="edge")
     return padded, np.array([pad_y, pad_x, pad_y + height, pad_x + width], np.float64)
+
+
+FRAMING_MARGINS = (0.0, 0.1, 0.3, 0.6, 1.0)   # room left around the number, in number heights
+
+
+def cut_around(photo: np.ndarray, box: np.ndarray, margin: float) -> np.ndarray:
+    """The photo cut to the number's box grown by `margin` of its height on every side (within the photo):
+    0 leaves the digits touching the edges, 1.0 a number a third of the cut's height."""
+    room = (box[2] - box[0]) * margin
+    top, left = (int(np.floor(max(v - room, 0))) for v in box[:2])
+    bottom = int(np.ceil(min(box[2] + room, photo.shape[0])))
+    right = int(np.ceil(min(box[3] + room, photo.shape[1])))
+    return photo[top:max(bottom, top + 1), left:max(right, left + 1)]
+
+
+def framing_scores(number_reader, photos: "LabelledPhotos", margins=FRAMING_MARGINS) -> dict[str, float]:
+    """Whole-number accuracy end to end on the photos cut around their number at each margin."""
+    scores = {}
+    for margin in margins:
+        cut = [cut_around(photo, box, margin) for photo, box in zip(photos.photos, photos.boxes)]
+        scores[f"{margin:g}"] = reading_scores(number_reader.read(cut), photos.numbers)["accuracy"]
+    return scores
 
 
 def read_in_boxes(number_reader, photos: list[np.ndarray], boxes: np.ndarray | None = None) -> list:

@@ -128,14 +128,14 @@ def glance_table(record: dict) -> str:
                      "train": f"{step['train_seconds'] / 60:.1f} min"})
     if "step3" in record:
         step = record["step3"]
-        localized = record.get("step4", {}).get("new_images", {})
-        real_part, made_part = step.get("real_photos"), step.get("made_images")
-        parts = [f"{p['correct']}/{p['labelled']} {name}" for name, p in (("real photos", real_part),
-                                                                        ("made images", made_part)) if p and p["labelled"]]
-        rows.append({"step": "3: new images, read whole by the Step 2 reader" + (
-                         f"; with the localizer: {localized['correct']}/{localized['labelled']}" if localized else ""),
+        real_part = step.get("real_photos", {})
+        made_part = record.get("step4", {}).get("new_images", {}).get("made_images")
+        parts = ([f"real photos: found {real_part['found']}/{real_part['labelled']}, read {real_part['correct']}/"
+                  f"{real_part['labelled']}"] if "found" in real_part else []) + \
+            ([f"made images: read {made_part['correct']}/{made_part['labelled']}"] if made_part else [])
+        rows.append({"step": "3: new images, read by the released reader (found: box IoU >= 0.5)",
                      "data": f"{step['labelled']} labelled images in `images/`",
-                     "seq": ", ".join(parts) or f"{step['correct']}/{step['labelled']}",
+                     "seq": "; ".join(parts) or f"{step['correct']}/{step['labelled']}",
                      "digit": "-", "coverage": "-", "train": "-"})
     notes = ""
     if "step4" in record:
@@ -247,6 +247,25 @@ def svhn_table(svhn: dict) -> str:
     return markdown_table(rows, {"part": "real SVHN photos", "count": "photos", "e2e": "localized, then read",
                                  "box": "read in the true box", "sure": "marked sure (end to end)",
                                  "sure_right": "sure answers right", "iou": "mean box IoU"})
+
+
+def finders_table(figures: dict[str, dict[str, dict]]) -> str:
+    """Two ways of finding the number on the real SVHN parts: box quality and where the wrong readings were lost.
+    `figures`: {finder name: {part: `real_photos.svhn_scores` figures}}."""
+    rows = [{"finder": name, "part": part, "e2e": percent(f["end_to_end_accuracy"]), "iou": f"{f['mean_iou']:.2f}",
+             "good": percent(f["iou_at_least_0.5"]), "none": percent(f["lost_no_box"]),
+             "loose": percent(f["lost_loose_box"]), "misread": percent(f["lost_good_box"])}
+            for name, parts in figures.items() for part, f in parts.items()]
+    return markdown_table(rows, {"finder": "finding the number", "part": "real SVHN", "e2e": "read right",
+                                 "iou": "mean IoU", "good": "box IoU >= 0.5", "none": "lost: no box",
+                                 "loose": "lost: loose box (IoU < 0.5)", "misread": "lost: misread in a good box"})
+
+
+def framing_table(scores: dict[str, dict[str, float]]) -> str:
+    """End-to-end accuracy per framing margin, one row per reader."""
+    margins = next(iter(scores.values()))
+    rows = [{"reader": name, **{m: percent(v) for m, v in by_margin.items()}} for name, by_margin in scores.items()]
+    return markdown_table(rows, {"reader": "reader", **{m: f"room {m}" for m in margins}})
 
 
 def length_table(by_length: dict[str, dict], columns: dict[str, str]) -> str:

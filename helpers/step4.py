@@ -7,7 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from helpers import boxes, config, crops, localization, metrics, reader, step2, street_numbers, training
+from helpers import (boxes, config, crops, detection, detection_data, localization, metrics, paths, reader,
+                     real_photos, step2, street_numbers, training)
 
 
 @dataclass
@@ -59,14 +60,56 @@ def adapt_reader(run: config.RunConfig, setting: config.ReaderSetting, mixed_row
     """A few more epochs of Step 2's real fine-tuning (same rows, box jitter and rate) for the released reader."""
     step = run.step4
     return training.fit_crops(step2.DESIGN, mixed_rows, real_val_crops, start_from=start_from,
+                              close=run.detector.reader_close,
                               **step2.fine_tuning_args(run, setting, step.tune_epochs, step.tune_steps))
 
 
-def released_reader(run: config.RunConfig, reader_model, localizer_model) -> reader.NumberReader:
-    """The reader as released: the adapted reader behind the fine-tuned localizer, read as configured."""
+def detector_rows(run: config.RunConfig, standin_folder: Path, train_rows: crops.NumberTable,
+                  blanks: BlankScenes) -> detection_data.DigitTable:
+    """Every digit box the detector trains on: the stand-in's training photos (not its validation ones),
+    real SVHN train 1-200 repeated, and the empty scenes."""
+    names = {Path(p).name for p in train_rows.paths}
+    standin = detection_data.digit_table(standin_folder, keep=lambda name: name in names)
+    real = detection_data.digit_table(paths.data_dir() / real_photos.SVHN_REAL / "train",
+                                      keep=lambda name: int(Path(name).stem) < real_photos.SVHN_REAL_VALIDATION_FROM)
+    return detection_data.concat([standin, real, detection_data.blank_table(blanks.train)],
+                                 [1, run.detector.real_repeats, 1])
+
+
+def train_detector(run: config.RunConfig, rows: detection_data.DigitTable,
+                   real_validation: real_photos.LabelledPhotos) -> training.TrainedModel:
+    """Train (or load) the digit detector; the epoch whose first number found best overlaps the real
+    validation photos' true boxes is kept."""
+    settings = run.detector
+    return training.fit_detector(rows, (real_validation.photos, real_validation.boxes), spec=detection.DetectorSpec(),
+                                 batch_size=settings.batch_size, epochs=settings.epochs,
+                                 steps_per_epoch=settings.steps_per_epoch, learning_rate=settings.learning_rate,
+                                 seed=run.seed, close=settings.close, dtype=settings.dtype)
+
+
+def localizer_reader(run: config.RunConfig, reader_model, localizer_model) -> reader.NumberReader:
+    """The baseline: the adapted reader behind the 64x64 whole-photo localizer, read as configured."""
     settings = run.reader
     return reader.NumberReader(reader_model, localizer_model, refine=settings.refine, scales=settings.scales,
                                whole_photo=settings.whole_photo)
+
+
+def released_reader(run: config.RunConfig, reader_model, localizer_model, detector_model) -> reader.NumberReader:
+    """The reader as released: the adapted reader on every number the digit detector finds, the localizer's
+    box first where the number fills the photo; edges padded."""
+    settings = run.reader
+    return reader.NumberReader(reader_model, localizer_model, detector=detector_model, refine=settings.refine,
+                               scales=settings.scales, whole_photo=settings.whole_photo, route=settings.route,
+                               pad_edges=settings.pad_edges)
+
+
+def calibrate(run: config.RunConfig, number_reader: reader.NumberReader, real_validation,
+              standin_validation: crops.NumberTable) -> float:
+    """Set the released reader's "sure" threshold: the stand-in's validation images give how correctness
+    grows with confidence, the real validation photos its level (both read end to end)."""
+    return number_reader.calibrate(real_validation.photos, real_validation.numbers, list(standin_validation.paths),
+                                   [metrics.number_string(row) for row in standin_validation.labels],
+                                   precision=run.reader.sure_precision, level=run.reader.sure_level)
 
 
 def test_figures(test_table: crops.NumberTable, readings: list[reader.Reading], blank_readings: list[reader.Reading],

@@ -231,7 +231,7 @@ def fit_crops(design: models.Design, table, validation: tuple[np.ndarray, np.nda
               epochs: int, steps_per_epoch: int, learning_rate: float, seed: int, model_args: dict | None = None,
               random_crop: bool = True, cache: bool = True, patience: int = DEFAULT_PATIENCE,
               box_jitter: float = 0.0, start_from: TrainedModel | None = None, strategy=None,
-              photometric: bool = False) -> TrainedModel:
+              photometric: bool = False, close: float = 0.0) -> TrainedModel:
     """Train (or load) one design on 54x54 crops streamed from a format-1 split (Step 2).
 
     `start_from` fine-tunes a trained model (its weights, a fresh optimizer) instead of starting anew.
@@ -251,9 +251,10 @@ def fit_crops(design: models.Design, table, validation: tuple[np.ndarray, np.nda
     settings = {"design": design.key, "batch_size": batch_size, "learning_rate": learning_rate, "seed": seed,
                 "model_args": model_args, "random_crop": random_crop, "box_jitter": box_jitter,
                 "photometric": photometric, "start_from": start_from.path.name if start_from else None,
-                "data": data_fingerprint(table.paths, table.boxes, table.labels), "rows": len(table)}
+                "data": data_fingerprint(table.paths, table.boxes, table.labels), "rows": len(table),
+                "close": close}
     stream = crops.crop_dataset(table, training=True, batch_size=batch_size, seed=seed, target_fn=design.targets,
-                                random_crop=random_crop, box_jitter=box_jitter, photometric=photometric)
+                                random_crop=random_crop, box_jitter=box_jitter, photometric=photometric, close=close)
     return train_or_load(f"step2-{design.key}", settings, build, stream, validation, design.decode,
                          epochs=epochs, steps_per_epoch=steps_per_epoch, patience=patience, cache=cache,
                          strategy=strategy)
@@ -303,3 +304,46 @@ def fit_localizer(paths_: np.ndarray, boxes: np.ndarray, validation: tuple[np.nd
     return train_or_load("localizer", settings, build, stream, validation, decode=None, epochs=epochs,
                          steps_per_epoch=steps_per_epoch, patience=patience, cache=cache,
                          score=("val_mean_iou", box_score(*validation)), strategy=strategy)
+
+
+def detector_score(photos: list[np.ndarray], true_boxes: np.ndarray, spec) -> Callable[[keras.Model], float]:
+    """Mean IoU of the first number the detector finds in each validation photo with its true box."""
+    from helpers import detection
+
+    def score(model: keras.Model) -> float:
+        found = detection.detect(model, photos, spec)
+        first = np.array([numbers[0].box if numbers else (0, 0, 0, 0) for numbers in found], np.float64)
+        return float(boxes_.iou(first, true_boxes).mean())
+
+    return score
+
+
+def fit_detector(table, validation: tuple[list[np.ndarray], np.ndarray], *, spec, batch_size: int, epochs: int,
+                 steps_per_epoch: int, learning_rate: float, seed: int, close: float, dtype: str = "float32",
+                 model_args: dict | None = None, cache: bool = True) -> TrainedModel:
+    """Train (or load) Step 4's digit detector on random windows of photos with every digit's box;
+    keeps the epoch whose first number found best overlaps the validation photos' true boxes (mean IoU).
+    Returns the model in float32, whatever `dtype` it trained in."""
+    from helpers import detection, detection_data
+
+    model_args = dict(model_args or {})
+
+    def build() -> keras.Model:
+        keras.utils.set_random_seed(seed)
+        model = detection.build_detector(dtype=dtype, **model_args)
+        return detection.compile_detector(model, models.learning_rate_schedule(
+            learning_rate, epochs * steps_per_epoch, warmup_steps=steps_per_epoch // 2))
+
+    settings = {"batch_size": batch_size, "learning_rate": learning_rate, "seed": seed, "close": close,
+                "dtype": dtype, "model_args": model_args, "rows": len(table),
+                "data": data_fingerprint(table.paths, table.boxes, table.counts),
+                "validation": data_fingerprint([], np.asarray(validation[1], np.float64)),
+                "spec": dataclasses.asdict(spec),      # it decides which epoch scores best
+                "windows": [detection_data.WINDOW, detection_data.MIN_HEIGHT, detection_data.MAX_HEIGHT]}
+    stream = detection_data.detection_dataset(table, batch_size=batch_size, seed=seed, close=close)
+    trained = train_or_load("detector", settings, build, stream, None, decode=None, epochs=epochs,
+                            steps_per_epoch=steps_per_epoch, patience=epochs, cache=cache,
+                            score=("val_mean_iou", detector_score(*validation, spec)))
+    if dtype != "float32":
+        trained = dataclasses.replace(trained, model=detection.float32_copy(trained.model))
+    return trained

@@ -67,12 +67,19 @@ def http_root(tmp_path: Path):
     server.server_close()
 
 
-def tiny_number_reader(presence: float = 0.99, box=(0.25, 0.25, 0.75, 0.75), length: int = 2, refine: int = 0):
-    """Tiny untrained end-to-end reader wired to a known box, presence and length (digits vary)."""
+def tiny_number_reader(presence: float = 0.99, box=(0.25, 0.25, 0.75, 0.75), length: int = 2, refine: int = 0,
+                       finder: str = "released", route: float = 0.0):
+    """Tiny untrained end-to-end reader wired to a known presence and length (digits vary).
+
+    finder "localizer": the 64x64-style localizer wired to `box` (0-1 letterbox units); "detector": a
+    digit detector whose every cell is a centre with probability `presence` and a box far larger than any
+    photo, so it finds one number, the whole photo; "released": both, as released (`route` 0: the
+    localizer's box always comes first).
+    """
     import helpers
 
     helpers.import_tensorflow_quietly()
-    from helpers import localization, models, reader
+    from helpers import detection, localization, models, reader
 
     def set_dense(model, name: str, bias) -> None:   # the layer ignores its input, always outputs `bias`
         layer = model.get_layer(name)
@@ -87,7 +94,14 @@ def tiny_number_reader(presence: float = 0.99, box=(0.25, 0.25, 0.75, 0.75), len
     lengths = np.full(6, -10.0)
     lengths[length] = 10.0
     set_dense(digits, "length", lengths)
-    finder = localization.build_localizer(32, filters=(8, 16), dense_units=16)
-    set_dense(finder, "box", logit(box))
-    set_dense(finder, "has_number", logit([presence]))
-    return reader.NumberReader(digits, finder, min_confidence=0.0, refine=refine)
+    detector = localizer = None
+    if finder in ("detector", "released"):
+        detector = detection.build_detector(filters=(4, 4, 4, 4), head=4)
+        set_dense(detector, "heat", logit([presence]))
+        set_dense(detector, "box_log_distance", [6.0] * 4)    # exp(6) * 4 px: past any letterbox's edges
+    if finder in ("localizer", "released"):
+        localizer = localization.build_localizer(32, filters=(8, 16), dense_units=16)
+        set_dense(localizer, "box", logit(box))
+        set_dense(localizer, "has_number", logit([presence]))
+    return reader.NumberReader(digits, localizer, detector=detector, min_confidence=0.0, refine=refine, route=route,
+                               min_presence=0.0 if finder == "detector" else 0.5)

@@ -20,12 +20,16 @@ def _random_reader(seed: int = 0):
     helpers.import_tensorflow_quietly()
     import keras
 
-    from helpers import localization, models, reader
+    from helpers import detection, localization, models, reader
 
     keras.utils.set_random_seed(seed)
     digits = models.build_attention_model((54, 54, 3), filters=(8, 16), rnn_units=8, dense_units=16)
     finder = localization.build_localizer(32, filters=(8, 16), dense_units=16)
-    return reader.NumberReader(digits, finder, min_confidence=0.02, min_presence=0.3, refine=1, scales=(0.9,))
+    detector = detection.build_detector(filters=(4, 8, 8, 8), head=8)
+    heat = detector.get_layer("heat")
+    heat.set_weights([heat.get_weights()[0] * 20, np.zeros(1, np.float32)])   # centres above the threshold here and there
+    return reader.NumberReader(digits, finder, detector=detector, min_confidence=0.02, min_presence=0.3, refine=1,
+                               scales=(0.9,), route=0.15, pad_edges=True)
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +66,13 @@ def test_float32_export_gives_keras_outputs(exported: Path) -> None:
     assert set(got) == set(expected)
     for name in expected:
         np.testing.assert_allclose(got[name], np.asarray(expected[name]), atol=1e-4)
+    detector = keras.models.load_model(exported / reader.DETECTOR_FILE, compile=False)
+    lite_detector = lite.LiteModel.load(exported / reader.lite_file(reader.DETECTOR_FILE, "float32"))
+    for shape in ((2, 96, 96, 3), (1, 160, 64, 3)):           # any size: the detector's input is not fixed
+        photos = np.random.default_rng(1).uniform(0, 255, shape).astype(np.float32)
+        expected, got = detector(photos, training=False), lite_detector(photos)
+        for name in ("heat", "box"):
+            np.testing.assert_allclose(got[name], np.asarray(expected[name]), atol=1e-3, rtol=1e-4)
 
 
 def test_float32_pipeline_reads_every_photo_as_keras_does(exported: Path) -> None:
@@ -131,5 +142,5 @@ def test_released_float32_export_reads_as_keras_on_images_and_300_standin_photos
     print(f"float32 TFLite reads {100 * same:.2f}% of {len(photos)} photos as Keras does")
     assert same >= 0.995
     sizes = {variant: sum((RELEASED / reader.lite_file(name, variant)).stat().st_size
-                          for name in (reader.READER_FILE, reader.LOCALIZER_FILE)) for variant in ("float32", "int8")}
+                          for name in reader.model_files("keras")) for variant in ("float32", "int8")}
     assert sizes["int8"] <= sizes["float32"] / 2

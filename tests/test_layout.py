@@ -68,7 +68,7 @@ def test_reading_and_the_app_load_no_training_parsing_or_synthesis_code() -> Non
                                 cwd=PROJECT_ROOT).stdout.split())
     assert {"helpers.reader", "helpers.app", "helpers.app_server", "helpers.crops"} <= loaded   # the check sees what loaded
     forbidden = {f"helpers.{name}" for name in ("training", "train_svhn", "digitstruct", "sequences",
-                                                  "street_numbers", "svhn", "data")}
+                                                  "street_numbers", "svhn", "data", "detection_data")}
     assert not loaded & forbidden, f"inference loads {sorted(loaded & forbidden)}"
 
 

@@ -101,3 +101,22 @@ def test_paired_difference_sees_agreement_and_disagreement() -> None:
     assert paired_difference(a, a) == (0.0, 0.0)
     with pytest.raises(ValueError):
         paired_difference(a, a[:10])
+
+
+def test_the_sure_threshold_takes_the_shape_from_many_answers_and_a_cautious_level_from_few() -> None:
+    rng = np.random.default_rng(0)
+    logit = rng.normal(3, 2, 5000)                         # many answers whose chance of being right is known
+    right = rng.random(5000) < 1 / (1 + np.exp(-(1.5 * logit - 1)))
+    confidence = 1 / (1 + np.exp(-logit))
+    threshold, fit = metrics.sure_threshold((confidence, right), (confidence, right), precision=0.97, level=0.95)
+    assert fit["slope"] == pytest.approx(1.5, abs=0.1) and fit["intercept"] == pytest.approx(-1, abs=0.15)
+    needed = (np.log(0.97 / 0.03) - fit["intercept_low"]) / fit["slope"]
+    assert threshold == pytest.approx(1 / (1 + np.exp(-needed)))
+    assert fit["intercept_low"] < fit["intercept"]         # the level is the lower bound, not the estimate
+    few = rng.choice(5000, 40, replace=False)               # fewer answers at the level: a more cautious threshold
+    cautious, _ = metrics.sure_threshold((confidence, right), (confidence[few], right[few]), 0.97, 0.95)
+    worse = right.copy()
+    worse[few[:20]] = False                                 # real photos read worse: a higher threshold
+    assert metrics.sure_threshold((confidence, right), (confidence[few], worse[few]), 0.97, 0.95)[0] > cautious
+    never, _ = metrics.sure_threshold((confidence, ~right), (confidence, right), 0.97, 0.95)
+    assert never == 1.0                                     # confidence that does not predict right answers

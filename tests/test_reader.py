@@ -17,7 +17,8 @@ from helpers import boxes, metrics, reader  # noqa: E402
 
 
 def _reader(presence: float = 0.99) -> reader.NumberReader:
-    return tiny_number_reader(presence=presence)
+    """The baseline's path: the 64x64 localizer wired to a known box."""
+    return tiny_number_reader(presence=presence, finder="localizer")
 
 
 @pytest.fixture(scope="module")
@@ -110,6 +111,9 @@ def test_given_boxes_skip_the_localizer_and_whole_photo_boxes_span_the_photo() -
 def test_save_and_load_round_trip(tmp_path: Path, number_reader) -> None:
     with pytest.raises(FileNotFoundError, match="scripts/report.sh"):
         reader.NumberReader.load(tmp_path)
+    with pytest.raises(ValueError, match="digit detector"):
+        number_reader.save(tmp_path)                  # the localizer alone is the baseline: not released
+    number_reader = tiny_number_reader()
     number_reader.save(tmp_path)
     loaded = reader.NumberReader.load(tmp_path)
     photo = _photo(70, 90)
@@ -195,7 +199,9 @@ def test_rescaled_boxes_join_the_vote_and_are_saved(tmp_path: Path) -> None:
     allowed = [np.array(b) for b in ((0, 50, 100, 150), (25, 75, 75, 125), (0, 25, 100, 175))]   # clipped to the photo
     for reading in scaled.read(photos):          # the box read is one of the three candidates
         assert any(np.allclose(reading.box, box, atol=1e-3) for box in allowed)
-    scaled.save(tmp_path)
+    released = tiny_number_reader()
+    released.scales = (0.5, 1.5)
+    released.save(tmp_path)
     assert reader.NumberReader.load(tmp_path).scales == (0.5, 1.5)
     with pytest.raises(ValueError, match="positive"):
         reader.NumberReader(base.reader, base.localizer, scales=(0.0,))
@@ -227,30 +233,35 @@ def test_the_whole_photo_joins_the_vote_and_is_saved(tmp_path: Path) -> None:
         winners.append(int(np.argmax(scores)))
         np.testing.assert_allclose(reading.box, candidates[winners[-1]][index], atol=1e-3)
     assert set(winners) == {0, 1}                 # in these photos each kind of box wins at least once
-    whole.save(tmp_path)
+    released = tiny_number_reader()
+    assert not released.whole_photo               # off unless asked for
+    released.whole_photo = True
+    released.save(tmp_path)
     assert reader.NumberReader.load(tmp_path).whole_photo
-    assert not base.whole_photo                   # off unless asked for (older saved settings load as before)
 
 
-def test_calibrate_sets_the_threshold_that_keeps_sure_answers_right() -> None:
+def test_calibrate_sets_the_threshold_from_both_sets_and_saves_how(tmp_path: Path) -> None:
     calibrated = tiny_number_reader()
     photos = [_photo(100, 200, seed=s) for s in range(12)]
     first = calibrated.read(photos)
-    # The reader is "right" on its 6 most confident photos and wrong on the others: the threshold
-    # that keeps 98% of the sure answers right is then the 6th highest confidence.
+    # "Right" on the 6 most confident photos and wrong on the others, in both sets.
     order = np.argsort([-r.confidence for r in first])
     truth = [r.number if rank < 6 else r.number + "0" for r, rank in zip(first, np.argsort(order))]
-    threshold = calibrated.calibrate(photos, truth)
-    assert calibrated.min_confidence == threshold == pytest.approx(first[order[5]].confidence)
-    sure = [r.confident for r in calibrated.read(photos)]
-    assert sure == [r.number == t for r, t in zip(first, truth)]      # exactly the right ones are sure
+    pairs = (np.array([r.confidence for r in first]), np.array([r.number == t for r, t in zip(first, truth)]))
+    threshold = calibrated.calibrate(photos, truth, photos, truth, precision=0.9, level=0.5)
+    expected, fit = metrics.sure_threshold(pairs, pairs, 0.9, 0.5)
+    assert calibrated.min_confidence == threshold == expected and calibrated.calibration == fit
+    assert [r.confident for r in calibrated.read(photos)] == [r.confidence >= threshold for r in first]
+    calibrated.save(tmp_path)
+    assert reader.NumberReader.load(tmp_path).calibration == fit
     with pytest.raises(ValueError, match="one true number per photo"):
-        calibrated.calibrate(photos, truth[:3])
+        calibrated.calibrate(photos, truth[:3], photos, truth)
 
 
-def test_the_saved_crop_spec_is_the_crop_the_reader_uses(tmp_path: Path, number_reader) -> None:
+def test_the_saved_crop_spec_is_the_crop_the_reader_uses(tmp_path: Path) -> None:
     from helpers import crops
 
+    number_reader = tiny_number_reader()
     photo, box = _photo(90, 120, seed=3), np.array([[30.0, 40.0, 60.0, 80.0]])
     number_reader.save(tmp_path)
     settings_file = tmp_path / "number_reader.json"
@@ -271,3 +282,49 @@ def test_the_saved_crop_spec_is_the_crop_the_reader_uses(tmp_path: Path, number_
     settings_file.write_text(json.dumps(settings))
     with pytest.raises(ValueError, match="not the reader's input"):
         reader.NumberReader.load(tmp_path)
+
+
+def test_the_detector_path_finds_every_number_and_lists_the_likeliest_first() -> None:
+    released = tiny_number_reader(finder="detector")     # finds one number: the whole photo
+    photos = [_photo(100, 200), _photo(60, 90), _photo(3000, 2500)]
+    for photo, found in zip(photos, released.read_all(photos)):
+        assert len(found) == 1 and found[0].number and len(found[0].number) == 2
+        np.testing.assert_allclose(found[0].box, (0, 0, *photo.shape[:2]), atol=1e-3)
+        assert found[0].has_number == pytest.approx(0.99, abs=1e-3)
+    assert [r.number for r in released.read(photos)] == [found[0].number for found in released.read_all(photos)]
+    strip = released.read(_photo(3, 900))[0]             # digits 3 px tall at most: smaller than it was trained on
+    assert strip.number == "" and strip.box is None
+    with pytest.raises(ValueError, match="needs a digit detector"):
+        _reader().read_all(photos)
+
+
+def test_the_route_picks_the_localizer_where_the_number_fills_the_photo() -> None:
+    photo = _photo(100, 200)
+    whole = tiny_number_reader(route=0.0)                # the detector's number (the whole photo) is never small
+    np.testing.assert_allclose(whole.read(photo)[0].box, (0, 50, 100, 150), atol=1e-3)   # the localizer's box
+    assert len(whole.read_all(photo)[0]) == 1            # the detector's box overlaps it: listed once
+    small = tiny_number_reader(route=1.0)                # every number counts as small: the detector's reading
+    np.testing.assert_allclose(small.read(photo)[0].box, (0, 0, 100, 200), atol=1e-3)
+    with pytest.raises(ValueError, match="route"):
+        reader.NumberReader(whole.reader, whole.localizer, detector=whole.detector, route=1.5)
+
+
+def test_edge_padding_frames_a_number_at_the_photos_edge_as_in_training() -> None:
+    from helpers import crops
+
+    photo = _photo(40, 60)
+    padded, box = crops.padded(photo, np.array([-4.0, 10.0, 44.0, 66.0]))
+    assert padded.shape == (48, 66, 3) and box.tolist() == [0.0, 10.0, 48.0, 66.0]
+    assert (padded[:4, :60] == photo[:1]).all() and (padded[4:44, :60] == photo).all()   # edge rows repeated
+    same, inside = crops.padded(photo, np.array([1.0, 2.0, 30.0, 40.0]))
+    assert same is photo and inside.tolist() == [1.0, 2.0, 30.0, 40.0]
+
+
+def test_the_detector_path_says_no_number_when_it_finds_no_digit() -> None:
+    empty = tiny_number_reader(presence=0.01, finder="detector")
+    found = empty.read_all([_photo(80, 120)])[0]
+    assert len(found) == 1 and found[0].number == "" and found[0].box is None and found[0].status == "no number"
+    empty.whole_photo = True                             # nothing found: the whole photo is read instead
+    whole = empty.read(_photo(80, 120))[0]
+    assert whole.number and whole.has_number == 0.0
+    np.testing.assert_allclose(boxes.grown(whole.box, 0.3), (0, 0, 80, 120), atol=1e-6)
