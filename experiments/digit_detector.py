@@ -8,8 +8,10 @@ training photos with every digit's box, real SVHN train 1-200 repeated, the empt
 with the best mean IoU on real train 201-256 is kept (cached under the report's key when unchanged). Then
 reads train 201-256 inside the boxes found with a reader (default: the released one in models/, or
 --reader FILE) and prints the share of first boxes at IoU >= 0.5, their mean IoU and whole-number
-accuracy end to end, for a few detector settings (`SWEEP`). The test split is not touched. Writes
-experiments/results/digit_detector.json.
+accuracy end to end, for a few detector settings (`SWEEP`). With --framing it also reads the validation
+photos cut around their number at each margin of the report's framing table, with the localizer of
+models/ alone, the detector alone, and the two routed as released, edges padded or cut. The test split is
+not touched. Writes experiments/results/digit_detector/validation.json.
 """
 from __future__ import annotations
 
@@ -39,6 +41,23 @@ def score(number_reader: reader.NumberReader, photos: real_photos.LabelledPhotos
             "end_to_end_accuracy": float(right.mean())}
 
 
+def framing(run: config.RunConfig, reader_model, detector_model, photos: real_photos.LabelledPhotos) -> dict:
+    """End-to-end accuracy by framing margin for each finder, edges padded or cut."""
+    localizer = reader.NumberReader.load().localizer
+    settings = {"refine": run.reader.refine, "scales": run.reader.scales, "whole_photo": run.reader.whole_photo}
+    finders = {"localizer": dict(localizer=localizer), "detector": dict(detector=detector_model, min_presence=0.0),
+               "routed (released)": dict(localizer=localizer, detector=detector_model, route=run.reader.route)}
+    scores = {}
+    for name, parts in finders.items():
+        for pad in (False, True):
+            number_reader = reader.NumberReader(reader_model, **parts, **settings, pad_edges=pad)
+            label = f"{name}, edges {'padded' if pad else 'cut'}"
+            scores[label] = {**real_photos.framing_scores(number_reader, photos),
+                             "uncut": score(number_reader, photos)["end_to_end_accuracy"]}
+            print(label, {k: round(v, 3) for k, v in scores[label].items()}, flush=True)
+    return scores
+
+
 def main() -> None:
     full = config.FULL.detector
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -47,6 +66,7 @@ def main() -> None:
     parser.add_argument("--close", type=float, default=full.close)
     parser.add_argument("--dtype", default=full.dtype)
     parser.add_argument("--reader", type=Path, default=paths.models_dir() / reader.READER_FILE)
+    parser.add_argument("--framing", action="store_true", help="also compare the finders by framing margin")
     args = parser.parse_args()
     run = dataclasses.replace(config.FULL, detector=dataclasses.replace(
         full, steps_per_epoch=args.steps, real_repeats=args.real_repeats, close=args.close, dtype=args.dtype))
@@ -66,6 +86,8 @@ def main() -> None:
                                             whole_photo=run.reader.whole_photo, min_presence=0.0)
         results["sweep"][name] = score(number_reader, validation)
         print(name, {k: round(v, 3) for k, v in results["sweep"][name].items()}, flush=True)
+    if args.framing:
+        results["framing"] = framing(run, reader_model, trained.model, validation)
     (paths.PROJECT_ROOT / "experiments" / "results" / "digit_detector" / "validation.json").write_text(json.dumps(results, indent=1))
 
 

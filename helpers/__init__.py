@@ -7,7 +7,8 @@
 * models and training: `models`, `metrics`, `training` (cache keyed by settings and data), `comparison`,
   `train_svhn`, `lite`, `export`;
 * the steps: `step1`, `step2`, `step4` (train or load, read and score, each taking the run configuration);
-* reading and the app: `reader`, `detection` (the digit detector: model, decoding, grouping), `annotation`, `app` (command line), `app_server` + `app_page.html`,
+* reading and the app: `reader`, `detection` (the digit detector: model, decoding, grouping), `annotation`,
+  `app` (command line), `app_server` + `app_page.html`,
   `app_browser` (the page in Chromium, for tests and the report);
 * the report: `plotting`, `results`, `wording`, `model_card`, `peers`.
 

@@ -43,7 +43,8 @@ def create_app(number_reader, max_upload: int = MAX_UPLOAD_BYTES):
         except ValueError as error:          # one plain sentence that names the file
             return jsonify(error=str(error)), 400
         with lock:   # the likeliest number first, then every other one found
-            found = number_reader.read_all(photo)[0] if number_reader.detector is not None else number_reader.read(photo)
+            found = (number_reader.read_all(photo)[0] if number_reader.detector is not None
+                     else number_reader.read(photo))
         reading = found[0]
         shown = annotate(photo.pixels, reading, found[1:])
         shown.thumbnail((1024, 1024))

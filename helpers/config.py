@@ -121,7 +121,6 @@ class DetectorConfig:
     real_repeats: int = 40           # real train photos repeated, about a quarter of the rows
     close: float = 0.3               # share of photos cut close around their number first
     dtype: str = "mixed_bfloat16"    # trunk in bfloat16: about twice as fast on this CPU, read in float32
-    reader_close: float = 0.3        # share of the adapted reader's crops cut close around the number
 
 
 @dataclass(frozen=True)
@@ -131,8 +130,8 @@ class ReaderConfig:
     refine: int = 2                  # localizer passes, each on the previous box grown by half
     scales: tuple[float, ...] = (0.9, 1.1)   # box scales whose readings are averaged
     whole_photo: bool = True         # also read the whole photo when it is number-sized
-    # A number under 15% of the photo's height is under 10 px at the localizer's 64x64 input, too small for
-    # its box: there the digit detector's box is read instead.
+    # A number at most 15% of the photo's height is at most 10 px tall at the localizer's 64x64 input (less in
+    # a wide photo), too small for its box: there the digit detector's box is read instead.
     route: float = 0.15
     pad_edges: bool = True           # a box past the photo's edge is filled with its edge pixels, not cut
     sure_precision: float = 0.97     # a "sure" answer is right at least this often ...

@@ -33,7 +33,6 @@ class CropSpec:
 
 
 CROP = CropSpec()   # the crop every Step 2 and Step 4 reader trains on
-CLOSE_MARGIN = 0.3  # most a close crop keeps around the number on each side, in number heights
 
 
 @dataclass(frozen=True)
@@ -155,7 +154,8 @@ def crop_number(image, box, *, resize: int = CROP.resize, crop: int = CROP.windo
 
 def padded(photo: np.ndarray, box: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The photo with its edge pixels repeated as far as `box` reaches past it, and the box moved with it:
-    a number at the photo's edge is then framed as the reader's training crops frame it, not cut."""
+    a number at the photo's edge keeps the room around it that the reader's crops give a number inside a
+    photo, instead of filling the crop (`crop_number` alone stops at the edge)."""
     height, width = photo.shape[:2]
     before = np.maximum(np.ceil(-box[:2]), 0).astype(int)
     after = np.maximum(np.ceil(box[2:] - [height, width]), 0).astype(int)
@@ -196,7 +196,7 @@ def with_random_pairs(rows, count: int, *, training: bool, seed: int):
 
 def crop_dataset(table: NumberTable, *, training: bool, batch_size: int, seed: int = 0,
                  resize: int = CROP.resize, crop: int = CROP.window, target_fn=None, random_crop: bool = True,
-                 box_jitter: float = 0.0, photometric: bool = False, close: float = 0.0):
+                 box_jitter: float = 0.0, photometric: bool = False):
     """Stream (uint8 crop, targets) batches from the PNGs, as Goodfellow et al. preprocess SVHN.
 
     Each image is cropped to its expanded number box and resized to `resize`^2; training takes a
@@ -205,22 +205,17 @@ def crop_dataset(table: NumberTable, *, training: bool, batch_size: int, seed: i
     (training only) rescales each box by up to that fraction per axis and shifts it by up to half
     of it, as a localizer's boxes are off, so that a reader trained on it tolerates them.
     `photometric` (training only) varies each crop's brightness, contrast, saturation and hue
-    (`photometric_jitter`), for few real photos seen many times. `close` (training only): the share of
-    crops taken as if the photo had been cut around the number with 0-30% of its height left on each
-    side (the crop then stops at the cut, as `crop_number` stops at a photo's edge): tight close-ups.
+    (`photometric_jitter`), for few real photos seen many times.
     """
     import tensorflow as tf
 
     target_fn = target_fn or (lambda labels, max_digits: labels)
     max_digits = table.labels.shape[1] - 1
-    if not 0 <= close <= 1:
-        raise ValueError(f"close is a share of the crops (0-1), got {close}.")
-    rows = with_random_pairs(tf.data.Dataset.from_tensor_slices((table.paths, table.boxes, table.labels,
-                                                                 table.union.astype(np.float32))),
+    rows = with_random_pairs(tf.data.Dataset.from_tensor_slices((table.paths, table.boxes, table.labels)),
                              len(table), training=training, seed=seed)
 
     def load(row, random_pair):
-        path, box, label, union = row
+        path, box, label = row
         image = tf.io.decode_png(tf.io.read_file(path), channels=3)
         if training and box_jitter:
             u = tf.random.stateless_uniform([4], seed=random_pair + 5, minval=-1.0, maxval=1.0)
@@ -228,12 +223,6 @@ def crop_dataset(table: NumberTable, *, training: bool, batch_size: int, seed: i
             centre = centre + u[2:] * box_jitter * half
             half = half * (1 + u[:2] * box_jitter)
             box = tf.concat([centre - half, centre + half], 0)
-        if training and close:
-            u = tf.random.stateless_uniform([5], seed=random_pair + 20)
-            margin = (union[2] - union[0]) * CLOSE_MARGIN * u[:4]
-            cut = tf.concat([union[:2] - margin[:2], union[2:] + margin[2:]], 0)
-            inside = tf.concat([tf.maximum(box[:2], cut[:2]), tf.minimum(box[2:], cut[2:])], 0)
-            box = tf.where(u[4] < close, inside, box)
         out = crop_number(image, box, resize=resize, crop=crop,
                           random_pair=random_pair if training and random_crop else None)
         return (photometric_jitter(out, random_pair) if training and photometric else out), label

@@ -5,7 +5,7 @@ pixels tall, and learns from one box per photo. This detector is fully convoluti
 (Zhou et al. 2019) and FCOS (Tian et al. 2019): at every 4th pixel it predicts how likely a digit's
 centre is there ("heat") and the distances from there to that digit's four edges ("box", a regression
 loss on box coordinates, per digit and location). It runs on the photo letterboxed to a few sizes (a
-small pyramid), so every digit is 6-70 pixels tall at one of them; digits found are then grouped into
+small pyramid), so every digit is 6-100 pixels tall at one of them; digits found are then grouped into
 numbers (one line, similar heights, plausible gaps), and the reader reads each number in its box.
 """
 from __future__ import annotations
@@ -84,8 +84,8 @@ def build_detector(*, filters: tuple[int, int, int, int] = (16, 32, 64, 96), hea
     "heat" (H/4, W/4, 1: probability of a digit centre) and "box" (H/4, W/4, 4: distances in pixels
     from each cell's centre to the digit's top, left, bottom and right) out.
 
-    A trunk down to 1/16 of the pixels (a receptive field of about 120 px, a whole 70-px digit with its
-    neighbours), brought back to 1/4 with the finer features added (a small feature pyramid).
+    A trunk down to 1/16 of the pixels (a receptive field of about 120 px: a whole digit of up to 100 px),
+    brought back to 1/4 with the finer features added (a small feature pyramid).
     `dtype` "mixed_bfloat16" trains the trunk in bfloat16 (about twice as fast on CPUs with AVX-512 BF16
     or AMX); the two heads stay float32, and `float32_copy` gives the same weights for reading anywhere.
     """
@@ -194,7 +194,7 @@ def compile_detector(model: keras.Model, learning_rate) -> keras.Model:
 
 
 def letterbox_numpy(photo: np.ndarray, size: int) -> tuple[np.ndarray, float, np.ndarray]:
-    """uint8 photo -> (size x size x 3 float32 letterbox, scale, (top, left) padding), as
+    """uint8 photo -> (size x size x 3 float32 letterbox, (row, column) scales, (top, left) padding), as
     `localization.letterbox` does it but with PIL (antialiased), for the reading path."""
     from PIL import Image
 

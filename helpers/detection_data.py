@@ -115,8 +115,10 @@ def _window(image, digit_boxes, count, u):
     # Where the window sits: the number's centre anywhere in the middle 80% of the window.
     middle = (union[:2] + union[2:]) / 2 * step
     origin = middle * rest - WINDOW * (0.1 + 0.8 * u[1:3])                         # window pixels
-    start = origin / rest                                                         # in `image` pixels
-    end = (origin + WINDOW - 1) / rest
+    # Window pixel i covers [origin + i, origin + i + 1) at the final scale: its centre is sampled at
+    # (origin + i + 0.5) / rest - 0.5 in `image`'s pixel-index coordinates (pixel centres as PIL resizes).
+    start = (origin + 0.5) / rest - 0.5
+    end = start + (WINDOW - 1) / rest
     size = tf.cast(tf.shape(image)[:2], tf.float32)
     crop_box = tf.concat([start / tf.maximum(size - 1, 1.0), end / tf.maximum(size - 1, 1.0)], 0)[None]
     window = tf.image.crop_and_resize(image[None], crop_box, [0], [WINDOW, WINDOW], extrapolation_value=0.0)[0]

@@ -242,19 +242,26 @@ def _logit(confidence) -> np.ndarray:
 def _logistic_fit(z: np.ndarray, right: np.ndarray, slope: float | None = None,
                   steps: int = 50) -> tuple[float, float, float]:
     """Logistic regression of `right` on `z` by Newton's method: (slope, intercept, standard error of the
-    intercept). With `slope` given, only the intercept is fitted (the slope kept as it is)."""
+    intercept). With `slope` given, only the intercept is fitted. Half a right and half a wrong answer at the
+    mean `z` are added (a weak prior), so that answers all right or all wrong still give a finite fit."""
+    if len(z) == 0:
+        raise ValueError("a calibration needs at least one answer.")
+    z = np.append(np.asarray(z, np.float64), [np.mean(z)] * 2)
+    right = np.append(np.asarray(right, np.float64), [1.0, 0.0])
+    weight = np.append(np.ones(len(z) - 2), [0.5, 0.5])
     a, b = (1.0 if slope is None else float(slope)), 0.0
     for _ in range(steps):
         p = 1 / (1 + np.exp(-(a * z + b)))
-        w = np.maximum(p * (1 - p), 1e-9)
+        w = weight * np.maximum(p * (1 - p), 1e-9)
+        residual = weight * (right - p)
         if slope is None:
-            gradient = np.array([np.sum((right - p) * z), np.sum(right - p)])
+            gradient = np.array([np.sum(residual * z), np.sum(residual)])
             hessian = np.array([[np.sum(w * z * z), np.sum(w * z)], [np.sum(w * z), np.sum(w)]]) + 1e-9 * np.eye(2)
             a, b = np.array([a, b]) + np.linalg.solve(hessian, gradient)
         else:
-            b += np.sum(right - p) / np.sum(w)
+            b += np.sum(residual) / np.sum(w)
     p = 1 / (1 + np.exp(-(a * z + b)))
-    return float(a), float(b), float(1 / np.sqrt(max(np.sum(p * (1 - p)), 1e-9)))
+    return float(a), float(b), float(1 / np.sqrt(max(np.sum(weight * p * (1 - p)), 1e-9)))
 
 
 def sure_threshold(shape: tuple[np.ndarray, np.ndarray], level_data: tuple[np.ndarray, np.ndarray],
@@ -265,7 +272,8 @@ def sure_threshold(shape: tuple[np.ndarray, np.ndarray], level_data: tuple[np.nd
     How the chance of being right grows with the confidence (the slope of a logistic fit on its logit)
     comes from `shape` (confidence, right) pairs, many (e.g. the stand-in's validation images); how high it
     lies for real photos (the intercept) from `level_data`'s few pairs (e.g. the real validation photos),
-    lowered to its one-sided `level` bound. Every answer above the threshold is then at least as likely
+    lowered to its one-sided `level` bound. Pass answers only (a "no number" is never sure). Every answer
+    above the threshold is then at least as likely
     right. 1.0 (nothing is sure) when no confidence below 1 gets there."""
     from scipy.stats import norm
 

@@ -1,9 +1,10 @@
-"""Read the house number in any photo: find it (Step 4's localizer), crop it, read it (Step 2's reader).
+"""Read the house numbers in any photo: find them (Step 4's digit detector and localizer), crop, read (Step 2's reader).
 
     from helpers import reader
     number_reader = reader.NumberReader.load()          # the released models in models/
-    for reading in number_reader.read(["photo.jpg", "door.png"]):
+    for reading in number_reader.read(["photo.jpg", "door.png"]):      # the likeliest number of each photo
         print(reading.number, reading.confidence, reading.box, reading.status)
+    every_number = number_reader.read_all("street.jpg")[0]             # all the numbers found, likeliest first
 
 Every photo goes through `images.open_photo` (any size or mode, EXIF orientation applied; photos
 over 2048 pixels a side are read shrunk), and the box comes back in the pixels of the photo itself,
@@ -35,7 +36,8 @@ class Reading:
     number: str                              # the digits read, "" when it sees no number
     digit_confidences: tuple[float, ...]     # probability of each digit read, left to right
     confidence: float                        # probability of the whole answer (length and all digits)
-    has_number: float                        # the localizer's probability that a number is there at all
+    has_number: float                        # how sure the finder is of a number there: the localizer's probability
+                                             # or the detector's mean digit-centre score (0: the whole photo read)
     box: tuple[float, float, float, float] | None   # (top, left, bottom, right) in the photo's own pixels
     image_size: tuple[int, int]              # (height, width) of the photo itself (upright), whatever its size
     confident: bool                          # False: the answer should be checked by a person
@@ -61,7 +63,7 @@ def digit_confidences(outputs: dict[str, np.ndarray], rows: np.ndarray) -> list[
 
 
 class NumberReader:
-    """The end-to-end reader: localizer (optional) + crop + multi-digit reader + thresholds."""
+    """The end-to-end reader: a localizer and/or a digit detector + crop + multi-digit reader + thresholds."""
 
     def __init__(self, reader: keras.Model | lite.LiteModel, localizer: keras.Model | lite.LiteModel | None = None, *,
                  detector: keras.Model | lite.LiteModel | None = None, spec: detection.DetectorSpec | None = None,
@@ -84,7 +86,7 @@ class NumberReader:
         self.whole_photo = bool(whole_photo)
         self.route, self.pad_edges = float(route), bool(pad_edges)
         self.calibration: dict = {}           # how `min_confidence` was set (`calibrate`), saved with it
-        self._graphs: dict[int, object] = {}
+        self._graphs: dict[tuple, object] = {}    # (model, input size): one compiled graph each
         self.crop_size = int(reader.input_shape[1])
         # The crop the reader was trained on; without one, the training crop scaled to the reader's input.
         self.crop = crop or replace(crops.CROP, window=self.crop_size,
@@ -206,14 +208,15 @@ class NumberReader:
             readings = self.read(photos, batch_size=batch_size)
             if len(readings) != len(truth):
                 raise ValueError(f"calibrate needs one true number per photo, got {len(truth)} for {len(readings)} photos.")
-            pairs.append((np.array([r.confidence for r in readings]), np.array([r.number == t for r, t in zip(readings, truth)])))
+            answered = [(r.confidence, r.number == t) for r, t in zip(readings, truth) if r.number]   # never sure: ""
+            pairs.append((np.array([c for c, _ in answered]), np.array([right for _, right in answered])))
         self.min_confidence, self.calibration = metrics.sure_threshold(*pairs, precision, level)
         return self.min_confidence
 
     def read(self, sources, *, boxes: np.ndarray | None = None, batch_size: int = 64) -> list[Reading]:
-        """Read every photo (paths, bytes, arrays or PIL images). `boxes` skips the localizer.
+        """Read every photo (paths, bytes, arrays or PIL images): its likeliest number. `boxes` skips finding it.
 
-        With `boxes=None` the localizer finds each number; the number is read inside the box of
+        With a detector, the first reading of `read_all`. With the localizer alone, the number is read inside the box of
         every localizer pass, and of the last one rescaled by each of `scales`, and the most
         confident reading wins (a box that cuts a digit or takes in a neighbour reads with less
         confidence). With `whole_photo`, the whole photo is one more candidate box (for photos cropped
@@ -277,12 +280,15 @@ class NumberReader:
             return results
         # Where the number fills the photo, the whole-photo localizer's box reads better (real validation):
         # its reading comes first, and the detector's numbers elsewhere in the photo follow.
+        # A localizer that sees no number leaves the detector's list as it is.
         for index, (located, found) in enumerate(zip(self._read_located(opened, None, batch_size), results)):
             first = found[0]
-            if first.box is not None and first.box[2] - first.box[0] <= self.route * first.image_size[0]:
+            found_one = first.box is not None and first.has_number > 0
+            small = found_one and first.box[2] - first.box[0] <= self.route * first.image_size[0]
+            if small or not located.number:
                 continue
-            others = [r for r in found if r.box is not None and
-                      (located.box is None or box_tools.iou(np.array(r.box), np.array(located.box)) < 0.3)]
+            others = [r for r in found if r.box is not None and r.has_number > 0 and   # found, not a whole photo
+                      box_tools.iou(np.array(r.box), np.array(located.box)) < 0.3]
             results[index] = [located, *others]
         return results
 

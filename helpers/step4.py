@@ -60,7 +60,6 @@ def adapt_reader(run: config.RunConfig, setting: config.ReaderSetting, mixed_row
     """A few more epochs of Step 2's real fine-tuning (same rows, box jitter and rate) for the released reader."""
     step = run.step4
     return training.fit_crops(step2.DESIGN, mixed_rows, real_val_crops, start_from=start_from,
-                              close=run.detector.reader_close,
                               **step2.fine_tuning_args(run, setting, step.tune_epochs, step.tune_steps))
 
 
@@ -115,7 +114,8 @@ def calibrate(run: config.RunConfig, number_reader: reader.NumberReader, real_va
 def test_figures(test_table: crops.NumberTable, readings: list[reader.Reading], blank_readings: list[reader.Reading],
                  true_box_accuracy: float) -> tuple[np.ndarray, np.ndarray, dict]:
     """The stand-in test photos read end to end: each box's IoU, each number right or not, and the figures
-    (IoU shares, end-to-end accuracy, and why each misread was lost: no box, a poor box, a misread in a good box)."""
+    (IoU shares, end-to-end accuracy, and why each misread was lost: no box, a loose box (IoU < 0.5), a
+    misread in a good box)."""
     found = np.array([r.box is not None for r in readings])
     iou = boxes.iou(np.array([r.box if r.box is not None else (0, 0, 0, 0) for r in readings]), test_table.union)
     right = np.array([r.number == metrics.number_string(row) for r, row in zip(readings, test_table.labels)])
@@ -125,7 +125,7 @@ def test_figures(test_table: crops.NumberTable, readings: list[reader.Reading], 
                "missed_numbers": float(np.mean([r.number == "" for r in readings])),
                "blank_scenes_flagged": float(np.mean([r.number == "" for r in blank_readings])),
                "lost_no_box": float(np.mean(~right & ~found)),
-               "lost_poor_box": float(np.mean(~right & found & (iou < 0.5))),
+               "lost_loose_box": float(np.mean(~right & found & (iou < 0.5))),
                "lost_good_box": float(np.mean(~right & found & (iou >= 0.5))),
                "test_numbers": len(readings), "blank_test_scenes": len(blank_readings)}
     return iou, right, figures

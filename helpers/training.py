@@ -231,7 +231,7 @@ def fit_crops(design: models.Design, table, validation: tuple[np.ndarray, np.nda
               epochs: int, steps_per_epoch: int, learning_rate: float, seed: int, model_args: dict | None = None,
               random_crop: bool = True, cache: bool = True, patience: int = DEFAULT_PATIENCE,
               box_jitter: float = 0.0, start_from: TrainedModel | None = None, strategy=None,
-              photometric: bool = False, close: float = 0.0) -> TrainedModel:
+              photometric: bool = False) -> TrainedModel:
     """Train (or load) one design on 54x54 crops streamed from a format-1 split (Step 2).
 
     `start_from` fine-tunes a trained model (its weights, a fresh optimizer) instead of starting anew.
@@ -251,10 +251,9 @@ def fit_crops(design: models.Design, table, validation: tuple[np.ndarray, np.nda
     settings = {"design": design.key, "batch_size": batch_size, "learning_rate": learning_rate, "seed": seed,
                 "model_args": model_args, "random_crop": random_crop, "box_jitter": box_jitter,
                 "photometric": photometric, "start_from": start_from.path.name if start_from else None,
-                "data": data_fingerprint(table.paths, table.boxes, table.labels), "rows": len(table),
-                "close": close}
+                "data": data_fingerprint(table.paths, table.boxes, table.labels), "rows": len(table)}
     stream = crops.crop_dataset(table, training=True, batch_size=batch_size, seed=seed, target_fn=design.targets,
-                                random_crop=random_crop, box_jitter=box_jitter, photometric=photometric, close=close)
+                                random_crop=random_crop, box_jitter=box_jitter, photometric=photometric)
     return train_or_load(f"step2-{design.key}", settings, build, stream, validation, design.decode,
                          epochs=epochs, steps_per_epoch=steps_per_epoch, patience=patience, cache=cache,
                          strategy=strategy)

@@ -115,8 +115,13 @@ def test_the_sure_threshold_takes_the_shape_from_many_answers_and_a_cautious_lev
     assert fit["intercept_low"] < fit["intercept"]         # the level is the lower bound, not the estimate
     few = rng.choice(5000, 40, replace=False)               # fewer answers at the level: a more cautious threshold
     cautious, _ = metrics.sure_threshold((confidence, right), (confidence[few], right[few]), 0.97, 0.95)
+    assert cautious > threshold                             # a level known from 40 answers is held lower
     worse = right.copy()
     worse[few[:20]] = False                                 # real photos read worse: a higher threshold
     assert metrics.sure_threshold((confidence, right), (confidence[few], worse[few]), 0.97, 0.95)[0] > cautious
     never, _ = metrics.sure_threshold((confidence, ~right), (confidence, right), 0.97, 0.95)
     assert never == 1.0                                     # confidence that does not predict right answers
+    perfect, fit = metrics.sure_threshold((confidence, right), (confidence[few], np.ones(40, bool)), 0.97, 0.95)
+    assert np.isfinite(fit["intercept"]) and 0 < perfect < 1  # all right: still a finite, cautious level
+    with pytest.raises(ValueError, match="at least one answer"):
+        metrics.sure_threshold((confidence, right), (np.zeros(0), np.zeros(0, bool)))

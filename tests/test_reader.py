@@ -248,9 +248,10 @@ def test_calibrate_sets_the_threshold_from_both_sets_and_saves_how(tmp_path: Pat
     order = np.argsort([-r.confidence for r in first])
     truth = [r.number if rank < 6 else r.number + "0" for r, rank in zip(first, np.argsort(order))]
     pairs = (np.array([r.confidence for r in first]), np.array([r.number == t for r, t in zip(first, truth)]))
-    threshold = calibrated.calibrate(photos, truth, photos, truth, precision=0.9, level=0.5)
-    expected, fit = metrics.sure_threshold(pairs, pairs, 0.9, 0.5)
+    threshold = calibrated.calibrate(photos[:8], truth[:8], photos, truth, precision=0.9, level=0.5)
+    expected, fit = metrics.sure_threshold(pairs, (pairs[0][:8], pairs[1][:8]), 0.9, 0.5)
     assert calibrated.min_confidence == threshold == expected and calibrated.calibration == fit
+    assert (fit["shape_count"], fit["level_count"]) == (12, 8)     # the shape from the many, the level from the few
     assert [r.confident for r in calibrated.read(photos)] == [r.confidence >= threshold for r in first]
     calibrated.save(tmp_path)
     assert reader.NumberReader.load(tmp_path).calibration == fit
@@ -307,6 +308,11 @@ def test_the_route_picks_the_localizer_where_the_number_fills_the_photo() -> Non
     np.testing.assert_allclose(small.read(photo)[0].box, (0, 0, 100, 200), atol=1e-3)
     with pytest.raises(ValueError, match="route"):
         reader.NumberReader(whole.reader, whole.localizer, detector=whole.detector, route=1.5)
+    layer = whole.localizer.get_layer("has_number")                # the localizer now sees no number ...
+    layer.set_weights([np.zeros_like(layer.get_weights()[0]), np.array([-8.0], np.float32)])
+    kept = whole.read_all(photo)[0]                                # ... so the detector's number stays first
+    assert kept[0].number and kept[0].has_number > 0.9
+    np.testing.assert_allclose(kept[0].box, (0, 0, 100, 200), atol=1e-3)
 
 
 def test_edge_padding_frames_a_number_at_the_photos_edge_as_in_training() -> None:
