@@ -138,3 +138,23 @@ def test_svhn_scores_count_end_to_end_true_box_sure_answers_iou_and_lengths() ->
     assert figures["mean_iou"] == pytest.approx(0.75)          # three boxes found exactly, one missing
     assert figures["by_length"]["2"] == {"count": 2, "end_to_end_accuracy": 0.5, "true_box_accuracy": 1.0}
     assert len(end_to_end) == len(true_box) == 4
+    # Wrong readings by cause: "46" in a good box, "" with no box at all.
+    assert figures["iou_at_least_0.5"] == 0.75 and figures["lost_good_box"] == 0.25 and figures["lost_no_box"] == 0.25
+    assert figures["lost_loose_box"] == 0.0
+
+
+def test_photos_cut_around_their_number_keep_the_margin_asked_for() -> None:
+    photo = np.arange(100 * 200 * 3, dtype=np.int64).reshape(100, 200, 3).astype(np.uint8)
+    box = np.array([40.0, 80.0, 60.0, 120.0])                 # a number 20 px tall
+    tight = real_photos.cut_around(photo, box, 0.0)
+    assert tight.shape == (20, 40, 3) and (tight == photo[40:60, 80:120]).all()
+    assert real_photos.cut_around(photo, box, 0.5).shape == (40, 60, 3)      # 10 px more on every side
+    assert real_photos.cut_around(photo, box, 10.0).shape == (100, 200, 3)   # never past the photo
+    photos = real_photos.LabelledPhotos("cut", [Path("a.png")], [photo], ["7"], box[None])
+
+    class Reader:    # reads "7" only when the photo is cut close (at most 10 px of room each way)
+        def read(self, cut):
+            return [reading("7" if max(c.shape[:2]) <= 60 else "1") for c in cut]
+
+    scores = real_photos.framing_scores(Reader(), photos, margins=(0.0, 0.5, 1.0))
+    assert scores == {"0": 1.0, "0.5": 1.0, "1": 0.0}

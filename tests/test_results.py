@@ -66,16 +66,17 @@ def test_update_readme_replaces_only_the_marked_section(tmp_path: Path) -> None:
     assert "(full run, 2 CPU cores, started now)" in text   # a record without a processor, as before
     assert ("| 2: reader inside the true box (rendered stand-in, not photos) | 20 stand-in test numbers | 90.00% | "
             "95.00% | 80.0% at 98% accuracy | 10.0 min |") in text
-    record["step3"] = {"labelled": 6, "correct": 2, "real_photos": {"labelled": 2, "correct": 1},
+    record["step3"] = {"labelled": 6, "correct": 2, "real_photos": {"labelled": 2, "correct": 1, "found": 2},
                        "made_images": {"labelled": 4, "correct": 1}}
     record["step4"] = {"test_numbers": 20, "data_source": "stand-in", "end_to_end_accuracy": 0.85,
                        "ground_truth_crop_accuracy": 0.9, "train_seconds": 60, "mean_iou": 0.8125,
                        "iou_at_least_0.5": 0.95, "iou_at_least_0.75": 0.7, "blank_scenes_flagged": 0.9,
-                       "blank_test_scenes": 10, "new_images": {"labelled": 6, "correct": 4}}
+                       "blank_test_scenes": 10, "new_images": {"labelled": 6, "correct": 4,
+                                                               "made_images": {"labelled": 4, "correct": 3}}}
     results.update_readme(readme, record)
     text = readme.read_text()
-    assert ("| 3: new images, read whole by the Step 2 reader; with the localizer: 4/6 | 6 labelled images in "
-            "`images/` | 1/2 real photos, 1/4 made images |") in text
+    assert ("| 3: new images, read by the released reader (found: box IoU >= 0.5) | 6 labelled images in "
+            "`images/` | real photos: found 2/2, read 1/2; made images: read 3/4 |") in text
     assert "| 20 stand-in test photos | 85.00% (true box: 90.00%) | - | - | 1.0 min |" in text
     assert "stand-in test photos: mean IoU 0.812, 95.0% of boxes at IoU >= 0.5, 70.0% at >= 0.75; 90.0% of 10 scenes" in text
     assert "real SVHN" not in text   # no row for real photos a run did not read
