@@ -189,9 +189,9 @@ class NumberReader:
                    ) -> tuple[metrics.Decoded, list[tuple[float, ...]]]:
         """Read the number inside each tight `box`, cropped as the reader was trained (`self.crop`)."""
         crop = _graph_crop(self.crop.resize, self.crop.window)
-        inputs = np.stack([crop(*crops.padded(photo, box_tools.grown(box, self.crop.grow)) if self.pad_edges else
-                                (photo, box_tools.grown(box, self.crop.grow).astype(np.float32))).numpy()
-                           for photo, box in zip(photos, boxes)])
+        framed = [crops.padded(photo, grown) if self.pad_edges else (photo, grown.astype(np.float32))
+                  for photo, grown in zip(photos, box_tools.grown(np.asarray(boxes, np.float64), self.crop.grow))]
+        inputs = np.stack([crop(photo, box).numpy() for photo, box in framed])
         outputs = self._predict(self.reader, inputs, batch_size)
         decoded = metrics.decode_multihead(outputs)
         return decoded, digit_confidences(outputs, decoded.rows)
