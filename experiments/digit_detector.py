@@ -61,7 +61,10 @@ def framing(run: config.RunConfig, reader_model, detector_model, photos: real_ph
 def main() -> None:
     full = config.FULL.detector
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--steps", type=int, default=full.steps_per_epoch, help=f"steps per epoch ({full.epochs} epochs)")
+    parser.add_argument("--steps", type=int, default=full.steps_per_epoch, help="steps per epoch")
+    parser.add_argument("--epochs", type=int, default=full.epochs)
+    parser.add_argument("--filters", type=int, nargs=4, default=None, help="trunk widths (default: build_detector's)")
+    parser.add_argument("--name", default="validation", help="results file name (without .json)")
     parser.add_argument("--real-repeats", type=int, default=full.real_repeats)
     parser.add_argument("--close", type=float, default=full.close)
     parser.add_argument("--dtype", default=full.dtype)
@@ -69,7 +72,8 @@ def main() -> None:
     parser.add_argument("--framing", action="store_true", help="also compare the finders by framing margin")
     args = parser.parse_args()
     run = dataclasses.replace(config.FULL, detector=dataclasses.replace(
-        full, steps_per_epoch=args.steps, real_repeats=args.real_repeats, close=args.close, dtype=args.dtype))
+        full, steps_per_epoch=args.steps, epochs=args.epochs, real_repeats=args.real_repeats, close=args.close,
+        dtype=args.dtype, **({"filters": tuple(args.filters)} if args.filters else {})))
     data = step2.load_data(run)
     train_rows, _ = crops.split_table(data.tables["train"], run.step2.val_count, seed=run.seed)
     rows = step4.detector_rows(run, data.root / "train", train_rows, step4.blank_scenes(run))
@@ -88,7 +92,8 @@ def main() -> None:
         print(name, {k: round(v, 3) for k, v in results["sweep"][name].items()}, flush=True)
     if args.framing:
         results["framing"] = framing(run, reader_model, trained.model, validation)
-    (paths.PROJECT_ROOT / "experiments" / "results" / "digit_detector" / "validation.json").write_text(json.dumps(results, indent=1))
+    target = paths.PROJECT_ROOT / "experiments" / "results" / "digit_detector" / f"{args.name}.json"
+    target.write_text(json.dumps(results, indent=1))
 
 
 if __name__ == "__main__":

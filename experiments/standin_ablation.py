@@ -135,7 +135,7 @@ def main() -> dict:
                                  model_args=model_args, random_crop=False,
                                  box_jitter=args.box_jitter)
     val = training.predict(trained.model, val_crops[0], metrics.decode_multihead)
-    threshold = reader.confidence_threshold((val.rows == val_crops[1]).all(1), val.confidence)
+    threshold = metrics.confidence_threshold((val.rows == val_crops[1]).all(1), val.confidence)
     test_crops = crops.crop_arrays(tables["test"])
     test = training.predict(trained.model, test_crops[0], metrics.decode_multihead)
     crop_reader = reader.NumberReader(trained.model, min_confidence=threshold)

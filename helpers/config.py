@@ -48,6 +48,7 @@ class ReaderSetting:
     convs_per_block: int = 2
     random_crop: bool = True
     learning_rate: float | None = None   # None: the step's learning rate
+    change: str = ""                     # how it differs from the deeper trunk, in words (Q5 weighs each change)
 
     @property
     def model_args(self) -> dict:
@@ -56,10 +57,13 @@ class ReaderSetting:
 
 
 DEEPER = ReaderSetting("deeper: 2 convs per block")   # the trunk the other settings vary (experiments start here)
-STEP2_SETTINGS = (ReaderSetting("Step 1's trunk (1 conv per block)", convs_per_block=1),
+STEP2_SETTINGS = (ReaderSetting("Step 1's trunk (1 conv per block)", convs_per_block=1,
+                                change="one convolution per block instead of two"),
                   DEEPER,
-                  ReaderSetting("deeper, no random crops", random_crop=False),
-                  ReaderSetting("deeper, learning rate 5e-3", learning_rate=5e-3))
+                  ReaderSetting("deeper, no random crops", random_crop=False,
+                                change="centred training windows instead of random ones"),
+                  ReaderSetting("deeper, learning rate 5e-3", learning_rate=5e-3,
+                                change="a learning rate of 5e-3 instead of 2e-3"))
 
 
 @dataclass(frozen=True)
@@ -121,6 +125,8 @@ class DetectorConfig:
     real_repeats: int = 40           # real train photos repeated, about a quarter of the rows
     close: float = 0.3               # share of photos cut close around their number first
     dtype: str = "mixed_bfloat16"    # trunk in bfloat16: about twice as fast on this CPU, read in float32
+    filters: tuple[int, int, int, int] = (16, 32, 64, 96)   # trunk widths at 1/2, 1/4, 1/8 and 1/16 of the pixels
+    head: int = 48                   # width of the features both heads read
 
 
 @dataclass(frozen=True)
@@ -134,6 +140,9 @@ class ReaderConfig:
     # a wide photo), too small for its box: there the digit detector's box is read instead.
     route: float = 0.15
     pad_edges: bool = True           # a box past the photo's edge is filled with its edge pixels, not cut
+    # Mean digit-centre scores tried for a detector's number to count; the one that reads real validation photos and
+    # scenes without a number best is kept (`NumberReader.choose_min_found`).
+    found_scores: tuple[float, ...] = (0.5, 0.55, 0.6, 0.65, 0.7, 0.75)
     sure_precision: float = 0.97     # a "sure" answer is right at least this often ...
     sure_level: float = 0.95         # ... with this probability, on photos like the real validation ones
 

@@ -4,7 +4,7 @@
     python -m helpers.export --models DIR       # another folder saved by NumberReader.save
 
 For each TFLite variant (float32, float16, int8) it writes the reader, the localizer and the detector beside the Keras
-files, then reads the photos of `images/` and a few hundred fresh stand-in test photos with the
+files, then reads the photos of `images/` and a few hundred fresh stand-in test images with the
 Keras models and with each export: how often the readings (number and status) agree, and the
 milliseconds per photo read one at a time on this CPU. The figures go to `export.json`; the model
 card (`README.md`) is rendered from them and from `results/metrics.json`, so it is never typed.
@@ -23,12 +23,12 @@ from helpers import lite, model_card, new_images, paths, reader, results, street
 
 EXPORT_FILE = "export.json"
 README_START, README_END = "<!-- exports:start -->", "<!-- exports:end -->"
-CHECK_PHOTOS = 300      # fresh stand-in test photos the exports are compared on
+CHECK_PHOTOS = 300      # fresh stand-in test images the exports are compared on
 TIMED_PHOTOS = 40       # of them, read one at a time for the speed column
 
 
 def standin_photos(count: int, seed: int = 2026) -> list[np.ndarray]:
-    """Fresh stand-in test photos, drawn as the full run's stand-in is (never a training photo: a seed of their own)."""
+    """Fresh stand-in test images, drawn as the full run's stand-in is (never a training photo: a seed of their own)."""
     rng = np.random.default_rng(seed)
     return [street_numbers.render_house_number(rng, street_numbers.FULL_RUN_CONFIG, split="test")[0]
             for _ in range(count)]
@@ -90,7 +90,7 @@ def export(folder: Path | None = None, *, check_photos: int = CHECK_PHOTOS) -> d
                                for name in reader.model_files("keras")},
                "tflite_bytes": sizes, "new_images": new_image_readings(keras_reader),
                "comparison": compare(folder, [*own, *standin_photos(check_photos)], keras_reader),
-               "compared_on": f"the {len(own)} photos of images/ and {check_photos} fresh stand-in test photos",
+               "compared_on": f"the {len(own)} photos of images/ and {check_photos} fresh stand-in test images",
                "processor": results.processor()}
     figures["file_bytes"] = {path.name: path.stat().st_size for path in sorted(folder.iterdir())
                              if path.suffix in (".keras", ".tflite", ".json") and path.name != EXPORT_FILE}
@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     """The command line: export one models folder."""
     parser = argparse.ArgumentParser(prog="python -m helpers.export", description=__doc__.splitlines()[0])
     parser.add_argument("--models", type=Path, default=None, help="folder saved by NumberReader.save (default: models/)")
-    parser.add_argument("--check-photos", type=int, default=CHECK_PHOTOS, help="stand-in photos to compare on")
+    parser.add_argument("--check-photos", type=int, default=CHECK_PHOTOS, help="stand-in images to compare on")
     args = parser.parse_args(argv)
     import helpers
 

@@ -287,3 +287,13 @@ def sure_threshold(shape: tuple[np.ndarray, np.ndarray], level_data: tuple[np.nd
     needed = (np.log(precision / (1 - precision)) - low) / slope        # the logit the threshold must reach
     threshold = float(1 / (1 + np.exp(-needed)))
     return (threshold if threshold < 1 - 1e-6 else 1.0), fit
+
+
+def confidence_threshold(correct: np.ndarray, confidence: np.ndarray, target: float = 0.98) -> float:
+    """Lowest confidence that still keeps the answers above it `target` accurate (validation data)."""
+    correct, confidence = np.asarray(correct, bool), np.asarray(confidence, np.float64)
+    coverage = coverage_at_accuracy(correct, confidence, target)
+    if coverage == 0:
+        return 1.0
+    kept = int(round(coverage * correct.size))
+    return float(np.sort(confidence)[::-1][kept - 1])

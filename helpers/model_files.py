@@ -6,8 +6,12 @@ photo is answered at once.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from helpers import lite
+
+if TYPE_CHECKING:
+    import keras
 
 READER_FILE = "number_reader.keras"
 LOCALIZER_FILE = "number_localizer.keras"
@@ -39,6 +43,23 @@ def check_models(folder: Path, runtime: str = "keras") -> None:
         hint = "write them from the Keras models there with `python -m helpers.export`"
     else:
         hint = ("a clone of the repository has them in models/; `bash scripts/report.sh` trains and writes them "
-                "(a full run: over two hours on 2 CPU cores, see the README); --models or DIGITS_MODELS_DIR "
+                "(a full run; the README gives its time); --models or DIGITS_MODELS_DIR "
                 "points at another folder")
     raise FileNotFoundError(f"{', '.join(missing)} not found in {folder}: {hint}.")
+
+
+def save_for_inference(model: keras.Model, path: Path) -> Path:
+    """Save `model` without its optimizer state (the released models' form); returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _inference_copy(model).save(path)
+    return path
+
+
+def _inference_copy(model: keras.Model) -> keras.Model:
+    """The model without its optimizer (a third of the file size with Adam's slots), same weights."""
+    if getattr(model, "optimizer", None) is None:
+        return model
+    copy = type(model).from_config(model.get_config())    # uncompiled (keras.models.clone_model keeps the optimizer)
+    copy.set_weights(model.get_weights())
+    return copy

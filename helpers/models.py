@@ -284,7 +284,7 @@ def describe(model: keras.Model) -> str:
     order = [layer.name for layer in model.layers]
     pool_first = order.index("block1_pool") < order.index([n for n in order if n.startswith("block1_bn")][-1])
     block = ("2x2 max pooling, then batch normalisation and ReLU on the pooled map (a quarter of the "
-             "pixels: those two layers are memory-bound, so a CPU trains markedly faster this way)" if pool_first
+             "pixels, so those two layers do a quarter of the work)" if pool_first
              else "batch normalisation, ReLU, 2x2 max pooling")
     lines = [f"* input: a {model.input.shape[1]}x{model.input.shape[2]} grey image, raw pixels 0-255, "
              "rescaled to 0-1 inside the model;"]

@@ -39,10 +39,11 @@ def fast_mode() -> bool:
     return os.environ.get("DIGITS_FAST", "0").strip() == "1"
 
 
-def models_dir() -> Path:
+def models_dir(fast: bool | None = None) -> Path:
     """The released models the reader and the app load: $DIGITS_MODELS_DIR, default `models/`.
 
     A full run writes them there (with report.html and results/metrics.json); a fast run writes
     its own under its output folder (`build/fast/models/`), so it never replaces the released ones.
+    `fast`: the run's own switch (the notebook's FAST_MODE); None reads $DIGITS_FAST.
     """
-    return _env_path("DIGITS_MODELS_DIR", output_dir(fast_mode()) / "models")
+    return _env_path("DIGITS_MODELS_DIR", output_dir(fast_mode() if fast is None else fast) / "models")

@@ -26,7 +26,7 @@ import keras  # noqa: E402
 
 from helpers import boxes as box_tools, crops, detection, images, lite, localization, metrics, paths  # noqa: E402
 from helpers.model_files import (DETECTOR_FILE, LOCALIZER_FILE, READER_FILE, RUNTIMES,  # noqa: E402,F401
-                                 SETTINGS_FILE, check_models, lite_file, model_files)
+                                 SETTINGS_FILE, check_models, lite_file, model_files, save_for_inference)
 
 
 @dataclass(frozen=True)
@@ -67,11 +67,11 @@ class NumberReader:
 
     def __init__(self, reader: keras.Model | lite.LiteModel, localizer: keras.Model | lite.LiteModel | None = None, *,
                  detector: keras.Model | lite.LiteModel | None = None, spec: detection.DetectorSpec | None = None,
-                 min_confidence: float = 0.5, min_presence: float = 0.5, refine: int = 1,
+                 min_confidence: float = 0.5, min_presence: float = 0.5, min_found: float = 0.5, refine: int = 1,
                  scales: tuple[float, ...] = (), whole_photo: bool = False, route: float = 0.0,
                  pad_edges: bool = False, crop: crops.CropSpec | None = None) -> None:
-        if not 0 <= min_confidence <= 1 or not 0 <= min_presence <= 1:
-            raise ValueError("min_confidence and min_presence are probabilities between 0 and 1.")
+        if not all(0 <= value <= 1 for value in (min_confidence, min_presence, min_found)):
+            raise ValueError("min_confidence, min_presence and min_found are probabilities between 0 and 1.")
         if refine < 0:
             raise ValueError(f"refine is a number of extra localizer passes (0 or more), got {refine}.")
         if not 0 <= route <= 1:
@@ -79,6 +79,8 @@ class NumberReader:
         self.reader, self.localizer, self.detector = reader, localizer, detector
         self.spec = spec or detection.DetectorSpec()
         self.min_confidence, self.min_presence = float(min_confidence), float(min_presence)
+        self.min_found = float(min_found)     # a detector's number's score where the localizer sees none
+        self.found_sweep: dict = {}           # how `min_found` was chosen, saved with it
         self.refine = int(refine)
         if any(scale <= 0 for scale in scales):
             raise ValueError(f"box scales must be positive, got {scales}.")
@@ -113,9 +115,10 @@ class NumberReader:
         spec = {key: tuple(value) if isinstance(value, list) else value for key, value in settings["detector"].items()}
         loaded = cls(*models[:2], detector=models[2], spec=detection.DetectorSpec(**spec),
                      min_confidence=settings["min_confidence"], min_presence=settings["min_presence"],
+                     min_found=settings.get("min_found", settings["min_presence"]),   # older folders: one threshold
                      refine=settings["refine"], scales=tuple(settings["scales"]), whole_photo=settings["whole_photo"],
                      route=settings["route"], pad_edges=settings["pad_edges"], crop=crops.CropSpec(**settings["crop"]))
-        loaded.calibration = settings["calibration"]
+        loaded.calibration, loaded.found_sweep = settings["calibration"], settings.get("min_found_sweep", {})
         return loaded
 
     def save(self, folder: Path | None = None) -> Path:
@@ -126,7 +129,8 @@ class NumberReader:
         for model, name in ((self.reader, READER_FILE), (self.localizer, LOCALIZER_FILE), (self.detector, DETECTOR_FILE)):
             save_for_inference(model, folder / name)
         (folder / SETTINGS_FILE).write_text(json.dumps(
-            {"min_confidence": self.min_confidence, "min_presence": self.min_presence, "refine": self.refine,
+            {"min_confidence": self.min_confidence, "min_presence": self.min_presence, "min_found": self.min_found,
+             "min_found_sweep": self.found_sweep, "refine": self.refine,
              "scales": list(self.scales), "whole_photo": self.whole_photo, "route": self.route,
              "pad_edges": self.pad_edges, "crop": asdict(self.crop), "detector": asdict(self.spec),
              "calibration": self.calibration},
@@ -275,28 +279,56 @@ class NumberReader:
         opened = [images.open_photo(source) for source in _as_list(sources)]
         if not opened:
             return []
-        results = self._read_detected(opened, batch_size)
+        found = self._read_detected(opened, batch_size)
         if self.localizer is None:
-            return results
-        # Where the number fills the photo, the whole-photo localizer's box reads better (real validation):
-        # its reading comes first, and the detector's numbers elsewhere in the photo follow.
-        # A localizer that sees no number leaves the detector's list as it is.
-        for index, (located, found) in enumerate(zip(self._read_located(opened, None, batch_size), results)):
-            first = found[0]
-            found_one = first.box is not None and first.has_number > 0
-            small = found_one and first.box[2] - first.box[0] <= self.route * first.image_size[0]
-            if small or not located.number:
-                continue
-            others = [r for r in found if r.box is not None and r.has_number > 0 and   # found, not a whole photo
-                      box_tools.iou(np.array(r.box), np.array(located.box)) < 0.3]
-            results[index] = [located, *others]
-        return results
+            return found
+        located = self._read_located(opened, None, batch_size)
+        return [self._first_located(listed, seen, self.min_found) for listed, seen in zip(found, located)]
+
+    def _first_located(self, found: list[Reading], located: Reading, min_found: float) -> list[Reading]:
+        """One photo's numbers from the detector's list (`found`) and the localizer's reading (`located`).
+
+        Where the number fills the photo, the whole-photo localizer's box reads better (real validation):
+        its reading comes first, and the detector's numbers elsewhere in the photo follow. Where the
+        localizer sees no number, a detector's number needs a mean digit score of `min_found` (the
+        detector alone takes wall texture for digits in scenes without a number), and the photo is never
+        read whole (it would always read as something).
+        """
+        need = self.min_presence if located.number else min_found
+        kept = [r for r in found if r.number and r.has_number >= need and r.box is not None and r.has_number > 0]
+        first = kept[0] if kept else None
+        small = first is not None and first.box[2] - first.box[0] <= self.route * first.image_size[0]
+        if located.number and not small:
+            return [located, *[r for r in kept if box_tools.iou(np.array(r.box), np.array(located.box)) < 0.3]]
+        return kept or [replace(located, number="", digit_confidences=(), confidence=0.0, box=None, confident=False,
+                                has_number=max([located.has_number, *(r.has_number for r in found)]))]
+
+    def choose_min_found(self, sources, numbers: list[str], grid: tuple[float, ...], *, batch_size: int = 64) -> float:
+        """Set `min_found` to the detector score, of `grid`, whose first readings are right most often on
+        these photos (validation photos with numbers and scenes without, number ""); ties go to the lowest.
+        Returns it and keeps every score's accuracy in `self.found_sweep`."""
+        if self.detector is None or self.localizer is None or not grid:
+            raise ValueError("choose_min_found needs a reader with a detector and a localizer, and a grid of scores.")
+        opened = [images.open_photo(source) for source in _as_list(sources)]
+        if len(opened) != len(numbers):
+            raise ValueError(f"choose_min_found needs one true number per photo, got {len(numbers)} for {len(opened)}.")
+        lowest, self.min_found = self.min_found, min(grid)
+        try:
+            found = self._read_detected(opened, batch_size)       # every number scoring at least the lowest
+        finally:
+            self.min_found = lowest
+        located = self._read_located(opened, None, batch_size)
+        self.found_sweep = {str(score): float(np.mean([self._first_located(f, l, score)[0].number == truth for f, l, truth
+                                                       in zip(found, located, numbers)])) for score in grid}
+        self.min_found = float(max(grid, key=lambda score: (self.found_sweep[str(score)], -score)))
+        return self.min_found
 
     def _read_detected(self, opened: list[images.Photo], batch_size: int) -> list[list[Reading]]:
         """`read_all` with the detector alone."""
         photos = [photo.pixels for photo in opened]
         found = detection.detect(self.detector, photos, self.spec, predict=self._predict)
-        numbers = [[n for n in numbers if n.score >= self.min_presence] for numbers in found]
+        least = min(self.min_presence, self.min_found)       # `_first_located` may ask for more
+        numbers = [[n for n in numbers if n.score >= least] for numbers in found]
         owners, candidates = [], []           # (photo, number) of each candidate box
         for index, (photo, listed) in enumerate(zip(photos, numbers)):
             limits = [*photo.shape[:2]] * 2
@@ -332,23 +364,6 @@ class NumberReader:
         return results
 
 
-def save_for_inference(model: keras.Model, path: Path) -> Path:
-    """Save `model` without its optimizer state (the released models' form); returns the path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _inference_copy(model).save(path)
-    return path
-
-
-def _inference_copy(model: keras.Model) -> keras.Model:
-    """The model without its optimizer (a third of the file size with Adam's slots), same weights."""
-    if getattr(model, "optimizer", None) is None:
-        return model
-    copy = type(model).from_config(model.get_config())    # uncompiled (keras.models.clone_model keeps the optimizer)
-    copy.set_weights(model.get_weights())
-    return copy
-
-
 def _window(box: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """Integer (top, left, bottom, right) inside the photo, at least 1 pixel each way."""
     top, left = (int(np.clip(np.floor(v), 0, limit - 1)) for v, limit in zip(box[:2], shape[:2]))
@@ -360,16 +375,6 @@ def whole_photo_boxes(photos: list[np.ndarray], margin: float = crops.CROP.grow)
     """Tight boxes that, grown by the reader's 30%, span each whole photo (Step 3 without a localizer)."""
     whole = np.array([[0, 0, *photo.shape[:2]] for photo in photos], np.float64)
     return box_tools.scaled(whole, 1 / (1 + margin))
-
-
-def confidence_threshold(correct: np.ndarray, confidence: np.ndarray, target: float = 0.98) -> float:
-    """Lowest confidence that still keeps the answers above it `target` accurate (validation data)."""
-    correct, confidence = np.asarray(correct, bool), np.asarray(confidence, np.float64)
-    coverage = metrics.coverage_at_accuracy(correct, confidence, target)
-    if coverage == 0:
-        return 1.0
-    kept = int(round(coverage * correct.size))
-    return float(np.sort(confidence)[::-1][kept - 1])
 
 
 @functools.lru_cache(maxsize=None)

@@ -36,7 +36,7 @@ def _localizer_args(run: config.RunConfig, blanks: BlankScenes) -> dict:
 
 def train_localizer(run: config.RunConfig, train_rows: crops.NumberTable, blanks: BlankScenes,
                     validation: tuple[np.ndarray, np.ndarray]) -> training.TrainedModel:
-    """Train (or load) the localizer on stand-in photos and empty scenes; every epoch runs, the best IoU is kept."""
+    """Train (or load) the localizer on stand-in images and empty scenes; every epoch runs, the best IoU is kept."""
     step = run.step4
     return training.fit_localizer(*localization.with_blank_scenes(train_rows, blanks.train), validation,
                                   epochs=step.epochs, steps_per_epoch=step.steps_per_epoch,
@@ -83,7 +83,8 @@ def train_detector(run: config.RunConfig, rows: detection_data.DigitTable,
     return training.fit_detector(rows, (real_validation.photos, real_validation.boxes), spec=detection.DetectorSpec(),
                                  batch_size=settings.batch_size, epochs=settings.epochs,
                                  steps_per_epoch=settings.steps_per_epoch, learning_rate=settings.learning_rate,
-                                 seed=run.seed, close=settings.close, dtype=settings.dtype)
+                                 seed=run.seed, close=settings.close, dtype=settings.dtype,
+                                 model_args={"filters": settings.filters, "head": settings.head})
 
 
 def localizer_reader(run: config.RunConfig, reader_model, localizer_model) -> reader.NumberReader:
@@ -103,9 +104,13 @@ def released_reader(run: config.RunConfig, reader_model, localizer_model, detect
 
 
 def calibrate(run: config.RunConfig, number_reader: reader.NumberReader, real_validation,
-              standin_validation: crops.NumberTable) -> float:
-    """Set the released reader's "sure" threshold: the stand-in's validation images give how correctness
-    grows with confidence, the real validation photos its level (both read end to end)."""
+              standin_validation: crops.NumberTable, blank_validation: list[Path]) -> float:
+    """Set the released reader's thresholds on validation data. First the detector score a number needs
+    (`choose_min_found`: real validation photos and scenes without a number, read end to end); then the
+    "sure" threshold: the stand-in's validation images give how correctness grows with confidence, the
+    real validation photos its level (both read end to end). Returns the "sure" threshold."""
+    number_reader.choose_min_found([*real_validation.photos, *blank_validation],
+                                   [*real_validation.numbers, *[""] * len(blank_validation)], run.reader.found_scores)
     return number_reader.calibrate(real_validation.photos, real_validation.numbers, list(standin_validation.paths),
                                    [metrics.number_string(row) for row in standin_validation.labels],
                                    precision=run.reader.sure_precision, level=run.reader.sure_level)
@@ -113,7 +118,7 @@ def calibrate(run: config.RunConfig, number_reader: reader.NumberReader, real_va
 
 def test_figures(test_table: crops.NumberTable, readings: list[reader.Reading], blank_readings: list[reader.Reading],
                  true_box_accuracy: float) -> tuple[np.ndarray, np.ndarray, dict]:
-    """The stand-in test photos read end to end: each box's IoU, each number right or not, and the figures
+    """The stand-in test images read end to end: each box's IoU, each number right or not, and the figures
     (IoU shares, end-to-end accuracy, and why each misread was lost: no box, a loose box (IoU < 0.5), a
     misread in a good box)."""
     found = np.array([r.box is not None for r in readings])

@@ -1,7 +1,10 @@
 """The notebook itself: executed top to bottom in fast mode, and the committed copy kept clean."""
 from __future__ import annotations
 
+import hashlib
 import json
+import re
+import shutil
 import time
 from pathlib import Path
 
@@ -38,18 +41,32 @@ def _progress(notebook, capsys):
     return on_cell_executed
 
 
+def _models_digest() -> dict[str, str]:
+    """SHA-256 of every file in the released models/ folder."""
+    folder = PROJECT_ROOT / "models"
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.glob("*")) if p.is_file()}
+
+
 def test_notebook_runs_top_to_bottom_in_fast_mode(tmp_path: Path, monkeypatch, capsys) -> None:
-    monkeypatch.setenv("DIGITS_FAST", "1")
-    monkeypatch.setenv("DIGITS_OUTPUT_DIR", str(tmp_path / "out"))
+    # Started the way a student would: the notebook's own switch set to True, no environment variable.
+    for name in ("DIGITS_FAST", "DIGITS_OUTPUT_DIR", "DIGITS_MODELS_DIR"):
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("DIGITS_CACHE_DIR", str(tmp_path / "cache"))
     # The kernel shows figures inline as in Jupyter (conftest's Agg would leave them out of the outputs).
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    out = PROJECT_ROOT / "build" / "fast"
+    shutil.rmtree(out, ignore_errors=True)
+    released = _models_digest()
     notebook = nbformat.read(NOTEBOOK, as_version=4)
+    switch = [cell for cell in notebook.cells if cell.cell_type == "code" and "FAST_MODE = " in cell.source]
+    assert len(switch) == 1
+    switch[0].source = re.sub(r"^FAST_MODE = .*$", "FAST_MODE = True", switch[0].source, count=1, flags=re.M)
     NotebookClient(notebook, timeout=600, kernel_name="python3", on_cell_executed=_progress(notebook, capsys),
                    resources={"metadata": {"path": str(PROJECT_ROOT)}},
                    config=Config(KernelManager={"transport": "ipc"})).execute()   # no TCP ports, no warning
     assert not _errors(notebook)
-    record = json.loads((tmp_path / "out" / "results" / "metrics.json").read_text())
+    assert _models_digest() == released, "a fast run wrote into the released models/"
+    record = json.loads((out / "results" / "metrics.json").read_text())
     assert record["run"]["fast_mode"] is True
     step1 = record["step1"]
     for key in ("sequence_accuracy", "per_digit_accuracy", "coverage_at_98", "train_seconds"):
@@ -67,14 +84,14 @@ def test_notebook_runs_top_to_bottom_in_fast_mode(tmp_path: Path, monkeypatch, c
         assert digits["count"] == 593 and digits["tesseract_accuracy"] is None
         for key in ("accuracy", "end_to_end_accuracy", "confident_share"):
             assert 0 <= digits[key] <= 1, key
-    assert (tmp_path / "out" / "models" / "step1_reader.keras").exists()
+    assert (out / "models" / "step1_reader.keras").exists()
     assert record["step3"]["images"] >= 6 and record["step3"]["labelled"] == record["step3"]["images"]
     # A fast run saves its end-to-end reader under its own output folder, never over the released models/.
     assert {"number_reader.keras", "number_localizer.keras", "number_reader.json"} <= \
-        {p.name for p in (tmp_path / "out" / "models").iterdir()}
-    figures = {p.name for p in (tmp_path / "out" / "figures").glob("*.png")}
+        {p.name for p in (out / "models").iterdir()}
+    figures = {p.name for p in (out / "figures").glob("*.png")}
     # No figure is hard to read: titles, legends, tick labels, text size (plotting.save_fig records them).
-    problems = json.loads((tmp_path / "out" / "figures" / "figure_problems.json").read_text())
+    problems = json.loads((out / "figures" / "figure_problems.json").read_text())
     assert problems == {}, problems
     assert {"step1_synthetic_samples.png", "step1_training_curves.png", "step1_confusion.png", "step2_samples.png",
             "step3_new_images.png", "step4_best_worst.png", "step4_new_images.png"} <= figures

@@ -161,11 +161,11 @@ def test_confidence_threshold_keeps_98_percent_accuracy_above_it() -> None:
     confidence = np.linspace(1, 0.01, 100)
     correct = np.ones(100, bool)
     correct[[10, 60, 70, 80]] = False          # 1 error in the top 60 (98.3%), 4 in all
-    threshold = reader.confidence_threshold(correct, confidence)
+    threshold = metrics.confidence_threshold(correct, confidence)
     kept = confidence >= threshold
     assert correct[kept].mean() >= 0.98
     assert kept.sum() == round(100 * metrics.coverage_at_accuracy(correct, confidence)) == 60
-    assert reader.confidence_threshold(np.zeros(5, bool), np.ones(5)) == 1.0
+    assert metrics.confidence_threshold(np.zeros(5, bool), np.ones(5)) == 1.0
 
 
 def test_a_refining_pass_looks_again_inside_the_first_box() -> None:
@@ -334,3 +334,24 @@ def test_the_detector_path_says_no_number_when_it_finds_no_digit() -> None:
     whole = empty.read(_photo(80, 120))[0]
     assert whole.number and whole.has_number == 0.0
     np.testing.assert_allclose(boxes.grown(whole.box, 0.3), (0, 0, 80, 120), atol=1e-6)
+
+
+def test_a_scene_without_a_number_is_no_number_and_min_found_is_chosen_on_validation(tmp_path: Path) -> None:
+    released = tiny_number_reader(presence=0.6)           # the detector finds the whole photo, score 0.6
+    released.whole_photo = True
+    layer = released.localizer.get_layer("has_number")    # the localizer sees no number
+    layer.set_weights([np.zeros_like(layer.get_weights()[0]), np.array([-8.0], np.float32)])
+    photos = [_photo(80, 120, seed=s) for s in range(3)]
+    released.min_found = 0.7                              # below the score a number needs, and no whole-photo read
+    assert [r.status for r in released.read(photos)] == ["no number"] * 3
+    released.min_found = 0.5
+    numbers = [r.number for r in released.read(photos)]
+    assert all(numbers)
+    assert released.choose_min_found(photos, [""] * 3, (0.5, 0.7)) == 0.7       # empty scenes: the stricter score
+    assert released.found_sweep == {"0.5": 0.0, "0.7": 1.0}
+    assert released.choose_min_found(photos, numbers, (0.5, 0.7)) == 0.5         # numbers there: the score that finds them
+    released.save(tmp_path)
+    loaded = reader.NumberReader.load(tmp_path)
+    assert (loaded.min_found, loaded.found_sweep) == (0.5, {"0.5": 1.0, "0.7": 0.0})
+    with pytest.raises(ValueError, match="one true number per photo"):
+        released.choose_min_found(photos, numbers[:1], (0.5,))

@@ -53,7 +53,7 @@ def test_markdown_table() -> None:
 
 def test_update_readme_replaces_only_the_marked_section(tmp_path: Path) -> None:
     readme = tmp_path / "README.md"
-    readme.write_text(f"intro\n{results.README_START}\nold\n{results.README_END}\noutro\n")
+    readme.write_text(f"intro\n{results.README_START}\nthe previous table\n{results.README_END}\noutro\n")
     record = {"run": {"fast_mode": False, "cpu_cores": 2, "started": "now"},
               "step1": {"count": 10, "sequence_accuracy": 0.5, "per_digit_accuracy": 0.75,
                         "coverage_at_98": 0.25, "train_seconds": 120},
@@ -61,11 +61,11 @@ def test_update_readme_replaces_only_the_marked_section(tmp_path: Path) -> None:
                         "train_seconds": 600, "data_source": "offline stand-in (NOT real SVHN)"}}
     results.update_readme(readme, record)
     text = readme.read_text()
-    assert text.startswith("intro\n") and text.endswith("\noutro\n") and "old" not in text
-    assert "| 50.00% | 75.00% | 25.0% at 98% accuracy | 2.0 min |" in text
+    assert text.startswith("intro\n") and text.endswith("\noutro\n") and "previous" not in text
+    assert "| 50.00% | 75.00% | 25.0% kept at 98% accuracy (threshold set on these test numbers) | 2.0 min |" in text
     assert "(full run, 2 CPU cores, started now)" in text   # a record without a processor, as before
     assert ("| 2: reader inside the true box (rendered stand-in, not photos) | 20 stand-in test numbers | 90.00% | "
-            "95.00% | 80.0% at 98% accuracy | 10.0 min |") in text
+            "95.00% | 80.0% kept at 98% accuracy (threshold set on these test numbers) | 10.0 min |") in text
     record["step3"] = {"labelled": 6, "correct": 2, "real_photos": {"labelled": 2, "correct": 1, "found": 2},
                        "made_images": {"labelled": 4, "correct": 1}}
     record["step4"] = {"test_numbers": 20, "data_source": "stand-in", "end_to_end_accuracy": 0.85,
@@ -77,8 +77,8 @@ def test_update_readme_replaces_only_the_marked_section(tmp_path: Path) -> None:
     text = readme.read_text()
     assert ("| 3: new images, read by the released reader (found: box IoU >= 0.5) | 6 labelled images in "
             "`images/` | real photos: found 2/2, read 1/2; made images: read 3/4 |") in text
-    assert "| 20 stand-in test photos | 85.00% (true box: 90.00%) | - | - | 1.0 min |" in text
-    assert "stand-in test photos: mean IoU 0.812, 95.0% of boxes at IoU >= 0.5, 70.0% at >= 0.75; 90.0% of 10 scenes" in text
+    assert "| 20 stand-in test images | 85.00% (true box: 90.00%) | - | - | 1.0 min |" in text
+    assert "stand-in test images: mean IoU 0.812, 95.0% of boxes at IoU >= 0.5, 70.0% at >= 0.75; 90.0% of 10 scenes" in text
     assert "real SVHN" not in text   # no row for real photos a run did not read
     record["run"]["processor"] = "Test CPU, AVX2"
     results.update_readme(readme, record)
@@ -181,7 +181,10 @@ def test_real_photo_tables_show_every_figure_beside_tesseract() -> None:
            "20.0% of photos, 0.0% right |" in status and "| none |" in status
     assert results.status_table({}) == ""
     glance = results.glance_table({"run": {}, "real": REAL})
-    assert "80.0% (Tesseract: 23.0%)" in glance and "40.0% marked sure, 75.0% of them right" in glance
+    assert "80.0% (Tesseract: 23.0%)" in glance and "237 of 593 marked sure, 178 of 237 right" in glance
+    with_peer = results.glance_table({"run": {}, "real": {**REAL, "peers": {"chars74k": {"rapidocr": {"true_box": {
+        "accuracy": 0.91}}}}}})
+    assert "80.0% (RapidOCR: 91.0%; Tesseract: 23.0%)" in with_peer
     assert "5/9 read (true box: 7/9; Tesseract: 0/9)" in glance
     # Each mode names the file it actually wrote (a fast run writes under build/fast/).
     assert "_From `build/fast/results/metrics.json` (fast smoke run" in results.glance_table({"run": {"fast_mode": True}})
@@ -218,7 +221,8 @@ def test_real_svhn_leads_the_glance_table_and_says_what_it_measured() -> None:
                                              "coverage_at_98": 1.0, "train_seconds": 600}})
     rows = [line for line in glance.splitlines() if line.startswith("| ")][1:]
     assert "real SVHN" in rows[0] and "128 real SVHN test photos" in rows[0] and rows[1].startswith("| 1: synthetic")
-    assert "60.0% (in the true box: 80.0%)" in rows[0] and "40.0% marked sure, 95.0% of them right" in rows[0]
+    assert "60.0% (in the true box: 80.0%)" in rows[0] and "51 of 128 marked sure, 48 of 51 right" in rows[0]
+    assert "threshold set on these test numbers" in rows[1]
 
 
 def test_svhn_length_and_peer_tables_show_each_figure() -> None:
