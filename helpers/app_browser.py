@@ -1,19 +1,22 @@
-"""The web page driven in a headless Chromium (Selenium): upload a photo, read the answer, take a screenshot.
+"""The web page driven in a headless Chromium (Selenium): upload a photo or take one with the webcam, read
+the answer, take a screenshot. The webcam is Chromium's fake camera playing a short video made from a photo.
 
 For the browser tests and the report's picture of the page; the application itself does not need it.
 """
 from __future__ import annotations
 
+import tempfile
 import time
 from pathlib import Path
 
 from PIL import Image
 
-from helpers import app_server
+from helpers import app_server, images
 
 
-def chromium(width: int = 1100, height: int = 900):
-    """A headless Chromium driven by Selenium (Debian's chromium + chromium-driver, no downloads)."""
+def chromium(width: int = 1100, height: int = 900, camera: Path | None = None):
+    """A headless Chromium driven by Selenium (Debian's chromium + chromium-driver, no downloads); with
+    `camera`, a Y4M video (`camera_video`) is its webcam, allowed without asking."""
     import shutil
 
     from selenium import webdriver
@@ -25,10 +28,26 @@ def chromium(width: int = 1100, height: int = 900):
         raise FileNotFoundError("Chromium and its driver are needed (Debian: apt-get install chromium chromium-driver).")
     options = webdriver.ChromeOptions()
     options.binary_location = browser
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                 f"--window-size={width},{height}"):
+    flags = ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", f"--window-size={width},{height}"]
+    if camera is not None:
+        flags += ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                  f"--use-file-for-fake-video-capture={Path(camera).resolve()}"]
+    for flag in flags:
         options.add_argument(flag)
     return webdriver.Chrome(service=Service(driver), options=options)
+
+
+def camera_video(photo: Path, path: Path, *, width: int = 640, frames: int = 20, fps: int = 10) -> Path:
+    """A short still video of `photo` (upright, `width` px wide) in Y4M 4:2:0, the format Chromium's fake camera plays."""
+    image = Image.fromarray(images.load_image(photo))
+    height = max(2, round(image.height * width / image.width / 2) * 2)     # 4:2:0 needs even sides
+    frame = image.resize((width, height), Image.LANCZOS).convert("YCbCr")
+    luma, blue, red = frame.split()
+    half = (width // 2, height // 2)
+    planes = luma.tobytes() + blue.resize(half, Image.BILINEAR).tobytes() + red.resize(half, Image.BILINEAR).tobytes()
+    path = Path(path)
+    path.write_bytes(f"YUV4MPEG2 W{width} H{height} F{fps}:1 Ip A1:1 C420jpeg\n".encode() + (b"FRAME\n" + planes) * frames)
+    return path
 
 
 def save_screenshot(browser, path: Path, pad: int = 12) -> Path:
@@ -67,15 +86,29 @@ def upload_in_browser(browser, url: str, photo: Path, timeout: float = 30.0) -> 
     return {name: text(name) for name in ("state", "number", "status", "message")}
 
 
-def page_screenshot(number_reader, photo: Path, screenshot: Path) -> dict:
-    """Serve the page from a thread, upload `photo` in Chromium, save the page as `screenshot`: what it
-    showed, the seconds from the upload to the answer and the screenshot's width. FileNotFoundError
-    without Chromium."""
-    with app_server.BackgroundServer(number_reader) as server:
-        browser = chromium()
+def webcam_in_browser(browser, url: str, timeout: float = 30.0) -> dict[str, str]:
+    """Open the page, start its webcam, take a picture once the video plays, wait for the answer."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(url)
+    browser.find_element(By.ID, "camera").click()
+    WebDriverWait(browser, timeout).until(lambda b: b.execute_script("return document.getElementById('video').videoWidth > 0"))
+    browser.find_element(By.ID, "snap").click()
+    text = lambda name: browser.find_element(By.ID, name).get_attribute("textContent")
+    WebDriverWait(browser, timeout).until(lambda _: text("state") in ("done", "error"))
+    return {name: text(name) for name in ("state", "number", "status", "message")}
+
+
+def page_screenshot(number_reader, photo: Path, screenshot: Path, *, webcam: bool = False) -> dict:
+    """Serve the page from a thread, upload `photo` in Chromium (or, with `webcam`, show it to the page's webcam
+    and take a picture), save the page as `screenshot`: what it showed, the seconds from the upload or the
+    picture to the answer and the screenshot's width. FileNotFoundError without Chromium."""
+    with app_server.BackgroundServer(number_reader) as server, tempfile.TemporaryDirectory() as folder:
+        browser = chromium(camera=camera_video(photo, Path(folder) / "camera.y4m") if webcam else None)
         try:
             start = time.perf_counter()
-            shown = upload_in_browser(browser, server.url, photo)
+            shown = webcam_in_browser(browser, server.url) if webcam else upload_in_browser(browser, server.url, photo)
             seconds = time.perf_counter() - start
             save_screenshot(browser, screenshot)   # cropped to the page's content
         finally:

@@ -204,6 +204,14 @@ def digit_confusion(predicted_rows: np.ndarray, labels: np.ndarray) -> np.ndarra
     return matrix
 
 
+def top_confusions(matrix: np.ndarray, labels: list[str], count: int = 3) -> list[tuple[str, str, int]]:
+    """The `count` most frequent mistakes of a confusion matrix (rows true, columns predicted): (true, read, times)."""
+    errors = matrix.astype(np.int64).copy()
+    np.fill_diagonal(errors, 0)
+    order = np.argsort(errors, axis=None)[::-1][:count]
+    return [(labels[i], labels[j], int(errors[i, j])) for i, j in zip(*np.unravel_index(order, errors.shape)) if errors[i, j]]
+
+
 def margin_95(accuracy: float, count: int) -> float:
     """Half-width of the 95% interval of an accuracy measured on `count` numbers (Wilson score interval)."""
     if count <= 0:

@@ -64,21 +64,54 @@ def is_right(label: dict | None, number: str) -> bool | None:
 
 
 def verdict_colours(folder: NewImages, readings: list) -> list[str]:
-    """A title colour per image: green read right, red read wrong, gray no label to check against."""
-    return [{None: "gray", True: "green", False: "red"}[is_right(label, r.number)]
+    """A title colour per image: green read right, red read wrong, gray no label to check against (or not read)."""
+    return [{None: "gray", True: "green", False: "red"}[None if r is None else is_right(label, r.number)]
             for label, r in zip(folder.labels, readings)]
 
 
 def score(folder: NewImages, readings: list) -> dict:
-    """Right answers among the labelled images, for all of them and per kind; unsure flags counted."""
+    """Right answers among the labelled images (readings None: not read), for all of them and per kind: how
+    many hold a number and how many of those were read right; sure answers and how many of them were right."""
     def part(kind: str | None) -> dict:
         chosen = [(label, r) for label, r, k in zip(folder.labels, readings, folder.kinds())
-                  if label is not None and (kind is None or k == kind)]
+                  if label is not None and r is not None and (kind is None or k == kind)]
         right = [bool(is_right(label, r.number)) for label, r in chosen]
-        return {"labelled": len(chosen), "correct": sum(right), "accuracy": float(np.mean(right)) if right else None}
+        with_number = [ok for (label, _), ok in zip(chosen, right) if label["number"]]
+        return {"labelled": len(chosen), "correct": sum(right), "accuracy": float(np.mean(right)) if right else None,
+                "with_number": len(with_number), "numbers_read": sum(with_number)}
 
-    return {"images": len(readings), **part(None), "real_photos": part(REAL), "made_images": part(MADE),
-            "flagged_unsure": sum(r.status != "read" for r in readings)}
+    sure = [bool(is_right(label, r.number)) for label, r in zip(folder.labels, readings)
+            if r is not None and label is not None and r.status == "read"]
+    return {"images": sum(r is not None for r in readings), **part(None), "real_photos": part(REAL),
+            "made_images": part(MADE), "flagged_unsure": sum(r is not None and r.status != "read" for r in readings),
+            "sure": len(sure), "sure_right": sum(sure)}
+
+
+def in_true_boxes(folder: NewImages, number_reader) -> list:
+    """Each image read inside its labelled box, as the reader was trained (None where no box is labelled)."""
+    boxed = [i for i, label in enumerate(folder.labels) if label and label.get("box")]
+    read = number_reader.read([folder.photos[i] for i in boxed],
+                              boxes=np.array([folder.labels[i]["box"] for i in boxed], np.float64)) if boxed else []
+    by_index = dict(zip(boxed, read))
+    return [by_index.get(i) for i in range(len(folder.labels))]
+
+
+def around_number(photo: np.ndarray, true_box, found_box, margin: float = 1.0) -> tuple[np.ndarray, object, object]:
+    """The photo cut to its true number's box grown by `margin` of its height on every side, and the true and
+    found boxes in the cut's pixels (the found box clipped to it; None where it lies outside). Without a true
+    box, the whole photo and the boxes as they are: a figure can then show the number at a legible size."""
+    if true_box is None:
+        return photo, None, found_box
+    top, left, bottom, right = np.asarray(true_box, np.float64)
+    room = margin * (bottom - top)
+    window = np.array([max(0, int(top - room)), max(0, int(left - room)),
+                       min(photo.shape[0], int(np.ceil(bottom + room))), min(photo.shape[1], int(np.ceil(right + room)))])
+    shift = np.array([window[0], window[1], window[0], window[1]], np.float64)
+    found = None
+    if found_box is not None:
+        clipped = np.clip(np.asarray(found_box, np.float64), [window[0], window[1]] * 2, [window[2], window[3]] * 2)
+        found = clipped - shift if (clipped[2] > clipped[0] and clipped[3] > clipped[1]) else None
+    return photo[window[0]:window[2], window[1]:window[3]], np.asarray(true_box, np.float64) - shift, found
 
 
 def box_ious(folder: NewImages, readings: list) -> list[float]:

@@ -44,6 +44,6 @@ def models_dir(fast: bool | None = None) -> Path:
 
     A full run writes them there (with report.html and results/metrics.json); a fast run writes
     its own under its output folder (`build/fast/models/`), so it never replaces the released ones.
-    `fast`: the run's own switch (the notebook's FAST_MODE); None reads $DIGITS_FAST.
+    `fast`: the run's own switch (FAST_MODE in the notebook); None reads $DIGITS_FAST.
     """
     return _env_path("DIGITS_MODELS_DIR", output_dir(fast_mode() if fast is None else fast) / "models")

@@ -1,7 +1,6 @@
 """Figures for the report, all saved through one helper."""
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -11,6 +10,7 @@ FIGURE_DIR: Path | None = None
 SAVE_DPI = 110          # savefig.dpi of the report's figures
 REPORT_WIDTH_PX = 1000  # report.html shows a figure at most about this wide (wider PNGs are scaled down)
 MIN_TEXT_PX = 9         # text smaller than this, as report.html shows it, is hard to read
+MIN_NUMBER_PX = 10      # a true number box shorter than this in report.html shows digits nobody can check
 PROBLEMS_FILE = "figure_problems.json"
 
 
@@ -105,9 +105,29 @@ def _record_problems(name: str, problems: list[str]) -> None:
 
 
 def caption(text: str, panel_inches: float, fontsize: float = 9) -> str:
-    """A panel title wrapped to the panel's width (about 0.65 em per character), so neighbours never overlap."""
+    """A panel title wrapped to the panel's width (about 0.65 em per character), so neighbours never overlap;
+    a word too long for a line (a file name) breaks after an underscore or a hyphen, never inside a part."""
     per_line = max(8, int(panel_inches * 72 / (0.65 * fontsize)))
-    return "\n".join(textwrap.fill(line, per_line) for line in str(text).splitlines() or [""])
+    return "\n".join(_wrap(line, per_line) for line in str(text).splitlines() or [""])
+
+
+def _wrap(line: str, width: int) -> str:
+    """Greedy wrap of one line at spaces, and inside long words after "_" or "-"."""
+    import re
+
+    pieces = []                                      # (text, joins the previous piece without a space)
+    for word in line.split():
+        parts = re.findall(r"[^_-]*[_-]|[^_-]+", word) if len(word) > width else [word]
+        pieces += [(part, index > 0) for index, part in enumerate(parts)]
+    lines, current = [], ""
+    for part, glued in pieces:
+        joined = current + ("" if glued or not current else " ") + part
+        if current and len(joined) > width:
+            lines.append(current)
+            current = part
+        else:
+            current = joined
+    return "\n".join([*lines, current])
 
 
 def title_clashes(fig: plt.Figure) -> list[str]:
@@ -140,8 +160,8 @@ def _shown_scale(width_inches: float) -> float:
 
 def figure_problems(fig: plt.Figure) -> list[str]:
     """What makes a figure hard to read, laid out as `save_fig` saves it: titles that overlap or run out
-    of it, a legend over plotted data or over tick labels, tick labels over each other, and text
-    smaller than MIN_TEXT_PX pixels as report.html shows the figure."""
+    of it, a legend over plotted data or over tick labels, tick labels over each other, text smaller
+    than MIN_TEXT_PX pixels and true number boxes shorter than MIN_NUMBER_PX as report.html shows the figure."""
     from matplotlib.text import Text
 
     problems = title_clashes(fig)           # lays the figure out and draws it
@@ -171,6 +191,12 @@ def figure_problems(fig: plt.Figure) -> list[str]:
                     if t.get_visible() and t.get_text().strip() and id(t) not in hidden
                     and t.get_fontsize() * SAVE_DPI / 72 * shown < MIN_TEXT_PX})
     problems += [f"{text!r} is under {MIN_TEXT_PX} px tall in the report" for text in small]
+    for axis in fig.axes:
+        for patch in (p for p in axis.patches if p.get_gid() == "number"):
+            tall = patch.get_window_extent(renderer).height * SAVE_DPI / fig.dpi * shown
+            if tall < MIN_NUMBER_PX:
+                problems.append(f"the number in {axis.get_title().splitlines()[0][:30] or 'a panel'!r} is {tall:.0f} px "
+                                f"tall in the report (under {MIN_NUMBER_PX})")
     return problems
 
 
@@ -242,8 +268,11 @@ def training_curves(histories: dict[str, dict[str, list[float]]], title: str,
     loss_axis.set(xlabel="epoch", ylabel="training loss (sum over heads)", title="Training loss",
                   yscale="log")
     accuracy_axis.set(xlabel="epoch", ylabel="whole-number accuracy (%)", title="Validation accuracy")
+    from matplotlib.ticker import MaxNLocator
+
     for axis in (loss_axis, accuracy_axis):
         axis.grid(alpha=0.3)
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))    # epochs are whole
     # One legend for both panels, below them: inside a panel it hid curves and labels.
     fig.legend(*loss_axis.get_legend_handles_labels(), loc="outside lower center",
                ncol=min(len(histories), 2), frameon=False)
@@ -307,13 +336,15 @@ def photo_grid(photos: list[np.ndarray], titles: list[str], *, digit_boxes: list
         axis.imshow(photos[index])
         for left, top, width, height in ([] if digit_boxes is None else digit_boxes[index]):
             axis.add_patch(Rectangle((left, top), width, height, fill=False, color="red", lw=1))
+        # The true box first, the predicted one dashed on top of it: a close prediction stays visible.
+        if true_frames is not None and true_frames[index] is not None:
+            top, left, bottom, right = true_frames[index]
+            axis.add_patch(Rectangle((left, top), right - left, bottom - top, fill=False, color="lime", lw=2.5,
+                                     gid="number"))      # `figure_problems` checks its size
         if frames is not None and frames[index] is not None:
             top, left, bottom, right = frames[index]
             axis.add_patch(Rectangle((left, top), right - left, bottom - top, fill=False, color="yellow",
-                                     lw=1.5, ls="--"))
-        if true_frames is not None and true_frames[index] is not None:
-            top, left, bottom, right = true_frames[index]
-            axis.add_patch(Rectangle((left, top), right - left, bottom - top, fill=False, color="lime", lw=1.5))
+                                     lw=1.5, ls="--", zorder=3))
         axis.set_title(captions[index], fontsize=size, color=title_colors[index] if title_colors else "black")
     if title:   # at least as large as the panels' captions: a wide grid is shown scaled down
         from matplotlib.font_manager import FontProperties

@@ -179,9 +179,15 @@ def reader_figures(svhn_test: dict, real: dict) -> dict[str, dict[str, float]]:
     return figures
 
 
+def true_box_right(number_reader, photos: "LabelledPhotos") -> np.ndarray:
+    """Per labelled photo, whether `number_reader` reads its whole number inside the true box."""
+    readings = read_in_boxes(number_reader, photos.photos, photos.boxes)
+    return np.array([r.number == truth for r, truth in zip(readings, photos.numbers)])
+
+
 def true_box_accuracy(number_reader, photos: "LabelledPhotos") -> float:
     """Share of labelled photos whose whole number `number_reader` reads inside the true box."""
-    return reading_scores(read_in_boxes(number_reader, photos.photos, photos.boxes), photos.numbers)["accuracy"]
+    return float(true_box_right(number_reader, photos).mean())
 
 
 def status_scores(readings: list, truth: list[str]) -> dict[str, dict[str, float]]:

@@ -288,9 +288,11 @@ def framing_table(scores: dict[str, dict[str, float]]) -> str:
 
 
 def length_table(by_length: dict[str, dict], columns: dict[str, str]) -> str:
-    """Whole-number accuracy per number length: {length: {"count": n, key: accuracy, ...}}, `columns` key -> title."""
+    """Whole-number accuracy per number length: {length: {"count": n, key: accuracy or count, ...}}, `columns` key ->
+    title (whole numbers are shown as counts)."""
     rows = [{"length": f"{length} digit{'s' if length != '1' else ''}", "count": f"{f['count']:,}",
-             **{key: percent(f.get(key)) for key in columns}} for length, f in sorted(by_length.items())]
+             **{key: f"{f[key]:,}" if isinstance(f.get(key), int) else percent(f.get(key)) for key in columns}}
+            for length, f in sorted(by_length.items())]
     return markdown_table(rows, {"length": "length", "count": "numbers", **columns})
 
 

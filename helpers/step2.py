@@ -86,10 +86,13 @@ def whole_number_accuracy(model, crop_set: tuple[np.ndarray, np.ndarray]) -> flo
                                             crop_set[1]).mean())
 
 
-def by_length(decoded_metrics: dict, labels: np.ndarray) -> dict[str, dict]:
-    """Per number length present: how many test numbers, and the share read whole."""
+def by_length(decoded_metrics: dict, labels: np.ndarray, train_labels: np.ndarray | None = None) -> dict[str, dict]:
+    """Per number length present: how many test numbers, the share read whole and, with `train_labels`,
+    how many training numbers had that length."""
     lengths = labels[:, 0]
-    return {str(n): {"count": int((lengths == n).sum()), "accuracy": decoded_metrics[f"sequence_accuracy_length_{n}"]}
+    train = {} if train_labels is None else {n: int((train_labels[:, 0] == n).sum()) for n in range(1, 6)}
+    return {str(n): {"count": int((lengths == n).sum()), "accuracy": decoded_metrics[f"sequence_accuracy_length_{n}"],
+                     **({"training_numbers": train[n]} if train else {})}
             for n in range(1, 6) if (lengths == n).any()}
 
 

@@ -48,3 +48,12 @@ def image_lines(entries: list[dict]) -> str:
         lines.append(f"* **{entry['name']}**{how}: {answer(entry['number'], entry['confidence'], entry['status'])}"
                      f"{box}; {verdict(entry['truth'], entry['number'])}.")
     return "\n".join(lines)
+
+
+def verdicts(changes: dict[str, tuple[float, float]]) -> str:
+    """Which changes read more or fewer numbers beyond their paired 95% margin, in words."""
+    helped = [name for name, (difference, margin) in changes.items() if difference > margin]
+    hurt = [name for name, (difference, margin) in changes.items() if -difference > margin]
+    parts = ([f"{' and '.join(helped)} read more beyond the noise"] if helped else []) + \
+        ([f"{' and '.join(hurt)} read fewer: the options that made the results worse"] if hurt else [])
+    return "; ".join(parts) if parts else "no change moved the result beyond the noise"

@@ -139,6 +139,23 @@ def test_web_page_in_a_real_headless_browser(tmp_path: Path, saved_models) -> No
         assert screenshot.size[0] >= 500
 
 
+@pytest.mark.skipif(not (shutil.which("chromium") and shutil.which("chromedriver")),
+                    reason="Debian's chromium + chromium-driver are not installed (scripts/test.sh installs them)")
+def test_the_web_page_reads_a_picture_from_its_webcam(tmp_path: Path, saved_models) -> None:
+    from helpers import reader
+
+    video = app_browser.camera_video(GOOD, tmp_path / "camera.y4m", width=320, frames=3)
+    header = video.read_bytes()[:60].split(b"\n")[0].decode()
+    assert header.startswith("YUV4MPEG2 W320 H") and header.endswith("C420jpeg")
+    height = int(header.split(" H")[1].split()[0])
+    assert len(video.read_bytes()) == len(header) + 1 + 3 * (6 + 320 * height * 3 // 2)
+    number_reader = reader.NumberReader.load(saved_models)
+    shown = app_browser.page_screenshot(number_reader, GOOD, tmp_path / "webcam.png", webcam=True)
+    assert shown["state"] == "done" and shown["message"] == "" and shown["status"]
+    with Image.open(tmp_path / "webcam.png") as screenshot:
+        assert screenshot.size[0] >= 500
+
+
 def test_a_screenshot_is_cropped_to_the_page_content(tmp_path) -> None:
     class Browser:
         def save_screenshot(self, path: str) -> None:

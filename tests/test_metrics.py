@@ -125,3 +125,9 @@ def test_the_sure_threshold_takes_the_shape_from_many_answers_and_a_cautious_lev
     assert np.isfinite(fit["intercept"]) and 0 < perfect < 1  # all right: still a finite, cautious level
     with pytest.raises(ValueError, match="at least one answer"):
         metrics.sure_threshold((confidence, right), (np.zeros(0), np.zeros(0, bool)))
+
+
+def test_top_confusions_lists_the_commonest_mistakes_first() -> None:
+    matrix = np.array([[50, 3, 0], [1, 40, 7], [0, 0, 9]])
+    assert metrics.top_confusions(matrix, ["0", "1", "blank"], 2) == [("1", "blank", 7), ("0", "1", 3)]
+    assert metrics.top_confusions(np.eye(3, dtype=int), ["a", "b", "c"]) == []

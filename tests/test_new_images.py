@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+
+import numpy as np
 
 from conftest import PROJECT_ROOT
 from helpers import images
@@ -58,8 +61,11 @@ def test_load_puts_real_photos_first_and_scores_accepted_second_numbers(tmp_path
     read = [SimpleNamespace(number=n, confidence=0.9, status="read") for n in ("309", "13", "7")]
     scores = new_images.score(folder, read)
     assert scores["labelled"] == 2 and scores["correct"] == 1
-    assert scores["real_photos"] == {"labelled": 1, "correct": 1, "accuracy": 1.0}
+    assert scores["real_photos"] == {"labelled": 1, "correct": 1, "accuracy": 1.0, "with_number": 1, "numbers_read": 1}
     assert scores["made_images"]["correct"] == 0
+    assert (scores["sure"], scores["sure_right"]) == (3 - 1, 1)      # the unlabelled image is not counted
+    skipped = new_images.score(folder, [read[0], None, read[2]])     # None: not read (no labelled box)
+    assert skipped["labelled"] == 1 and skipped["images"] == 2 and skipped["made_images"]["labelled"] == 0
     assert new_images.is_right(folder.labels[0], "") is False and new_images.is_right(None, "1") is None
     entries = new_images.entries(folder, read)
     assert entries[0]["truth"] == "309" and entries[1]["truth"] == "12" and entries[2]["truth"] is None
@@ -73,3 +79,35 @@ def test_box_hits_count_good_boxes_among_the_images_that_hold_a_number() -> None
                {"kind": new_images.MADE, "iou": None, "truth": "8"}]
     assert new_images.box_hits(entries) == {new_images.REAL: (1, 2), new_images.MADE: (1, 2)}
     assert new_images.box_hits(entries, least_iou=0.6) == {new_images.REAL: (1, 2), new_images.MADE: (0, 2)}
+
+
+def test_in_true_boxes_reads_each_labelled_box_and_skips_the_others() -> None:
+    from types import SimpleNamespace
+
+    from helpers import new_images
+
+    photos = [np.zeros((20, 30, 3), np.uint8), np.ones((40, 50, 3), np.uint8)]
+    folder = new_images.NewImages([Path("a.png"), Path("b.png")], photos,
+                                  [{"number": "", "box": None}, {"number": "7", "box": [1, 2, 30, 40]}])
+    calls = []
+
+    class Reader:
+        def read(self, sources, boxes):
+            calls.append((len(sources), boxes.tolist()))
+            return [SimpleNamespace(number="7") for _ in sources]
+
+    readings = new_images.in_true_boxes(folder, Reader())
+    assert readings[0] is None and readings[1].number == "7" and calls == [(1, [[1.0, 2.0, 30.0, 40.0]])]
+
+
+def test_around_number_cuts_to_the_true_box_and_moves_both_boxes() -> None:
+    from helpers import new_images
+
+    photo = np.arange(100 * 200 * 3, dtype=np.uint32).reshape(100, 200, 3)
+    cut, true, found = new_images.around_number(photo, [40, 80, 50, 120], [45, 60, 55, 100], margin=1.0)
+    assert cut.shape[:2] == (30, 60) and (cut == photo[30:60, 70:130]).all()
+    assert true.tolist() == [10, 10, 20, 50] and found.tolist() == [15, 0, 25, 30]     # clipped at the cut's left
+    _, _, outside = new_images.around_number(photo, [40, 80, 50, 120], [0, 0, 5, 5])
+    assert outside is None
+    whole, none, same = new_images.around_number(photo, None, [1, 2, 3, 4])
+    assert whole is photo and none is None and same == [1, 2, 3, 4]

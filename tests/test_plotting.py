@@ -111,3 +111,21 @@ def test_tick_labels_that_run_together_are_found_and_the_confusion_matrix_slants
     matrix = np.zeros((10, 12), np.int64)
     matrix[:, 10] = 50
     assert plotting.figure_problems(plotting.confusion(matrix, labels, "Chars74K digits")) == []
+
+
+def test_a_number_too_small_to_check_in_the_report_is_a_problem() -> None:
+    import re
+
+    photo = np.zeros((400, 600, 3), np.uint8)     # a 6-column grid shows it about 115 px tall: 1 px of it is 0.29
+    tiny = plotting.photo_grid([photo] * 6, ["a photo"] * 6, columns=6, true_frames=[np.array([200, 300, 214, 340])] * 6)
+    problems = plotting.figure_problems(tiny)
+    assert len(problems) == 6 and all("px tall in the report (under 10)" in problem for problem in problems)
+    assert 3 <= int(re.search(r"is (\d+) px tall", problems[0]).group(1)) <= 5     # a number 4 px tall is flagged
+    large = plotting.photo_grid([photo] * 6, ["a photo"] * 6, columns=6, true_frames=[np.array([100, 100, 300, 500])] * 6)
+    assert plotting.figure_problems(large) == []
+
+
+def test_captions_break_long_file_names_after_an_underscore_never_inside_a_part() -> None:
+    assert plotting._wrap("real_generator_label_125: read 2 (0.56)", 20) == "real_generator_\nlabel_125: read 2\n(0.56)"
+    assert plotting._wrap("a short title that wraps at spaces only", 12) == "a short\ntitle that\nwraps at\nspaces only"
+    assert all(len(line) <= 20 for line in plotting._wrap("one two three four five six seven", 20).splitlines())

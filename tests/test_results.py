@@ -228,6 +228,9 @@ def test_real_svhn_leads_the_glance_table_and_says_what_it_measured() -> None:
 def test_svhn_length_and_peer_tables_show_each_figure() -> None:
     table = results.svhn_table({"validation": dict(SVHN_FIGURES, count=56), "test": SVHN_FIGURES})
     assert "train 201-256" in table and "read once" in table and "| 128 | 60.0% | 80.0% | 40.0% | 95.0% | 0.66 |" in table
+    counted = results.length_table({"5": {"count": 18, "training_numbers": 1210, "accuracy": 0.5}},
+                                   {"training_numbers": "train", "accuracy": "acc"})
+    assert "| 5 digits | 18 | 1,210 | 50.0% |" in counted     # counts stay counts, shares become percentages
     lengths = results.length_table(SVHN_FIGURES["by_length"], {"end_to_end_accuracy": "e2e", "true_box_accuracy": "box"})
     assert "| 1 digit | 10 | 50.0% | 90.0% |" in lengths and "| 3 digits | 30 | 40.0% | 70.0% |" in lengths
     peers = {"svhn_test": {"rapidocr": {"true_box": {"accuracy": 0.805, "seconds_per_photo": 0.05, "count": 128},

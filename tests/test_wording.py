@@ -35,3 +35,10 @@ def test_paired_gap_gives_the_difference_its_margin_and_direction() -> None:
     assert wording.paired_gap(0.349, 0.017) == "34.9 ± 1.7 points above"
     assert wording.paired_gap(-0.027, 0.012) == "2.7 ± 1.2 points below"
     assert wording.paired_gap(0.0, 0.0) == "level (± 0.0 points) with"
+
+
+def test_verdicts_name_only_the_changes_beyond_their_margin() -> None:
+    changes = {"deeper": (0.03, 0.01), "centred windows": (-0.02, 0.01), "faster rate": (0.005, 0.01)}
+    text = wording.verdicts(changes)
+    assert text.startswith("deeper read more") and "centred windows read fewer" in text and "faster" not in text
+    assert wording.verdicts({"faster rate": (0.005, 0.01)}) == "no change moved the result beyond the noise"
