@@ -102,6 +102,7 @@ def main(argv: list[str] | None = None) -> dict:
         new_localizer = run.model
     tuned = reader.NumberReader(new_reader, new_localizer, detector=released.detector, spec=released.spec,
                                 min_confidence=released.min_confidence, min_presence=released.min_presence,
+                                min_found=released.min_found,
                                 refine=released.refine, scales=released.scales, whole_photo=released.whole_photo,
                                 route=released.route, pad_edges=released.pad_edges)
     photos = real_photos.svhn_real("validation")

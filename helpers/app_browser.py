@@ -93,7 +93,8 @@ def webcam_in_browser(browser, url: str, timeout: float = 30.0) -> dict[str, str
 
     browser.get(url)
     browser.find_element(By.ID, "camera").click()
-    WebDriverWait(browser, timeout).until(lambda b: b.execute_script("return document.getElementById('video').videoWidth > 0"))
+    # readyState 2: a frame is decoded (videoWidth alone is known from the metadata, before any picture).
+    WebDriverWait(browser, timeout).until(lambda b: b.execute_script("return document.getElementById('video').readyState >= 2"))
     browser.find_element(By.ID, "snap").click()
     text = lambda name: browser.find_element(By.ID, name).get_attribute("textContent")
     WebDriverWait(browser, timeout).until(lambda _: text("state") in ("done", "error"))

@@ -49,3 +49,10 @@ def iou(first, second) -> np.ndarray:
     area = lambda box: np.prod(np.clip(box[..., 2:] - box[..., :2], 0, None), -1)
     union_area = area(first) + area(second) - inter
     return np.where(union_area > 0, inter / np.where(union_area > 0, union_area, 1), 0.0)
+
+
+def window(box: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Integer (top, left, bottom, right) inside the photo, at least 1 pixel each way."""
+    top, left = (int(np.clip(np.floor(v), 0, limit - 1)) for v, limit in zip(box[:2], shape[:2]))
+    bottom, right = (int(np.clip(np.ceil(v), start + 1, limit)) for v, start, limit in zip(box[2:], (top, left), shape[:2]))
+    return np.array([top, left, bottom, right])

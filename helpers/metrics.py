@@ -305,3 +305,12 @@ def confidence_threshold(correct: np.ndarray, confidence: np.ndarray, target: fl
         return 1.0
     kept = int(round(coverage * correct.size))
     return float(np.sort(confidence)[::-1][kept - 1])
+
+
+def digit_confidences(outputs: dict[str, np.ndarray], rows: np.ndarray) -> list[tuple[float, ...]]:
+    """Probability the digit heads gave each digit of the decoded rows."""
+    result = []
+    for index, row in enumerate(rows):
+        length = max(int(row[0]), 0)
+        result.append(tuple(float(outputs[f"digit_{p + 1}"][index, row[p + 1]]) for p in range(length)))
+    return result

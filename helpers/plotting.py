@@ -118,6 +118,7 @@ def _wrap(line: str, width: int) -> str:
     pieces = []                                      # (text, joins the previous piece without a space)
     for word in line.split():
         parts = re.findall(r"[^_-]*[_-]|[^_-]+", word) if len(word) > width else [word]
+        parts = [part[i:i + width] for part in parts for i in range(0, len(part), width)]   # no separator: cut
         pieces += [(part, index > 0) for index, part in enumerate(parts)]
     lines, current = [], ""
     for part, glued in pieces:
@@ -195,7 +196,8 @@ def figure_problems(fig: plt.Figure) -> list[str]:
         for patch in (p for p in axis.patches if p.get_gid() == "number"):
             tall = patch.get_window_extent(renderer).height * SAVE_DPI / fig.dpi * shown
             if tall < MIN_NUMBER_PX:
-                problems.append(f"the number in {axis.get_title().splitlines()[0][:30] or 'a panel'!r} is {tall:.0f} px "
+                title = (axis.get_title().splitlines() or [""])[0][:30] or "a panel"
+                problems.append(f"the number in {title!r} is {tall:.0f} px "
                                 f"tall in the report (under {MIN_NUMBER_PX})")
     return problems
 

@@ -53,15 +53,6 @@ class Reading:
         return {**asdict(self), "status": self.status}
 
 
-def digit_confidences(outputs: dict[str, np.ndarray], rows: np.ndarray) -> list[tuple[float, ...]]:
-    """Probability the digit heads gave each digit of the decoded rows."""
-    result = []
-    for index, row in enumerate(rows):
-        length = max(int(row[0]), 0)
-        result.append(tuple(float(outputs[f"digit_{p + 1}"][index, row[p + 1]]) for p in range(length)))
-    return result
-
-
 class NumberReader:
     """The end-to-end reader: a localizer and/or a digit detector + crop + multi-digit reader + thresholds."""
 
@@ -154,7 +145,7 @@ class NumberReader:
         boxes, presence = self._locate_once(photos, batch_size)
         passes = [boxes]
         for _ in range(self.refine):
-            windows = np.stack([_window(box_tools.grown(box, 0.6), photo.shape) for box, photo in zip(boxes, photos)])
+            windows = np.stack([box_tools.window(box_tools.grown(box, 0.6), photo.shape) for box, photo in zip(boxes, photos)])
             views = [photo[top:bottom, left:right] for photo, (top, left, bottom, right) in zip(photos, windows)]
             inner, _ = self._locate_once(views, batch_size)
             boxes = inner + np.concatenate([windows[:, :2], windows[:, :2]], 1)
@@ -198,7 +189,7 @@ class NumberReader:
         inputs = np.stack([crop(photo, box).numpy() for photo, box in framed])
         outputs = self._predict(self.reader, inputs, batch_size)
         decoded = metrics.decode_multihead(outputs)
-        return decoded, digit_confidences(outputs, decoded.rows)
+        return decoded, metrics.digit_confidences(outputs, decoded.rows)
 
     def calibrate(self, sources, numbers: list[str], shape_sources, shape_numbers: list[str], *,
                   precision: float = 0.97, level: float = 0.95, batch_size: int = 64) -> float:
@@ -272,8 +263,9 @@ class NumberReader:
         """Every number the digit detector finds in each photo, read in its box: per photo a list, the
         most likely number first (detector score times reading confidence); one "no number" reading
         where none is found. The box of each number is read at scale 1 and each of `scales`; the most
-        confident reading of a number wins. With `whole_photo`, a photo in which the detector finds
-        nothing is read whole (a photo that is all number, closer than any training window)."""
+        confident reading of a number wins. With a localizer, its reading (whole photo among its candidates)
+        comes first where the number fills the photo (`_first_located`); without one, `whole_photo` reads a
+        photo in which the detector finds nothing whole (a photo that is all number)."""
         if self.detector is None:
             raise ValueError("read_all needs a digit detector; this reader has a localizer (use read()).")
         opened = [images.open_photo(source) for source in _as_list(sources)]
@@ -305,7 +297,8 @@ class NumberReader:
 
     def choose_min_found(self, sources, numbers: list[str], grid: tuple[float, ...], *, batch_size: int = 64) -> float:
         """Set `min_found` to the detector score, of `grid`, whose first readings are right most often on
-        these photos (validation photos with numbers and scenes without, number ""); ties go to the lowest.
+        these photos (validation photos with numbers and scenes without, number ""; the mean of the two
+        groups' accuracies, so neither outweighs the other by its count); ties go to the lowest.
         Returns it and keeps every score's accuracy in `self.found_sweep`."""
         if self.detector is None or self.localizer is None or not grid:
             raise ValueError("choose_min_found needs a reader with a detector and a localizer, and a grid of scores.")
@@ -318,8 +311,14 @@ class NumberReader:
         finally:
             self.min_found = lowest
         located = self._read_located(opened, None, batch_size)
-        self.found_sweep = {str(score): float(np.mean([self._first_located(f, l, score)[0].number == truth for f, l, truth
-                                                       in zip(found, located, numbers)])) for score in grid}
+        groups = [np.array([bool(truth) == has for truth in numbers]) for has in (True, False)]   # numbers, empty scenes
+
+        def accuracy(score: float) -> float:    # each group weighs the same, however many photos it has
+            right = np.array([self._first_located(f, l, score)[0].number == truth
+                              for f, l, truth in zip(found, located, numbers)])
+            return float(np.mean([right[group].mean() for group in groups if group.any()]))
+
+        self.found_sweep = {str(score): accuracy(score) for score in grid}
         self.min_found = float(max(grid, key=lambda score: (self.found_sweep[str(score)], -score)))
         return self.min_found
 
@@ -332,8 +331,9 @@ class NumberReader:
         owners, candidates = [], []           # (photo, number) of each candidate box
         for index, (photo, listed) in enumerate(zip(photos, numbers)):
             limits = [*photo.shape[:2]] * 2
+            # With a localizer, its own reading covers the whole photo (`_first_located`): not read twice.
             boxes_here = [n.box for n in listed] or ([whole_photo_boxes([photo], self.crop.grow)[0]]
-                                                     if self.whole_photo else [])
+                                                     if self.whole_photo and self.localizer is None else [])
             for k, box in enumerate(boxes_here):
                 for scale in (1.0, *self.scales):
                     owners.append((index, k))
@@ -362,13 +362,6 @@ class NumberReader:
                                       has_number=max((n.score for n in found[index]), default=0.0), box=None,
                                       image_size=opened[index].size, confident=False))
         return results
-
-
-def _window(box: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """Integer (top, left, bottom, right) inside the photo, at least 1 pixel each way."""
-    top, left = (int(np.clip(np.floor(v), 0, limit - 1)) for v, limit in zip(box[:2], shape[:2]))
-    bottom, right = (int(np.clip(np.ceil(v), start + 1, limit)) for v, start, limit in zip(box[2:], (top, left), shape[:2]))
-    return np.array([top, left, bottom, right])
 
 
 def whole_photo_boxes(photos: list[np.ndarray], margin: float = crops.CROP.grow) -> np.ndarray:

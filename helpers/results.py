@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import numbers
 import os
 import platform
 import re
@@ -291,7 +292,7 @@ def length_table(by_length: dict[str, dict], columns: dict[str, str]) -> str:
     """Whole-number accuracy per number length: {length: {"count": n, key: accuracy or count, ...}}, `columns` key ->
     title (whole numbers are shown as counts)."""
     rows = [{"length": f"{length} digit{'s' if length != '1' else ''}", "count": f"{f['count']:,}",
-             **{key: f"{f[key]:,}" if isinstance(f.get(key), int) else percent(f.get(key)) for key in columns}}
+             **{key: f"{f[key]:,}" if isinstance(f.get(key), numbers.Integral) else percent(f.get(key)) for key in columns}}
             for length, f in sorted(by_length.items())]
     return markdown_table(rows, {"length": "length", "count": "numbers", **columns})
 

@@ -80,6 +80,9 @@ def tiny_number_reader(presence: float = 0.99, box=(0.25, 0.25, 0.75, 0.75), len
 
     helpers.import_tensorflow_quietly()
     from helpers import detection, localization, models, reader
+    import keras
+
+    keras.utils.set_random_seed(0)    # the same untrained weights whichever tests ran before
 
     def set_dense(model, name: str, bias) -> None:   # the layer ignores its input, always outputs `bias`
         layer = model.get_layer(name)

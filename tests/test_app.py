@@ -152,6 +152,13 @@ def test_the_web_page_reads_a_picture_from_its_webcam(tmp_path: Path, saved_mode
     number_reader = reader.NumberReader.load(saved_models)
     shown = app_browser.page_screenshot(number_reader, GOOD, tmp_path / "webcam.png", webcam=True)
     assert shown["state"] == "done" and shown["message"] == "" and shown["status"]
+    # The picture is the photo, not a blank frame: read directly, the video's frame gives the same answer.
+    frame = app_browser.camera_video(GOOD, tmp_path / "again.y4m", width=640, frames=1).read_bytes()
+    header, planes = frame.split(b"\nFRAME\n", 1)
+    width, height = (int(part[1:]) for part in header.split()[1:3])
+    luma = np.frombuffer(planes[:width * height], np.uint8).reshape(height, width)
+    assert luma.std() > 10                       # a picture with detail, not a flat frame
+    assert shown["number"] == (number_reader.read(str(GOOD))[0].number or "no number")
     with Image.open(tmp_path / "webcam.png") as screenshot:
         assert screenshot.size[0] >= 500
 
