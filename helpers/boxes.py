@@ -56,3 +56,9 @@ def window(box: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     top, left = (int(np.clip(np.floor(v), 0, limit - 1)) for v, limit in zip(box[:2], shape[:2]))
     bottom, right = (int(np.clip(np.ceil(v), start + 1, limit)) for v, start, limit in zip(box[2:], (top, left), shape[:2]))
     return np.array([top, left, bottom, right])
+
+
+def around(box: np.ndarray, margin: float, shape: tuple[int, ...]) -> np.ndarray:
+    """The integer window (`window`) of `box` grown by `margin` of its height on every side, inside the photo."""
+    room = (box[2] - box[0]) * margin
+    return window(np.asarray(box, np.float64) + np.array([-room, -room, room, room]), shape)

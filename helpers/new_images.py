@@ -102,10 +102,7 @@ def around_number(photo: np.ndarray, true_box, found_box, margin: float = 1.0) -
     box, the whole photo and the boxes as they are: a figure can then show the number at a legible size."""
     if true_box is None:
         return photo, None, found_box
-    top, left, bottom, right = np.asarray(true_box, np.float64)
-    room = margin * (bottom - top)
-    window = np.array([max(0, int(top - room)), max(0, int(left - room)),
-                       min(photo.shape[0], int(np.ceil(bottom + room))), min(photo.shape[1], int(np.ceil(right + room)))])
+    window = box_tools.around(np.asarray(true_box, np.float64), margin, photo.shape)   # as `real_photos.cut_around`
     shift = np.array([window[0], window[1], window[0], window[1]], np.float64)
     found = None
     if found_box is not None:

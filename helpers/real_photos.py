@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image
 
 from helpers import crops, images, metrics, paths
-from helpers.boxes import iou
+from helpers.boxes import around, iou
 
 CHARS74K = "chars74k-digits"
 SVHN_SAMPLE = "svhn-sample"
@@ -146,11 +146,8 @@ FRAMING_MARGINS = (0.0, 0.1, 0.3, 0.6, 1.0)   # room left around the number, in 
 def cut_around(photo: np.ndarray, box: np.ndarray, margin: float) -> np.ndarray:
     """The photo cut to the number's box grown by `margin` of its height on every side (within the photo):
     0 leaves the digits touching the edges, 1.0 a number a third of the cut's height."""
-    room = (box[2] - box[0]) * margin
-    top, left = (int(np.floor(max(v - room, 0))) for v in box[:2])
-    bottom = int(np.ceil(min(box[2] + room, photo.shape[0])))
-    right = int(np.ceil(min(box[3] + room, photo.shape[1])))
-    return photo[top:max(bottom, top + 1), left:max(right, left + 1)]
+    top, left, bottom, right = around(box, margin, photo.shape)
+    return photo[top:bottom, left:right]
 
 
 def framing_scores(number_reader, photos: "LabelledPhotos", margins=FRAMING_MARGINS) -> dict[str, float]:

@@ -32,3 +32,8 @@ def test_iou_of_same_disjoint_half_and_empty_boxes() -> None:
     assert boxes.iou([0, 0, 0, 0], [0, 0, 0, 0]) == 0.0
     with pytest.raises(ValueError, match="at least one box"):
         boxes.union(np.zeros((0, 4)))
+
+
+def test_around_grows_a_box_by_its_height_on_every_side_inside_the_photo() -> None:
+    assert boxes.around(np.array([40.0, 80.0, 50.0, 120.0]), 1.0, (100, 200)).tolist() == [30, 70, 60, 130]
+    assert boxes.around(np.array([2.0, 3.0, 12.0, 20.0]), 0.5, (14, 22)).tolist() == [0, 0, 14, 22]   # clipped
