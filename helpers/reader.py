@@ -305,11 +305,7 @@ class NumberReader:
         opened = [images.open_photo(source) for source in _as_list(sources)]
         if len(opened) != len(numbers):
             raise ValueError(f"choose_min_found needs one true number per photo, got {len(numbers)} for {len(opened)}.")
-        lowest, self.min_found = self.min_found, min(grid)
-        try:
-            found = self._read_detected(opened, batch_size)       # every number scoring at least the lowest
-        finally:
-            self.min_found = lowest
+        found = self._read_detected(opened, batch_size, least=min(self.min_presence, *grid))   # all `_first_located` may keep
         located = self._read_located(opened, None, batch_size)
         groups = [np.array([bool(truth) == has for truth in numbers]) for has in (True, False)]   # numbers, empty scenes
 
@@ -322,11 +318,13 @@ class NumberReader:
         self.min_found = float(max(grid, key=lambda score: (self.found_sweep[str(score)], -score)))
         return self.min_found
 
-    def _read_detected(self, opened: list[images.Photo], batch_size: int) -> list[list[Reading]]:
-        """`read_all` with the detector alone."""
+    def _read_detected(self, opened: list[images.Photo], batch_size: int, least: float | None = None
+                       ) -> list[list[Reading]]:
+        """`read_all` with the detector alone: the numbers scoring `least` or more (default: the lower of
+        `min_presence` and `min_found`, since `_first_located` may ask for more)."""
         photos = [photo.pixels for photo in opened]
         found = detection.detect(self.detector, photos, self.spec, predict=self._predict)
-        least = min(self.min_presence, self.min_found)       # `_first_located` may ask for more
+        least = min(self.min_presence, self.min_found) if least is None else least
         numbers = [[n for n in numbers if n.score >= least] for numbers in found]
         owners, candidates = [], []           # (photo, number) of each candidate box
         for index, (photo, listed) in enumerate(zip(photos, numbers)):
