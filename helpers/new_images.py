@@ -111,6 +111,13 @@ def around_number(photo: np.ndarray, true_box, found_box, margin: float = 1.0) -
     return photo[window[0]:window[2], window[1]:window[3]], np.asarray(true_box, np.float64) - shift, found
 
 
+def number_heights(folder: NewImages, side: int, kind: str = REAL) -> list[float]:
+    """How tall each labelled number of `kind` is with its image's longer side scaled to `side` pixels
+    (the localizer's letterboxed input)."""
+    return [side * (label["box"][2] - label["box"][0]) / max(photo.shape[:2]) for photo, label, k
+            in zip(folder.photos, folder.labels, folder.kinds()) if k == kind and label and label.get("box")]
+
+
 def box_ious(folder: NewImages, readings: list) -> list[float]:
     """IoU of each found box with the labelled one, for the images that have both (as `entries` gives them)."""
     return [entry["iou"] for entry in entries(folder, readings, with_boxes=True) if entry["iou"] is not None]
@@ -138,3 +145,60 @@ def box_hits(entries_with_boxes: list[dict], least_iou: float = 0.5) -> dict[str
     return {kind: (sum(e["iou"] is not None and e["iou"] >= least_iou for e in entries_with_boxes if e["kind"] == kind),
                    sum(bool(e["truth"]) for e in entries_with_boxes if e["kind"] == kind))
             for kind in (REAL, MADE)}
+
+
+@dataclass(frozen=True)
+class View:
+    """One panel of a figure of the new images: a cut of image `index`, the boxes in its pixels, its caption."""
+
+    index: int
+    cut: np.ndarray
+    true: np.ndarray | None      # the true number's box (None: not in this cut)
+    found: np.ndarray | None     # the reader's first box (None: not in this cut)
+    title: str = ""
+    colour: str = "black"        # as `verdict_colours`: green right, red wrong, gray unlabelled
+
+
+def views(folder: NewImages, readings: list, margin: float = 1.0) -> list[View]:
+    """Each image cut around its true number (`around_number`), captioned with its reading; where the first box
+    lies outside that cut, a second panel cut around the box itself follows, so one sees what was taken for it."""
+    shown, colours = [], verdict_colours(folder, readings)
+    for index, (path, photo, label, r) in enumerate(zip(folder.paths, folder.photos, folder.labels, readings)):
+        true_box = (label or {}).get("box")
+        cut, true, found = around_number(photo, true_box, r.box, margin)
+        shown.append(View(index, cut, true, found, f"{path.stem}: '{r.number}' ({r.confidence:.2f})", colours[index]))
+        if true_box is not None and r.box is not None and found is None:
+            cut, found_here, _ = around_number(photo, r.box, None, margin)
+            shown.append(View(index, cut, None, found_here, f"{path.stem}: where its first box is", colours[index]))
+    return shown
+
+
+def other_numbers(folder: NewImages, found: list[list], kind: str = REAL) -> tuple[int, list[str]]:
+    """How many numbers the reader listed after its first answer in the images of `kind` (`found`: each image's
+    `read_all`), and those that are a labelled number of their image ("309 in sign.jpg")."""
+    others = [(path, label, r.number) for path, label, k, numbers in zip(folder.paths, folder.labels, folder.kinds(), found)
+              if k == kind for r in numbers[1:]]
+    return len(others), [f"{number} in {path.name}" for path, label, number in others if is_right(label, number)]
+
+
+def misses(folder: NewImages, all_readings: list[list], located: list, least_iou: float = 0.5) -> list[dict]:
+    """Why a real photo's first box missed its number (IoU under `least_iou`): the first box's height and the
+    number's, whether any other number found covers it (`all_readings`: each photo's numbers, first first),
+    and the IoU of the localizer's own box (`located`: the localizer alone's readings)."""
+    def overlap(box, true_box) -> float:
+        return 0.0 if box is None else float(box_tools.iou(np.array(box, np.float64), np.array(true_box, np.float64)))
+
+    found = []
+    for path, label, numbers, alone in zip(folder.paths, folder.labels, all_readings, located):
+        if not label or not label.get("box") or label.get("kind") != REAL or not numbers:
+            continue
+        first, true_box = numbers[0], label["box"]
+        if overlap(first.box, true_box) >= least_iou:
+            continue
+        found.append({"name": path.name, "number": first.number, "confidence": first.confidence,
+                      "first_height": None if first.box is None else first.box[2] - first.box[0],
+                      "true_height": true_box[2] - true_box[0], "photo_height": first.image_size[0],
+                      "found_later": any(overlap(r.box, true_box) >= least_iou for r in numbers[1:]),
+                      "localizer_iou": overlap(alone.box, true_box), "localizer_number": alone.number,
+                      "from_localizer": alone.box is not None and overlap(first.box, alone.box) > 0.99})
+    return found

@@ -134,9 +134,12 @@ def glance_table(record: dict) -> str:
         step = record["step3"]
         real_part = step.get("real_photos", {})
         made_part = record.get("step4", {}).get("new_images", {}).get("made_images")
-        parts = ([f"real photos: found {real_part['found']}/{real_part['labelled']}, read {real_part['correct']}/"
-                  f"{real_part['labelled']}"] if "found" in real_part else []) + \
-            ([f"made images: read {made_part['correct']}/{made_part['labelled']}"] if made_part else [])
+        parts = [f"real photos: found {real_part['found']}/{real_part['labelled']}, read {real_part['correct']}/"
+                 f"{real_part['labelled']}"] if "found" in real_part else []
+        if made_part:   # numbers read, then the images without a number apart (their right answer is "no number")
+            empty = made_part["labelled"] - made_part["with_number"]
+            parts.append(f"made images: read {made_part['numbers_read']}/{made_part['with_number']}" + (
+                f" (and 'no number' on {made_part['correct'] - made_part['numbers_read']}/{empty} empty)" if empty else ""))
         rows.append({"step": "3: new images, read by the released reader (found: box IoU >= 0.5)",
                      "data": f"{step['labelled']} labelled images in `images/`",
                      "seq": "; ".join(parts) or f"{step['correct']}/{step['labelled']}",
@@ -149,7 +152,7 @@ def glance_table(record: dict) -> str:
                      "data": f"{step['test_numbers']:,} {source} test {'photos' if step.get('real_svhn') else 'images'}",
                      "seq": f"{100 * step['end_to_end_accuracy']:.2f}% (true box: "
                             f"{100 * step['ground_truth_crop_accuracy']:.2f}%)",
-                     "digit": "-", "coverage": "-", "train": f"{step['train_seconds'] / 60:.1f} min"})
+                     "digit": "-", "coverage": "-", "train": f"{step4_minutes(step):.1f} min"})
         notes = (f"\n\nLocalization on the {source} test {'photos' if step.get('real_svhn') else 'images'}: mean IoU {step['mean_iou']:.3f}, "
                  f"{100 * step['iou_at_least_0.5']:.1f}% of boxes at IoU >= 0.5, "
                  f"{100 * step['iou_at_least_0.75']:.1f}% at >= 0.75; "
@@ -174,9 +177,14 @@ def glance_table(record: dict) -> str:
         elif run.get("models_trained"):   # a cold run: its wall time is what a student waits
             notes += f" It trained all {run['models_trained']} of its models."
     machine = f" ({run['processor']})" if run.get("processor") else ""
-    source = "build/fast/results/metrics.json" if run.get("fast_mode") else "results/metrics.json"   # paths.output_dir
-    return (f"{table}{notes}\n\n_From `{source}` ({mode}, {run.get('cpu_cores', '?')} CPU cores"
-            f"{machine}, started {run.get('started', '?')})._")
+    return (f"{table}{notes}\n\n_Measured in the {mode} on {run.get('cpu_cores', '?')} CPU cores"
+            f"{machine}, started {run.get('started', '?')}._")
+
+
+def step4_minutes(step: dict) -> float:
+    """Step 4's training minutes: the localizer, its real-photo fine-tuning, the detector and the reader's adaptation."""
+    parts = ("train_seconds", "real_tune_seconds", "detector_seconds", "adapt_seconds")
+    return sum(step.get(part) or 0.0 for part in parts) / 60
 
 
 def sure_counts(share: float, precision: float | None, count: int) -> str:
@@ -242,7 +250,7 @@ def real_table(real: dict) -> str:
                      "sure_right": percent(digits["in_crop_confident_precision"]), "tesseract": tesseract})
         rows.append({"set": f"Chars74K, {digits['count']} street-scene digits", "path": "localized, then read",
                      "right": percent(digits["end_to_end_accuracy"]), "sure": percent(digits["confident_share"]),
-                     "sure_right": percent(digits["confident_precision"]), "tesseract": tesseract})
+                     "sure_right": percent(digits["confident_precision"]), "tesseract": "-"})
     if sample:
         count = sample["count"]
         tesseract = "-" if sample.get("tesseract_correct") is None else f"{sample['tesseract_correct']}/{count}"
@@ -254,7 +262,7 @@ def real_table(real: dict) -> str:
                      "tesseract": tesseract})
     return markdown_table(rows, {"set": "real photos", "path": "how read", "right": "read right",
                                  "sure": "marked sure", "sure_right": "sure answers right",
-                                 "tesseract": "Tesseract (whole photo)"})
+                                 "tesseract": "Tesseract 5 on the same digit images"})
 
 
 def svhn_table(svhn: dict) -> str:

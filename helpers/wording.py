@@ -23,7 +23,15 @@ def answer(number: str, confidence: float, status: str) -> str:
     if not number:
         return "found no number"
     flag = ", flagged unsure" if status == "unsure" else ""
-    return f"read “{number}” (confidence {confidence:.2f}{flag})"
+    return f"read “{number}” (confidence {confidence_text(confidence)}{flag})"
+
+
+def confidence_text(confidence: float) -> str:
+    """A confidence with two decimals, or three (four) where two would round an unsure 0.996 up to "1.00"."""
+    for decimals in (2, 3, 4):
+        if round(confidence, decimals) < 1 or confidence >= 1:
+            return f"{confidence:.{decimals}f}"
+    return f"{confidence:.4f}"
 
 
 def verdict(truth: str | None, number: str) -> str:
@@ -57,3 +65,43 @@ def verdicts(changes: dict[str, tuple[float, float]]) -> str:
     parts = ([f"{' and '.join(helped)} read more beyond the noise"] if helped else []) + \
         ([f"{' and '.join(hurt)} read fewer: the options that made the results worse"] if hurt else [])
     return "; ".join(parts) if parts else "no change moved the result beyond the noise"
+
+
+def miss_lines(misses: list[dict], route: float) -> str:
+    """One Markdown bullet per real photo whose first box missed its number (`new_images.misses`): what the
+    first box held instead, and whether the detector found the number at all."""
+    lines = []
+    for miss in misses:
+        number = f"the number, {miss['true_height']:.0f} px tall ({miss['true_height'] / miss['photo_height']:.0%} of the photo's height),"
+        found = "was among the detector's later finds" if miss["found_later"] else "was not among the detector's finds"
+        if miss["from_localizer"]:
+            what = (f"the first answer is the localizer's: a box {miss['first_height']:.0f} px tall on something else, "
+                    f"read “{miss['number']}”; {number} {found}")
+        else:
+            what = (f"the detector's first find is a shape {miss['first_height']:.0f} px tall elsewhere in the photo, read "
+                    f"“{miss['number']}” (confidence {confidence_text(miss['confidence'])}); {number} {found}")
+            if miss["first_height"] <= route * miss["photo_height"] and miss["localizer_number"]:
+                what += (f", and that find, small, went ahead of the localizer's box (IoU {miss['localizer_iou']:.2f}, "
+                         f"read “{miss['localizer_number']}”)")
+        lines.append(f"* **{miss['name']}**: {what}.")
+    return "Where the first box missed a real photograph's number:\n\n" + "\n".join(lines) if lines else ""
+
+
+def peer_sentences(peers: dict, svhn_test: dict, chars74k: dict | None) -> str:
+    """RapidOCR beside this reader in words: in the true box of the real SVHN test photos, on Chars74K's digits
+    and on the whole photo ("" where RapidOCR was not run). `peers` is the report's PEERS record."""
+    def peer(part: str, how: str) -> float | None:
+        return ((peers.get(part, {}).get("rapidocr") or {}).get(how) or {}).get("accuracy")
+
+    in_box, whole = peer("svhn_test", "true_box"), peer("svhn_test", "whole_photo")
+    if in_box is None:
+        return ""
+    digits = peer("chars74k", "true_box")
+    text = (f" RapidOCR's recognizer (PP-OCRv4), a general OCR, reads {100 * in_box:.1f}% of the same test photos in their "
+            f"true boxes, {gap(in_box, svhn_test['true_box_accuracy'])} this reader")
+    if digits is not None and chars74k is not None:
+        text += f", and {100 * digits:.1f}% of Chars74K's digits, {gap(digits, chars74k['accuracy'])} it"
+    if whole is not None:
+        text += (f". On the whole photo, where it must find the text itself, it reads {100 * whole:.1f}%, "
+                 f"{gap(whole, svhn_test['end_to_end_accuracy'])} this reader end to end")
+    return text + "."

@@ -111,3 +111,50 @@ def test_around_number_cuts_to_the_true_box_and_moves_both_boxes() -> None:
     assert outside is None
     whole, none, same = new_images.around_number(photo, None, [1, 2, 3, 4])
     assert whole is photo and none is None and same == [1, 2, 3, 4]
+
+
+def _two_photo_folder():
+    """A real photo with its number at rows 40-60, and a made image without a number (no box)."""
+    from helpers import new_images
+
+    photos = [np.zeros((100, 200, 3), np.uint8), np.zeros((50, 50, 3), np.uint8)]
+    return new_images.NewImages([Path("plate.jpg"), Path("empty.png")], photos,
+                                [{"number": "73", "accept": ["12"], "box": [40, 80, 60, 120], "kind": "real photo"},
+                                 {"number": "", "box": None, "kind": "made"}])
+
+
+def _reading(number: str, box, confidence: float = 0.9):
+    from helpers.reader import Reading
+
+    return Reading(number=number, digit_confidences=(), confidence=confidence, has_number=0.9,
+                   box=None if box is None else tuple(float(v) for v in box), image_size=(100, 200), confident=False)
+
+
+def test_views_add_a_panel_where_the_first_box_lies_outside_the_cut() -> None:
+    from helpers import new_images
+
+    folder = _two_photo_folder()
+    shown = new_images.views(folder, [_reading("6", [80, 10, 90, 20], 0.96), _reading("", None, 0.0)])
+    assert [(v.index, v.title) for v in shown] == [(0, "plate: '6' (0.96)"), (0, "plate: where its first box is"),
+                                                   (1, "empty: '' (0.00)")]
+    assert shown[0].found is None and shown[0].true.tolist() == [20, 20, 40, 60]    # the box is outside the cut
+    assert shown[1].true is None and shown[1].found.tolist() == [10, 10, 20, 20]    # the cut around the box itself
+    assert [v.colour for v in shown] == ["red", "red", "green"]
+    inside = new_images.views(folder, [_reading("73", [42, 82, 58, 118]), _reading("", None)])
+    assert len(inside) == 2 and inside[0].found is not None
+
+
+def test_misses_say_what_the_first_box_held_and_other_numbers_are_counted() -> None:
+    from helpers import new_images
+
+    folder = _two_photo_folder()
+    found = [[_reading("6", [80, 10, 90, 20], 0.96), _reading("12", [0, 0, 5, 5]), _reading("73", [40, 80, 60, 120])],
+             [_reading("", None)]]
+    located = [_reading("41", [30, 70, 70, 140]), _reading("", None)]
+    (miss,) = new_images.misses(folder, found, located)
+    assert miss["name"] == "plate.jpg" and miss["first_height"] == 10 and miss["true_height"] == 20
+    assert miss["found_later"] and not miss["from_localizer"] and miss["localizer_number"] == "41"
+    assert 0.2 < miss["localizer_iou"] < 0.5
+    assert new_images.misses(folder, [found[0][2:], found[1]], located) == []      # the first box is the number's
+    assert new_images.other_numbers(folder, found) == (2, ["12 in plate.jpg", "73 in plate.jpg"])
+    assert new_images.number_heights(folder, 64) == [64 * 20 / 200]

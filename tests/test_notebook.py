@@ -125,9 +125,8 @@ def test_committed_notebook_is_a_clean_restart_and_run_all() -> None:
     assert [cell.execution_count for cell in code] == list(range(1, len(code) + 1))
     assert not _errors(notebook)
     # The notebook calls, helpers implement: short cells, and few lines of code in all.
-    # 26: Q6's cell grew by its peer comparison in session 25 (issue 41 asks for 25; a helper of wording takes it back).
-    too_long = [i for i, cell in enumerate(notebook.cells) if len(cell.source.splitlines()) > 26 and cell.cell_type == "code"]
-    assert not too_long, f"code cells over 26 lines: {too_long}"
+    too_long = [i for i, cell in enumerate(notebook.cells) if len(cell.source.splitlines()) > 25 and cell.cell_type == "code"]
+    assert not too_long, f"code cells over 25 lines: {too_long}"
     lines = sum(len(cell.source.splitlines()) for cell in code)
     # 500 before the digit detector's cells (session 24: 545), 602 with session 25's rendered answers (Q5, Q6, Q8),
     # Step 3's true boxes and the webcam; issue 41 (steps owning their wiring) brings it back under 500.

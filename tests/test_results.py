@@ -63,7 +63,7 @@ def test_update_readme_replaces_only_the_marked_section(tmp_path: Path) -> None:
     text = readme.read_text()
     assert text.startswith("intro\n") and text.endswith("\noutro\n") and "previous" not in text
     assert "| 50.00% | 75.00% | 25.0% kept at 98% accuracy (threshold set on these test numbers) | 2.0 min |" in text
-    assert "(full run, 2 CPU cores, started now)" in text   # a record without a processor, as before
+    assert "_Measured in the full run on 2 CPU cores, started now._" in text   # a record without a processor
     assert ("| 2: reader inside the true box (rendered stand-in, not photos) | 20 stand-in test numbers | 90.00% | "
             "95.00% | 80.0% kept at 98% accuracy (threshold set on these test numbers) | 10.0 min |") in text
     record["step3"] = {"labelled": 6, "correct": 2, "real_photos": {"labelled": 2, "correct": 1, "found": 2},
@@ -72,17 +72,18 @@ def test_update_readme_replaces_only_the_marked_section(tmp_path: Path) -> None:
                        "ground_truth_crop_accuracy": 0.9, "train_seconds": 60, "mean_iou": 0.8125,
                        "iou_at_least_0.5": 0.95, "iou_at_least_0.75": 0.7, "blank_scenes_flagged": 0.9,
                        "blank_test_scenes": 10, "new_images": {"labelled": 6, "correct": 4,
-                                                               "made_images": {"labelled": 4, "correct": 3}}}
+                                                               "made_images": {"labelled": 4, "correct": 3,
+                                                                               "with_number": 3, "numbers_read": 2}}}
     results.update_readme(readme, record)
     text = readme.read_text()
     assert ("| 3: new images, read by the released reader (found: box IoU >= 0.5) | 6 labelled images in "
-            "`images/` | real photos: found 2/2, read 1/2; made images: read 3/4 |") in text
+            "`images/` | real photos: found 2/2, read 1/2; made images: read 2/3 (and 'no number' on 1/1 empty) |") in text
     assert "| 20 stand-in test images | 85.00% (true box: 90.00%) | - | - | 1.0 min |" in text
     assert "stand-in test images: mean IoU 0.812, 95.0% of boxes at IoU >= 0.5, 70.0% at >= 0.75; 90.0% of 10 scenes" in text
     assert "real SVHN" not in text   # no row for real photos a run did not read
     record["run"]["processor"] = "Test CPU, AVX2"
     results.update_readme(readme, record)
-    assert "(full run, 2 CPU cores (Test CPU, AVX2), started now)" in readme.read_text()
+    assert "full run on 2 CPU cores (Test CPU, AVX2), started now._" in readme.read_text()
     record["run"].update(wall_seconds=600, peak_memory_gib=2.5, models_trained=1, models_from_cache=3)
     results.update_readme(readme, record)
     assert ("ran top to bottom in 10.0 min, peak memory 2.5 GiB. 3 of its 4 models were loaded from the cache"
@@ -174,7 +175,7 @@ REAL = {"chars74k": {"count": 593, "accuracy": 0.8, "in_crop_confident_precision
 def test_real_photo_tables_show_every_figure_beside_tesseract() -> None:
     table = results.real_table(REAL)
     assert "| Chars74K, 593 street-scene digits | inside each digit's crop | 80.0% | 50.0% | 90.0% | 23.0% |" in table
-    assert "| localized, then read | 60.0% | 40.0% | 75.0% | 23.0% |" in table
+    assert "| localized, then read | 60.0% | 40.0% | 75.0% | - |" in table   # Tesseract read the crop only
     assert "| 5/9 |" in table and "1 sure and wrong" in table and "| 7/9 |" in table and "0/9" in table
     status = results.status_table(REAL)
     assert "| localized, then read | 40.0% of photos, 75.0% right | 40.0% of photos, 50.0% right | " \
@@ -186,9 +187,11 @@ def test_real_photo_tables_show_every_figure_beside_tesseract() -> None:
         "accuracy": 0.91}}}}}})
     assert "80.0% (RapidOCR: 91.0%; Tesseract: 23.0%)" in with_peer
     assert "5/9 read (true box: 7/9; Tesseract: 0/9)" in glance
-    # Each mode names the file it actually wrote (a fast run writes under build/fast/).
-    assert "_From `build/fast/results/metrics.json` (fast smoke run" in results.glance_table({"run": {"fast_mode": True}})
-    assert "_From `results/metrics.json` (full run" in results.glance_table({"run": {"fast_mode": False}})
+    # Each mode says which run it measured; Step 4's time counts all four of its trainings.
+    assert "_Measured in the fast smoke run" in results.glance_table({"run": {"fast_mode": True}})
+    assert "_Measured in the full run" in results.glance_table({"run": {"fast_mode": False}})
+    assert results.step4_minutes({"train_seconds": 60, "real_tune_seconds": 30, "detector_seconds": 90,
+                                  "adapt_seconds": None}) == 3.0
 
 
 def test_ablation_runs_load_in_the_order_of_the_changes(tmp_path: Path) -> None:

@@ -13,6 +13,9 @@ def test_gap_says_which_way_and_rounds_small_differences_away() -> None:
 def test_answer_and_verdict_cover_misses_unsure_answers_and_empty_photos() -> None:
     assert wording.answer("27", 0.934, "read") == "read “27” (confidence 0.93)"
     assert wording.answer("27", 0.5, "unsure") == "read “27” (confidence 0.50, flagged unsure)"
+    # An unsure 0.996 never shows as "1.00" beside "flagged unsure".
+    assert wording.answer("58", 0.9962, "unsure") == "read “58” (confidence 0.996, flagged unsure)"
+    assert wording.confidence_text(0.99996) == "1.0000" and wording.confidence_text(1.0) == "1.00"
     assert wording.answer("", 0.0, "no number") == "found no number"
     assert wording.verdict("27", "27") == "right"
     assert wording.verdict("27", "21") == "wrong (it is 27)"
@@ -42,3 +45,30 @@ def test_verdicts_name_only_the_changes_beyond_their_margin() -> None:
     text = wording.verdicts(changes)
     assert text.startswith("deeper read more") and "centred windows read fewer" in text and "faster" not in text
     assert wording.verdicts({"faster rate": (0.005, 0.01)}) == "no change moved the result beyond the noise"
+
+
+def test_miss_lines_say_what_the_first_box_held() -> None:
+    misses = [{"name": "plate.jpg", "number": "6", "confidence": 0.96, "first_height": 24.0, "true_height": 143,
+               "photo_height": 300, "found_later": False, "localizer_iou": 0.42, "localizer_number": "4110",
+               "from_localizer": False},
+              {"name": "label.jpg", "number": "8", "confidence": 0.63, "first_height": 259.0, "true_height": 37,
+               "photo_height": 868, "found_later": True, "localizer_iou": 0.0, "localizer_number": "8",
+               "from_localizer": True}]
+    lead, _, plate, label = wording.miss_lines(misses, route=0.15).split("\n")
+    assert lead.startswith("Where the first box missed") and wording.miss_lines([], route=0.15) == ""
+    assert plate == ("* **plate.jpg**: the detector's first find is a shape 24 px tall elsewhere in the photo, read “6” "
+                     "(confidence 0.96); the number, 143 px tall (48% of the photo's height), was not among the "
+                     "detector's finds, and that find, small, went ahead of the localizer's box (IoU 0.42, read “4110”).")
+    assert label.startswith("* **label.jpg**: the first answer is the localizer's: a box 259 px tall") and \
+        label.endswith("was among the detector's later finds.")
+
+
+def test_peer_sentences_compare_rapidocr_where_it_ran() -> None:
+    peers = {"svhn_test": {"rapidocr": {"true_box": {"accuracy": 0.797}, "whole_photo": {"accuracy": 0.375}}},
+             "chars74k": {"rapidocr": {"true_box": {"accuracy": 0.912}}}}
+    text = wording.peer_sentences(peers, {"true_box_accuracy": 0.758, "end_to_end_accuracy": 0.609}, {"accuracy": 0.83})
+    assert text == (" RapidOCR's recognizer (PP-OCRv4), a general OCR, reads 79.7% of the same test photos in their true "
+                    "boxes, 3.9 points above this reader, and 91.2% of Chars74K's digits, 8.2 points above it. On the "
+                    "whole photo, where it must find the text itself, it reads 37.5%, 23.4 points below this reader "
+                    "end to end.")
+    assert wording.peer_sentences({}, {}, None) == ""
