@@ -26,7 +26,11 @@ helpers.import_tensorflow_quietly()
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from helpers import boxes, config, crops, detection, paths, reader, real_photos, step2, step4  # noqa: E402
+from helpers.app import reader  # noqa: E402
+from helpers.core import boxes, config, paths  # noqa: E402
+from helpers.datasets import crops, real_photos  # noqa: E402
+from helpers.modeling import detection  # noqa: E402
+from helpers.steps import step2, step4  # noqa: E402
 
 SWEEP = {"as released": {}, "min score 0.3": {"min_score": 0.3}, "no share rule": {"min_share": 0.0},
          "pyramid 96/256/640": {"sizes": (96, 256, 640)}}

@@ -24,7 +24,10 @@ import helpers  # noqa: E402
 
 helpers.import_tensorflow_quietly()
 
-from helpers import paths, reader, real_photos, results  # noqa: E402
+from helpers.app import reader  # noqa: E402
+from helpers.core import paths  # noqa: E402
+from helpers.datasets import real_photos  # noqa: E402
+from helpers.report import results  # noqa: E402
 
 
 class AllBoxesAgree:
@@ -60,7 +63,7 @@ def svhn_figures(number_reader, part: str, peers: bool = False) -> dict:
         return {}
     figures, _, _ = real_photos.svhn_scores(number_reader, photos)
     if peers:
-        from helpers import peers as peer_readers
+        from helpers.report import peers as peer_readers
 
         figures["peers"] = {name: {"true_box": peer_readers.score(name, photos, in_true_box=True),
                                    "whole_photo": peer_readers.score(name, photos, in_true_box=False)}

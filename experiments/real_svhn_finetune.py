@@ -27,8 +27,11 @@ import helpers  # noqa: E402
 helpers.import_tensorflow_quietly()
 
 
-from helpers import (config, crops, digitstruct, localization, models, paths, reader, real_photos,  # noqa: E402
-                     street_numbers, training)
+from helpers.app import reader  # noqa: E402
+from helpers.core import config, paths  # noqa: E402
+from helpers.datasets import crops, digitstruct, real_photos  # noqa: E402
+from helpers.modeling import localization, models, training  # noqa: E402
+from helpers.synth import street_numbers  # noqa: E402
 
 SEED = config.SEED
 STANDIN_VALIDATION = config.FULL.step2.val_count   # the report's Step 2 validation rows, left out here too

@@ -24,7 +24,11 @@ import helpers  # noqa: E402
 
 helpers.import_tensorflow_quietly()
 
-from helpers import config, crops, metrics, models, reader, real_photos, street_numbers, training  # noqa: E402
+from helpers.app import reader  # noqa: E402
+from helpers.core import config  # noqa: E402
+from helpers.datasets import crops, real_photos  # noqa: E402
+from helpers.modeling import metrics, models, training  # noqa: E402
+from helpers.synth import street_numbers  # noqa: E402
 from step1_replay import literal_items  # noqa: E402 (experiments/ is on sys.path when run as a script)
 
 SEED = config.SEED
@@ -55,7 +59,7 @@ def variant_config(name: str) -> street_numbers.StreetConfig:
 def write_table() -> None:
     """Rewrite the ablation tables in experiments/README.md from the saved results: Chars74K's, and
     the re-ranking on real SVHN (results in experiments/results/real_svhn/)."""
-    from helpers import results
+    from helpers.report import results
 
     text = README.read_text()
     tables = {"ablation": results.ablation_table(results.load_ablation(RESULTS)),
@@ -75,7 +79,7 @@ SVHN_LABELS = {"svhn_base": "the report's stand-in (many fonts, clutter, lone ze
 
 def svhn_table(runs: list[dict]) -> str:
     """The stand-in variants read on real SVHN (true box, 256 train photos), on Chars74K and on their own test."""
-    from helpers import results
+    from helpers.report import results
 
     return results.markdown_table([
         {"variant": SVHN_LABELS.get(run["name"], run["name"]), "svhn": results.percent(run["svhn_real_train_true_box_accuracy"]),

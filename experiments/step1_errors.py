@@ -27,8 +27,11 @@ import helpers  # noqa: E402
 helpers.import_tensorflow_quietly()
 import keras  # noqa: E402
 
-from helpers import metrics, sequences, training  # noqa: E402
-from helpers import config, data, paths, step1  # noqa: E402
+from helpers.core import config, paths  # noqa: E402
+from helpers.datasets import mnist as data  # noqa: E402
+from helpers.modeling import metrics, training  # noqa: E402
+from helpers.steps import step1  # noqa: E402
+from helpers.synth import sequences  # noqa: E402
 
 READING_SEED = config.SEED + step1.SEED_OFFSETS["reading"]   # the report's reading-validation numbers
 

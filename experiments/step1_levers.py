@@ -37,9 +37,12 @@ helpers.import_tensorflow_quietly()
 import keras  # noqa: E402
 from keras import layers  # noqa: E402
 
-from helpers import metrics, models, sequences, training  # noqa: E402
-from helpers import config as run_config  # noqa: E402
-from helpers import data, paths, step1  # noqa: E402
+from helpers.core import config as run_config  # noqa: E402
+from helpers.core import paths  # noqa: E402
+from helpers.datasets import mnist as data  # noqa: E402
+from helpers.modeling import metrics, models, training  # noqa: E402
+from helpers.steps import step1  # noqa: E402
+from helpers.synth import sequences  # noqa: E402
 from step1_replay import literal_items  # noqa: E402 (experiments/ is on sys.path)
 
 SEED = run_config.SEED

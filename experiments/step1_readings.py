@@ -22,7 +22,10 @@ import helpers  # noqa: E402
 helpers.import_tensorflow_quietly()
 import keras  # noqa: E402
 
-from helpers import config, data, metrics, models, paths, step1, training  # noqa: E402, F401 (models: CTC loss)
+from helpers.core import config, paths  # noqa: E402, F401 (models: CTC loss)
+from helpers.datasets import mnist as data  # noqa: E402, F401 (models: CTC loss)
+from helpers.modeling import metrics, models, training  # noqa: E402, F401 (models: CTC loss)
+from helpers.steps import step1  # noqa: E402, F401 (models: CTC loss)
 
 Pass = tuple[int, int, float]   # (x shift, y shift, zoom)
 

@@ -36,7 +36,10 @@ from pathlib import Path
 import helpers  # noqa: E402
 
 helpers.import_tensorflow_quietly()
-from helpers import config, data, metrics, models, paths, step1, training  # noqa: E402
+from helpers.core import config, paths  # noqa: E402
+from helpers.datasets import mnist as data  # noqa: E402
+from helpers.modeling import metrics, models, training  # noqa: E402
+from helpers.steps import step1  # noqa: E402
 
 FULL = config.FULL.step1   # the report's Step 1 settings: every default below comes from them
 

@@ -24,7 +24,11 @@ import helpers  # noqa: E402
 helpers.import_tensorflow_quietly()
 import numpy as np  # noqa: E402
 
-from helpers import boxes, config, crops, images, localization, metrics, reader, step2, step4  # noqa: E402
+from helpers.app import reader  # noqa: E402
+from helpers.core import boxes, config, images  # noqa: E402
+from helpers.datasets import crops  # noqa: E402
+from helpers.modeling import localization, metrics  # noqa: E402
+from helpers.steps import step2, step4  # noqa: E402
 
 PRESENCE_SWEEP = (0.2, 0.3, 0.4, 0.5, 0.6)          # "is there a number" thresholds scored on validation
 

@@ -1,18 +1,14 @@
-"""Helpers behind digit_recognition.ipynb. The notebook calls them; by concern:
+"""Helpers behind digit_recognition.ipynb, in layers:
 
-* the run: `config` (every budget and setting, full and fast), `paths`, `labels`, `boxes`, `model_files`;
-* data: `data` (MNIST), `svhn`, `digitstruct` + `_hdf5` (format 1), `crops`, `localization` and
-  `detection_data` (tf.data streams), `images` (any photo), `new_images` (Step 3), `real_photos` (the real yardstick);
-* synthesis: `sequences` (Step 1's numbers), `street_numbers`, `street_drawing`, `fonts`, `framing` (the stand-in);
-* models and training: `models`, `metrics`, `training` (cache keyed by settings and data), `comparison`,
-  `train_svhn`, `lite`, `export`;
-* the steps: `step1`, `step2`, `step4` (train or load, read and score, each taking the run configuration);
-* reading and the app: `reader`, `detection` (the digit detector: model, decoding, grouping), `annotation`,
-  `app` (command line), `app_server` + `app_page.html`,
-  `app_browser` (the page in Chromium, for tests and the report);
-* the report: `plotting`, `results`, `wording`, `model_card`, `peers`.
+* `core`: the run's configuration, paths, labels, boxes and photo loading;
+* `datasets`: MNIST, SVHN format 1, crops, the real photos and Step 3's images;
+* `synth`: Step 1's MNIST numbers and the rendered stand-in for SVHN;
+* `modeling`: the models, their metrics and training;
+* `steps`: one module per step that trains (the notebook calls them);
+* `app`: reading a photo (`reader`), the command line, the web page and the exports;
+* `report`: figures, tables, wording and the model card.
 
-Reading and the app import neither training nor parsing code (tests/test_layout.py checks it).
+Reading and the app import neither training, parsing nor synthesis code (tests/test_layout.py checks it).
 """
 import os
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from helpers import digitstruct  # noqa: E402
+from helpers.datasets import digitstruct  # noqa: E402
 
 
 def synthetic_annotations(count: int, seed: int = 0) -> list[digitstruct.Annotation]:

@@ -21,7 +21,10 @@ from PIL import Image
 import helpers  # noqa: E402
 
 helpers.import_tensorflow_quietly()
-from helpers import detection, localization, models, paths, reader, street_numbers  # noqa: E402
+from helpers.app import reader  # noqa: E402
+from helpers.core import paths  # noqa: E402
+from helpers.modeling import detection, localization, models  # noqa: E402
+from helpers.synth import street_numbers  # noqa: E402
 
 
 def load_reader() -> tuple[reader.NumberReader, str]:

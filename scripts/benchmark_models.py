@@ -28,10 +28,12 @@ from typing import Callable
 import helpers  # noqa: E402
 
 tf = helpers.import_tensorflow_quietly()
-import numpy as np  # noqa: E402
 
-from helpers import (config, crops, data, digitstruct, localization, models, paths, results, sequences,  # noqa: E402
-                     street_numbers)
+from helpers.core import config, paths  # noqa: E402
+from helpers.datasets import crops, mnist as data, digitstruct  # noqa: E402
+from helpers.modeling import localization, models  # noqa: E402
+from helpers.report import results  # noqa: E402
+from helpers.synth import sequences, street_numbers  # noqa: E402
 
 SEED = config.SEED
 DEEP = config.DEEPER.model_args   # Step 2's deeper trunk

@@ -16,7 +16,8 @@ import helpers  # noqa: E402
 helpers.import_tensorflow_quietly()
 import numpy as np  # noqa: E402
 
-from helpers import labels, models  # noqa: E402
+from helpers.core import labels  # noqa: E402
+from helpers.modeling import models  # noqa: E402
 
 
 def ms_per_step(pool_first: bool, batch_size: int, steps: int) -> float:

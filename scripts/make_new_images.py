@@ -9,7 +9,7 @@ equipment label, two licence plates) are copied byte for byte from the data fold
 labels (true number, box measured by eye on the photo, source and attribution) are in `REAL_PHOTOS`.
 
 Nobody on the team can photograph house numbers here (no camera), so these are made, not taken,
-and the report says so. They differ from the training stand-in (helpers/street_numbers.py) on
+and the report says so. They differ from the training stand-in (helpers/synth/street_numbers.py) on
 purpose: fonts and photo textures held out of training (`font_pools()[1]`, HELD_OUT_TEXTURES),
 scene types the generator never draws (an enamel street sign, a handwritten note on lined
 paper, a seven-segment display drawn from polygons, brass digits on a wooden door, a wide
@@ -28,7 +28,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from helpers import paths, street_drawing  # noqa: E402  (the script runs from anywhere)
+from helpers.core import paths  # noqa: E402  (the script runs from anywhere)
+from helpers.synth import street_drawing  # noqa: E402  (the script runs from anywhere)
 
 OUT = Path(__file__).resolve().parent.parent / "images"
 RNG = np.random.default_rng(2026)

@@ -9,10 +9,10 @@ cd "$ROOT"
 source scripts/setup_env.sh
 echo "==> data folder: ${DIGITS_DATA_DIR:-data}"
 data_start=$(date +%s)
-.venv/bin/python -m helpers.data
+.venv/bin/python -m helpers.datasets.mnist
 # Step 2's photos: the real SVHN if it is in the data folder, else the offline stand-in, rendered here
 # once (cached) like a download, so the report's run time is the modelling alone.
-[ "${DIGITS_FAST:-0}" = "1" ] || .venv/bin/python -m helpers.street_numbers
+[ "${DIGITS_FAST:-0}" = "1" ] || .venv/bin/python -m helpers.synth.street_numbers
 export DIGITS_DATA_SECONDS=$(( $(date +%s) - data_start ))   # recorded by the notebook in metrics.json
 # A fast run executes the same notebook (from the project root, so `helpers` imports) but writes
 # the executed copy to build/fast/, leaving the committed full-run notebook untouched.
@@ -41,10 +41,10 @@ echo "==> exporting report.html next to the notebook"
     --HTMLExporter.embed_images=True --TemplateExporter.extra_template_basedirs=scripts --template report_template
 if [ "${DIGITS_FAST:-0}" != "1" ]; then
     echo "==> refreshing the README's results table from results/metrics.json"
-    .venv/bin/python -m helpers.results results/metrics.json
+    .venv/bin/python -m helpers.report.results results/metrics.json
     # The notebook saved the released models in models/; their TFLite exports and model card
     # come from the same run (a few minutes: conversion, then readings compared with Keras).
     echo "==> exporting models/ to TensorFlow Lite and writing its model card"
-    .venv/bin/python -m helpers.export
+    .venv/bin/python -m helpers.steps.export
 fi
 echo "==> done in $(( $(date +%s) - start )) s: $(dirname "$NOTEBOOK")/report.html"

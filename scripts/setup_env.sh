@@ -18,7 +18,7 @@ echo "==> installing requirements (about 2-3 min on a fresh machine, seconds whe
 # - chromium + chromium-driver: Step 5's browser test and the report's screenshot of the web page;
 # - tesseract-ocr: the OCR baseline the real-photo section scores beside the reader;
 # - graphviz: draws the models' architecture figures (keras.utils.plot_model, through pydot);
-# - fonts-*: the 100+ font families the stand-in draws its house numbers in (helpers/fonts.py).
+# - fonts-*: the 100+ font families the stand-in draws its house numbers in (helpers/synth/fonts.py).
 # Fonts without their recommends, so that the font pool (and so the stand-in) is the same everywhere.
 FONT_PACKAGES="$(tr '\n' ' ' < "$ROOT/scripts/font_packages.txt")"
 missing_apps="" missing_fonts=""

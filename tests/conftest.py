@@ -16,7 +16,7 @@ sys.path.insert(0, str(PROJECT_ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("MPLBACKEND", "Agg")   # no screen in CI
 
-from helpers import paths  # noqa: E402 (after the path above)
+from helpers.core import paths  # noqa: E402 (after the path above)
 
 # The real datasets some tests read: the data folder the test command was given (DIGITS_DATA_DIR),
 # else this workplace's ../shared/data. Tests that need them are skipped where they are absent.
@@ -37,7 +37,7 @@ def fake_digits(count: int, seed: int, intensity: int = 255) -> tuple[np.ndarray
 @pytest.fixture
 def fake_mnist_dir(tmp_path: Path) -> Path:
     """A data folder holding a tiny MNIST in the real file layout (gzip IDX)."""
-    from helpers import data
+    from helpers.datasets import mnist as data
 
     folder = tmp_path / "mnist"
     folder.mkdir()
@@ -79,7 +79,8 @@ def tiny_number_reader(presence: float = 0.99, box=(0.25, 0.25, 0.75, 0.75), len
     import helpers
 
     helpers.import_tensorflow_quietly()
-    from helpers import detection, localization, models, reader
+    from helpers.app import reader
+    from helpers.modeling import detection, localization, models
     import keras
 
     keras.utils.set_random_seed(0)    # the same untrained weights whichever tests ran before

@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from conftest import PROJECT_ROOT, tiny_number_reader
-from helpers import annotation, app, app_browser, app_server
+from helpers.app import annotation, cli as app, browser as app_browser, server as app_server
 
 GOOD = PROJECT_ROOT / "images" / "01_enamel_sign.png"
 
@@ -29,7 +29,7 @@ def saved_models(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def client(saved_models):
-    from helpers import reader
+    from helpers.app import reader
 
     return app_server.create_app(reader.NumberReader.load(saved_models), max_upload=2 * 2**20).test_client()
 
@@ -48,7 +48,7 @@ def _bad_files(folder: Path) -> dict[str, Path]:
 def test_cli_reads_good_files_and_reports_bad_ones_without_stopping(tmp_path: Path, saved_models) -> None:
     bad = _bad_files(tmp_path / "in")
     out = tmp_path / "out"
-    command = [sys.executable, "-m", "helpers.app", str(bad["text"]), str(GOOD), str(bad["truncated"]),
+    command = [sys.executable, "-m", "helpers.app.cli", str(bad["text"]), str(GOOD), str(bad["truncated"]),
                str(bad["missing"]), str(PROJECT_ROOT / "images" / "04_brass_door.jpg"),
                "--out", str(out), "--models", str(saved_models)]
     done = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300,
@@ -97,7 +97,7 @@ def test_web_page_reads_an_upload_and_answers_bad_uploads_clearly(client) -> Non
 
 
 def test_annotate_draws_the_box_and_a_label() -> None:
-    from helpers import reader
+    from helpers.app import reader
 
     photo = np.full((400, 640, 3), 128, np.uint8)
     reading = reader.Reading("42", (0.9, 0.8), 0.72, 0.99, (100.0, 120.0, 300.0, 480.0), (400, 640), True)
@@ -114,7 +114,7 @@ def test_annotate_draws_the_box_and_a_label() -> None:
 @pytest.mark.skipif(not (shutil.which("chromium") and shutil.which("chromedriver")),
                     reason="Debian's chromium + chromium-driver are not installed (scripts/test.sh installs them)")
 def test_web_page_in_a_real_headless_browser(tmp_path: Path, saved_models) -> None:
-    from helpers import reader
+    from helpers.app import reader
 
     number_reader = reader.NumberReader.load(saved_models)
     expected = number_reader.read(str(GOOD))[0].number
@@ -142,7 +142,7 @@ def test_web_page_in_a_real_headless_browser(tmp_path: Path, saved_models) -> No
 @pytest.mark.skipif(not (shutil.which("chromium") and shutil.which("chromedriver")),
                     reason="Debian's chromium + chromium-driver are not installed (scripts/test.sh installs them)")
 def test_the_web_page_reads_a_picture_from_its_webcam(tmp_path: Path, saved_models) -> None:
-    from helpers import reader
+    from helpers.app import reader
 
     video = app_browser.camera_video(GOOD, tmp_path / "camera.y4m", width=320, frames=3)
     header = video.read_bytes()[:60].split(b"\n")[0].decode()
@@ -194,7 +194,7 @@ def test_annotated_copies_never_overwrite_each_other(tmp_path: Path, saved_model
 
 
 def test_boxes_are_in_the_photos_own_pixels_above_2048(tmp_path: Path, saved_models) -> None:
-    from helpers import reader
+    from helpers.app import reader
 
     number_reader = reader.NumberReader.load(saved_models)      # a fixed box: the middle half of the letterbox
     rng = np.random.default_rng(1)
@@ -210,8 +210,8 @@ def test_boxes_are_in_the_photos_own_pixels_above_2048(tmp_path: Path, saved_mod
 
 
 def test_bad_paths_are_answered_before_tensorflow_starts(tmp_path: Path, saved_models) -> None:
-    script = ("import sys; from helpers import app; "
-              f"code = app.run_cli([{str(tmp_path / 'missing.png')!r}, {str(GOOD.parent)!r}, '--models', "
+    script = ("import sys; from helpers.app import cli; "
+              f"code = cli.run_cli([{str(tmp_path / 'missing.png')!r}, {str(GOOD.parent)!r}, '--models', "
               f"{str(saved_models)!r}]); print(code, 'tensorflow' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", script], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
     assert done.stdout.split() == ["1", "False"], done.stderr
@@ -230,7 +230,7 @@ def test_cli_writes_nothing_unless_asked(tmp_path: Path, saved_models, monkeypat
 
 
 def test_the_label_fits_a_small_photo_and_the_copy_is_enlarged() -> None:
-    from helpers import reader
+    from helpers.app import reader
 
     photo = np.full((48, 182, 3), 128, np.uint8)            # an SVHN-sized photo
     reading = reader.Reading("210", (0.99, 0.98, 0.99), 0.97, 0.99, (8.0, 40.0, 40.0, 140.0), (48, 182), False)

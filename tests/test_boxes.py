@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from helpers import boxes
+from helpers.core import boxes
 
 
 def test_converters_round_trip_between_the_three_orders() -> None:

@@ -9,7 +9,10 @@ import numpy as np
 import pytest
 
 from conftest import PROJECT_ROOT
-from helpers import comparison, config, step2, step4, street_numbers
+from helpers.core import config
+from helpers.modeling import comparison
+from helpers.steps import step2, step4
+from helpers.synth import street_numbers
 
 
 def test_the_fast_run_has_the_full_runs_settings_with_smaller_budgets() -> None:
@@ -54,13 +57,13 @@ def test_training_arguments_come_from_the_configuration_and_the_setting() -> Non
 
 
 def test_no_code_repeats_the_reports_settings() -> None:
-    """Settings live in helpers/config.py; code elsewhere imports them instead of copying them."""
-    files = [*PROJECT_ROOT.glob("helpers/*.py"), *PROJECT_ROOT.glob("experiments/*.py"),
+    """Settings live in helpers/core/config.py; code elsewhere imports them instead of copying them."""
+    files = [*PROJECT_ROOT.glob("helpers/**/*.py"), *PROJECT_ROOT.glob("experiments/*.py"),
              *PROJECT_ROOT.glob("scripts/*.py"), *PROJECT_ROOT.glob("scripts/*.sh")]
     copies = [path.name for path in files if "the notebook's" in path.read_text()]
     assert not copies, f"settings copied from the notebook in {copies}"
     seeds = [path.name for path in files if re.search(r"^\s*SEED\s*=\s*\d", path.read_text(), re.M)]
-    assert seeds == ["config.py"], f"a seed set outside helpers/config.py: {seeds}"
+    assert seeds == ["config.py"], f"a seed set outside helpers/core/config.py: {seeds}"
 
 
 def _run(seconds: float) -> SimpleNamespace:

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from helpers import crops, digitstruct
-from helpers.labels import BLANK
-from helpers.digitstruct import Annotation
+from helpers.core.labels import BLANK
+from helpers.datasets import crops, digitstruct
+from helpers.datasets.digitstruct import Annotation
 from test_digitstruct import KNOWN, SAMPLE, _examples, needs_sample
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from conftest import SHARED_DATA
-from helpers import data
+from helpers.datasets import mnist as data
 
 
 def test_idx_round_trip_gzip_and_raw(tmp_path: Path) -> None:

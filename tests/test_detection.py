@@ -9,8 +9,8 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from helpers import detection, detection_data
-from helpers.digitstruct import Annotation, write_digit_struct
+from helpers.datasets.digitstruct import Annotation, write_digit_struct
+from helpers.modeling import detection, detection_data
 
 
 def test_targets_put_a_peak_at_each_digit_centre_and_its_box_around_it() -> None:

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from conftest import SHARED_DATA
-from helpers import digitstruct
-from helpers.digitstruct import Annotation
+from helpers.datasets import digitstruct
+from helpers.datasets.digitstruct import Annotation
 
 SAMPLE = SHARED_DATA / "svhn-sample"
 needs_sample = pytest.mark.skipif(not SAMPLE.exists(), reason=f"{SAMPLE} is absent (real SVHN sample files)")

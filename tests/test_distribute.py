@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from conftest import PROJECT_ROOT
-from helpers import street_numbers, train_svhn
+from helpers.steps import train_svhn
+from helpers.synth import street_numbers
 
 
 def test_mirrored_strategy_trains_on_two_logical_cpus(tmp_path: Path) -> None:
@@ -19,7 +20,7 @@ def test_mirrored_strategy_trains_on_two_logical_cpus(tmp_path: Path) -> None:
     summary = tmp_path / "summary.json"
     # A fresh process: the CPU can only be split into logical devices before TensorFlow starts.
     env = {**os.environ, "DIGITS_CACHE_DIR": str(tmp_path / "cache")}
-    done = subprocess.run([sys.executable, "-m", "helpers.train_svhn", "--root", str(tmp_path / "svhn"),
+    done = subprocess.run([sys.executable, "-m", "helpers.steps.train_svhn", "--root", str(tmp_path / "svhn"),
                            "--splits", "train", "--strategy", "cpu2", "--batch-size", "8", "--epochs", "1",
                            "--steps-per-epoch", "2", "--validation-size", "8", "--summary", str(summary)],
                           cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300)
@@ -31,7 +32,7 @@ def test_mirrored_strategy_trains_on_two_logical_cpus(tmp_path: Path) -> None:
 
 
 def test_missing_split_and_unknown_strategy_are_clear_errors(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match="python -m helpers.svhn extra"):
+    with pytest.raises(FileNotFoundError, match="python -m helpers.datasets.svhn extra"):
         train_svhn.main(["--root", str(tmp_path), "--splits", "extra", "--strategy", "default"])
     with pytest.raises(ValueError, match="unknown strategy"):
         train_svhn.make_strategy("tpu")
@@ -40,7 +41,7 @@ def test_missing_split_and_unknown_strategy_are_clear_errors(tmp_path: Path) -> 
 def test_concat_tables_keeps_rows_in_order(tmp_path: Path) -> None:
     street_numbers.write_split(tmp_path / "a", 3, seed=1, progress=False, workers=1)
     street_numbers.write_split(tmp_path / "b", 2, seed=2, progress=False, workers=1)
-    from helpers import crops
+    from helpers.datasets import crops
 
     a, b = crops.number_table(tmp_path / "a"), crops.number_table(tmp_path / "b")
     both = crops.concat_tables([a, b])

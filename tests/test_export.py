@@ -20,7 +20,8 @@ def _random_reader(seed: int = 0):
     helpers.import_tensorflow_quietly()
     import keras
 
-    from helpers import detection, localization, models, reader
+    from helpers.app import reader
+    from helpers.modeling import detection, localization, models
 
     keras.utils.set_random_seed(seed)
     digits = models.build_attention_model((54, 54, 3), filters=(8, 16), rnn_units=8, dense_units=16)
@@ -35,7 +36,7 @@ def _random_reader(seed: int = 0):
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory) -> Path:
     """A tiny reader saved and exported as the report command exports the released one."""
-    from helpers import export
+    from helpers.steps import export
 
     folder = tmp_path_factory.mktemp("models")
     _random_reader().save(folder)
@@ -49,7 +50,8 @@ def exported(tmp_path_factory) -> Path:
 
 
 def _sample_photos(count: int = 12) -> list:
-    from helpers import export, images
+    from helpers.core import images
+    from helpers.steps import export
 
     return [images.load_image(path) for path in OWN_IMAGES] + export.standin_photos(count, seed=7)
 
@@ -57,7 +59,7 @@ def _sample_photos(count: int = 12) -> list:
 def test_float32_export_gives_keras_outputs(exported: Path) -> None:
     import keras
 
-    from helpers import lite, reader
+    from helpers.app import lite, reader
 
     inputs = np.random.default_rng(0).uniform(0, 255, (5, 54, 54, 3)).astype(np.float32)
     keras_model = keras.models.load_model(exported / reader.READER_FILE, compile=False)
@@ -76,7 +78,7 @@ def test_float32_export_gives_keras_outputs(exported: Path) -> None:
 
 
 def test_float32_pipeline_reads_every_photo_as_keras_does(exported: Path) -> None:
-    from helpers import reader
+    from helpers.app import reader
 
     photos = _sample_photos()
     keras_readings = reader.NumberReader.load(exported).read(photos)
@@ -112,11 +114,11 @@ def test_model_card_is_rendered_from_the_figures(exported: Path) -> None:
 
 
 def test_bad_exports_and_runtimes_give_clear_errors(exported: Path, tmp_path: Path) -> None:
-    from helpers import lite, reader
+    from helpers.app import lite, reader
 
     with pytest.raises(ValueError, match="not a readable TensorFlow Lite model"):
         lite.LiteModel(b"not a flatbuffer", name="junk.tflite")
-    with pytest.raises(FileNotFoundError, match="helpers.export"):
+    with pytest.raises(FileNotFoundError, match="helpers.steps.export"):
         lite.LiteModel.load(tmp_path / "missing.tflite")
     with pytest.raises(ValueError, match="unknown TFLite variant"):
         lite.convert(None, "int4")
@@ -124,7 +126,7 @@ def test_bad_exports_and_runtimes_give_clear_errors(exported: Path, tmp_path: Pa
         reader.NumberReader.load(exported, runtime="onnx")
     for name in (reader.READER_FILE, reader.SETTINGS_FILE):
         (tmp_path / name).write_bytes((exported / name).read_bytes())
-    with pytest.raises(FileNotFoundError, match="helpers.export"):
+    with pytest.raises(FileNotFoundError, match="helpers.steps.export"):
         reader.NumberReader.load(tmp_path, runtime="tflite-float32")
     with pytest.raises(ValueError, match="Keras reader"):
         reader.NumberReader.load(exported, runtime="tflite-float32").save(tmp_path / "again")
@@ -133,7 +135,9 @@ def test_bad_exports_and_runtimes_give_clear_errors(exported: Path, tmp_path: Pa
 @pytest.mark.skipif(not (RELEASED / "number_reader.float32.tflite").exists(),
                     reason="no released models in models/ yet: the report command writes them")
 def test_released_float32_export_reads_as_keras_on_images_and_300_standin_photos() -> None:
-    from helpers import export, images, reader
+    from helpers.app import reader
+    from helpers.core import images
+    from helpers.steps import export
 
     photos = [images.load_image(path) for path in OWN_IMAGES] + export.standin_photos(300)
     keras_readings = reader.NumberReader.load(RELEASED).read(photos)

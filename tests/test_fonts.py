@@ -6,7 +6,7 @@ from pathlib import Path
 import matplotlib
 import pytest
 
-from helpers import fonts
+from helpers.synth import fonts
 
 DEJAVU = Path(matplotlib.get_data_path()) / "fonts/ttf/DejaVuSans.ttf"
 

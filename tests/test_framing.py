@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from conftest import SHARED_DATA
-from helpers import framing
+from helpers.synth import framing
 
 HEADER = "name,image_width,image_height,label,top,left,height,width\n"
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from helpers import images
-from helpers.boxes import iou
+from helpers.core import images
+from helpers.core.boxes import iou
 
 
 def _save(image: Image.Image, path: Path, **kwargs) -> Path:

@@ -1,31 +1,56 @@
-"""The house rules: small helpers modules whose imports form a tree, research out of scripts/, a short README."""
+"""The house rules: helpers in layers whose imports form a tree, a reading path that stays light, research out of\nscripts/, a short README."""
 from __future__ import annotations
 
 import ast
 import subprocess
 import sys
+from pathlib import Path
 
 from conftest import PROJECT_ROOT
 
 HELPERS = PROJECT_ROOT / "helpers"
 MAX_MODULE_LINES = 400       # one concern per module
+LAYERS = {"core", "datasets", "synth", "modeling", "steps", "app", "report"}   # helpers' subpackages
+READING = {"app.reader", "app.cli", "app.server", "app.browser"}   # a photo in, its numbers out
+# What reading a photo must never load: training, data parsing and synthesis, the steps and the report.
+HEAVY = ("modeling.training", "modeling.models", "modeling.comparison", "modeling.localization",
+         "modeling.detection_data", "datasets.", "synth.", "steps.", "report.")
 MAX_README_LINES = 200
 
 
+def helpers_modules() -> dict[str, Path]:
+    """Every module of the helpers package by its dotted name under helpers ("app.reader"); packages' __init__ apart."""
+    return {".".join(path.relative_to(HELPERS).with_suffix("").parts): path
+            for path in HELPERS.rglob("*.py") if path.name != "__init__.py" and "__pycache__" not in path.parts}
+
+
 def helpers_imports() -> dict[str, set[str]]:
-    """Each helpers module and the helpers modules it imports (at the top or inside functions)."""
+    """Each helpers module and the helpers modules it imports, at the top or inside functions (read from the
+    source, so an import placed inside a function counts as much as one at the top)."""
+    modules = helpers_modules()
     graph = {}
-    for path in HELPERS.glob("*.py"):
+    for name, path in modules.items():
         imported = set()
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom) and node.module == "helpers":
-                imported |= {alias.name for alias in node.names}
-            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("helpers."):
-                imported.add(node.module.split(".")[1])
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("helpers."):
+                package = node.module.removeprefix("helpers.")
+                children = {f"{package}.{alias.name}" for alias in node.names} & modules.keys()
+                imported |= children or ({package} & modules.keys())
             elif isinstance(node, ast.Import):
-                imported |= {alias.name.split(".")[1] for alias in node.names if alias.name.startswith("helpers.")}
-        graph[path.stem] = imported - {path.stem}
+                imported |= {alias.name.removeprefix("helpers.") for alias in node.names} & modules.keys()
+        graph[name] = imported - {name}
     return graph
+
+
+def reached(graph: dict[str, set[str]], start: set[str]) -> set[str]:
+    """Every module `start` imports, directly or through others."""
+    seen, todo = set(), list(start)
+    while todo:
+        module = todo.pop()
+        if module not in seen:
+            seen.add(module)
+            todo.extend(graph.get(module, ()))
+    return seen
 
 
 def import_cycle(graph: dict[str, set[str]]) -> list[str] | None:
@@ -49,27 +74,57 @@ def import_cycle(graph: dict[str, set[str]]) -> list[str] | None:
 
 
 def test_no_helpers_module_is_over_about_400_lines() -> None:
-    long = {path.name: n for path in HELPERS.glob("*.py") if (n := len(path.read_text().splitlines())) > MAX_MODULE_LINES}
+    long = {name: n for name, path in helpers_modules().items() if (n := len(path.read_text().splitlines())) > MAX_MODULE_LINES}
     assert not long, f"split these modules by concern: {long}"
+
+
+def test_helpers_is_made_of_its_layers_only() -> None:
+    loose = sorted(path.name for path in HELPERS.glob("*.py") if path.name != "__init__.py")
+    assert not loose, f"every module belongs to a layer: {loose}"
+    packages = {path.parent.name for path in HELPERS.glob("*/__init__.py")}
+    assert packages == LAYERS and {name.split(".")[0] for name in helpers_modules()} == LAYERS
 
 
 def test_helpers_imports_form_a_tree() -> None:
     graph = helpers_imports()
-    assert graph["crops"] >= {"digitstruct"} and "crops" in graph["reader"]   # the graph is really read
+    assert graph["datasets.crops"] >= {"datasets.digitstruct"} and "core.cropping" in graph["app.reader"]   # really read
     assert import_cycle(graph) is None, f"import cycle: {' -> '.join(import_cycle(graph))}"
 
 
+def test_the_reading_path_imports_no_training_parsing_or_synthesis_code() -> None:
+    """Read from the source: reading a photo needs the models' files, not the code that made them."""
+    graph = helpers_imports()
+    loaded = reached(graph, READING)
+    assert {"app.reader", "core.cropping", "modeling.detection"} <= loaded     # the walk sees the imports
+    heavy = sorted(module for module in loaded if module.startswith(HEAVY))
+    assert not heavy, f"the reading path imports {heavy}"
+    assert reached({"a": {"b"}, "b": {"c"}, "c": set()}, {"a"}) == {"a", "b", "c"}
+
+
 def test_reading_and_the_app_load_no_training_parsing_or_synthesis_code() -> None:
-    """Inference stands alone: the reader and the app load neither training, nor the digitStruct
-    parser, nor the data synthesizers (a photo app should not drag in h5py parsing or MNIST)."""
-    code = ("import sys, helpers.reader, helpers.app, helpers.app_server; "
+    """The same at run time: what importing the reader, the command line and the server loads."""
+    code = ("import sys, helpers.app.reader, helpers.app.cli, helpers.app.server; "
             "print(' '.join(sorted(m for m in sys.modules if m.startswith('helpers.'))))")
     loaded = set(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                                 cwd=PROJECT_ROOT).stdout.split())
-    assert {"helpers.reader", "helpers.app", "helpers.app_server", "helpers.crops"} <= loaded   # the check sees what loaded
-    forbidden = {f"helpers.{name}" for name in ("training", "train_svhn", "digitstruct", "sequences",
-                                                  "street_numbers", "svhn", "data", "detection_data")}
-    assert not loaded & forbidden, f"inference loads {sorted(loaded & forbidden)}"
+    assert {"helpers.app.reader", "helpers.app.cli", "helpers.app.server", "helpers.core.cropping"} <= loaded
+    heavy = sorted(module for module in loaded if module.removeprefix("helpers.").startswith(HEAVY))
+    assert not heavy, f"inference loads {heavy}"
+
+
+def test_no_module_imports_tensorflow_again_inside_a_function() -> None:
+    """A module that imports Keras or TensorFlow at the top has it already: an import inside a function only hides it."""
+    repeated = []
+    for name, path in helpers_modules().items():
+        tree = ast.parse(path.read_text())
+        top = {alias.name.split(".")[0] for node in tree.body if isinstance(node, ast.Import) for alias in node.names} | \
+              {(node.module or "").split(".")[0] for node in tree.body if isinstance(node, ast.ImportFrom)}
+        if top & {"keras", "tensorflow"}:
+            repeated += [f"{name}:{node.lineno}" for function in ast.walk(tree)
+                         if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef))
+                         for node in ast.walk(function) if isinstance(node, ast.Import)
+                         and any(alias.name == "tensorflow" for alias in node.names)]
+    assert not repeated, f"tensorflow imported again inside functions: {sorted(set(repeated))}"
 
 
 def test_the_cycle_finder_finds_an_upward_import() -> None:

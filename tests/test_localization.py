@@ -9,20 +9,21 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from helpers import localization
-from helpers.boxes import iou
+from helpers.core import cropping
+from helpers.core.boxes import iou
+from helpers.modeling import localization
 
 
 def test_letterbox_coordinates_map_back_to_the_photo() -> None:
     photo = tf.zeros((50, 200, 3), tf.uint8)
-    boxed, scale, padding = localization.letterbox(photo, 100)
+    boxed, scale, padding = cropping.letterbox(photo, 100)
     assert boxed.shape == (100, 100, 3) and float(scale) == 0.5 and padding.numpy().tolist() == [37, 0]
     original = np.array([10.0, 40.0, 30.0, 120.0])                          # top, left, bottom, right
-    normalised = localization.to_letterbox(original, scale, padding, 100).numpy()
+    normalised = cropping.to_letterbox(original, scale, padding, 100).numpy()
     np.testing.assert_allclose(normalised, [0.42, 0.2, 0.52, 0.6])
-    back = localization.from_letterbox(normalised, float(scale), padding.numpy(), (50, 200), 100)
+    back = cropping.from_letterbox(normalised, float(scale), padding.numpy(), (50, 200), 100)
     np.testing.assert_allclose(back, original, atol=1e-4)
-    swapped = localization.from_letterbox([0.6, 0.9, 0.3, -0.1], float(scale), padding.numpy(), (50, 200), 100)
+    swapped = cropping.from_letterbox([0.6, 0.9, 0.3, -0.1], float(scale), padding.numpy(), (50, 200), 100)
     np.testing.assert_allclose(swapped, [0, 0, 46, 180])                     # ordered, clipped to the photo
 
 
@@ -99,7 +100,7 @@ def test_localizer_pool_first_keeps_the_weights_and_pools_before_batch_norm() ->
 
 
 def test_fit_localizer_keeps_the_best_iou_epoch_and_caches(tmp_path: Path, monkeypatch) -> None:
-    from helpers import training
+    from helpers.modeling import training
 
     monkeypatch.setenv("DIGITS_CACHE_DIR", str(tmp_path / "cache"))
     paths, boxes = _photos(tmp_path / "photos")

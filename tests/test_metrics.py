@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from helpers import metrics
-from helpers.labels import BLANK
+from helpers.core.labels import BLANK
+from helpers.modeling import metrics
 
 
 def _one_hot_outputs(length_probs, digit_probs) -> dict:
@@ -77,7 +77,7 @@ def test_sequence_metrics_count_whole_numbers() -> None:
 
 
 def test_margin_95_shrinks_with_more_numbers_and_matches_the_normal_rule() -> None:
-    from helpers.metrics import margin_95
+    from helpers.modeling.metrics import margin_95
 
     assert abs(margin_95(0.5, 10_000) - 1.96 * 0.005) < 2e-4       # large n: the normal approximation
     assert margin_95(0.7, 56) > margin_95(0.7, 1500) > 0
@@ -87,7 +87,7 @@ def test_margin_95_shrinks_with_more_numbers_and_matches_the_normal_rule() -> No
 
 
 def test_paired_difference_sees_agreement_and_disagreement() -> None:
-    from helpers.metrics import margin_95, paired_difference
+    from helpers.modeling.metrics import margin_95, paired_difference
 
     rng = np.random.default_rng(0)
     a = rng.random(1500) < 0.9

@@ -9,7 +9,9 @@ import pytest
 import tensorflow as tf
 
 from conftest import fake_digits
-from helpers import labels, metrics, models, sequences
+from helpers.core import labels
+from helpers.modeling import metrics, models
+from helpers.synth import sequences
 
 SMALL = dict(input_shape=(32, 128, 1), filters=(4, 8, 8))
 

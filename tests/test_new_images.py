@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from conftest import PROJECT_ROOT
-from helpers import images
+from helpers.core import images
 
 FOLDER = PROJECT_ROOT / "images"
 
@@ -49,7 +49,7 @@ def test_load_puts_real_photos_first_and_scores_accepted_second_numbers(tmp_path
 
     from PIL import Image
 
-    from helpers import new_images
+    from helpers.datasets import new_images
 
     for name in ("a_made.png", "b_real.png", "c_unlabelled.png"):
         Image.new("RGB", (8, 8)).save(tmp_path / name)
@@ -72,7 +72,7 @@ def test_load_puts_real_photos_first_and_scores_accepted_second_numbers(tmp_path
 
 
 def test_box_hits_count_good_boxes_among_the_images_that_hold_a_number() -> None:
-    from helpers import new_images
+    from helpers.datasets import new_images
 
     entries = [{"kind": new_images.REAL, "iou": 0.7, "truth": "12"}, {"kind": new_images.REAL, "iou": 0.3, "truth": "5"},
                {"kind": new_images.REAL, "iou": None, "truth": ""}, {"kind": new_images.MADE, "iou": 0.5, "truth": "7"},
@@ -84,7 +84,7 @@ def test_box_hits_count_good_boxes_among_the_images_that_hold_a_number() -> None
 def test_in_true_boxes_reads_each_labelled_box_and_skips_the_others() -> None:
     from types import SimpleNamespace
 
-    from helpers import new_images
+    from helpers.datasets import new_images
 
     photos = [np.zeros((20, 30, 3), np.uint8), np.ones((40, 50, 3), np.uint8)]
     folder = new_images.NewImages([Path("a.png"), Path("b.png")], photos,
@@ -101,7 +101,7 @@ def test_in_true_boxes_reads_each_labelled_box_and_skips_the_others() -> None:
 
 
 def test_around_number_cuts_to_the_true_box_and_moves_both_boxes() -> None:
-    from helpers import new_images
+    from helpers.datasets import new_images
 
     photo = np.arange(100 * 200 * 3, dtype=np.uint32).reshape(100, 200, 3)
     cut, true, found = new_images.around_number(photo, [40, 80, 50, 120], [45, 60, 55, 100], margin=1.0)
@@ -115,7 +115,7 @@ def test_around_number_cuts_to_the_true_box_and_moves_both_boxes() -> None:
 
 def _two_photo_folder():
     """A real photo with its number at rows 40-60, and a made image without a number (no box)."""
-    from helpers import new_images
+    from helpers.datasets import new_images
 
     photos = [np.zeros((100, 200, 3), np.uint8), np.zeros((50, 50, 3), np.uint8)]
     return new_images.NewImages([Path("plate.jpg"), Path("empty.png")], photos,
@@ -124,14 +124,14 @@ def _two_photo_folder():
 
 
 def _reading(number: str, box, confidence: float = 0.9):
-    from helpers.reader import Reading
+    from helpers.app.reader import Reading
 
     return Reading(number=number, digit_confidences=(), confidence=confidence, has_number=0.9,
                    box=None if box is None else tuple(float(v) for v in box), image_size=(100, 200), confident=False)
 
 
 def test_views_add_a_panel_where_the_first_box_lies_outside_the_cut() -> None:
-    from helpers import new_images
+    from helpers.datasets import new_images
 
     folder = _two_photo_folder()
     shown = new_images.views(folder, [_reading("6", [80, 10, 90, 20], 0.96), _reading("", None, 0.0)])
@@ -145,7 +145,7 @@ def test_views_add_a_panel_where_the_first_box_lies_outside_the_cut() -> None:
 
 
 def test_misses_say_what_the_first_box_held_and_other_numbers_are_counted() -> None:
-    from helpers import new_images
+    from helpers.datasets import new_images
 
     folder = _two_photo_folder()
     found = [[_reading("6", [80, 10, 90, 20], 0.96), _reading("12", [0, 0, 5, 5]), _reading("73", [40, 80, 60, 120])],

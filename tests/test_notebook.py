@@ -75,7 +75,7 @@ def test_notebook_runs_top_to_bottom_in_fast_mode(tmp_path: Path, monkeypatch, c
                        "step4": ("mean_iou", "iou_at_least_0.5", "end_to_end_accuracy", "blank_scenes_flagged")}.items():
         for key in keys:
             assert 0 <= record[step][key] <= 1, (step, key)
-    from helpers import paths
+    from helpers.core import paths
     real = all((paths.data_dir() / "svhn" / split / "digitStruct.mat").exists() for split in ("train", "test"))
     assert record["step2"]["real_svhn"] is real and ("stand-in" in record["step2"]["data_source"]) is not real
     # The real-photo yardstick ran on every Chars74K digit; Tesseract is left to the full run.

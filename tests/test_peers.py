@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from helpers import peers, real_photos
+from helpers.datasets import real_photos
+from helpers.report import peers
 
 
 def test_digits_are_kept_in_order_and_the_rest_dropped() -> None:

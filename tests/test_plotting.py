@@ -6,7 +6,7 @@ import matplotlib
 matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 
-from helpers import plotting  # noqa: E402
+from helpers.report import plotting  # noqa: E402
 
 LONG = ["06_shop_front.png: read 77 (0.87), sure", "01_enamel_sign.png: true 27, read 21 (0.45)",
         "03_seven_segment.png: no number", "02_handwritten_note.jpg: read 4051 (0.99)"]

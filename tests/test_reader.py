@@ -13,7 +13,9 @@ import helpers
 
 helpers.import_tensorflow_quietly()
 from conftest import tiny_number_reader  # noqa: E402
-from helpers import boxes, metrics, reader  # noqa: E402
+from helpers.app import reader  # noqa: E402
+from helpers.core import boxes, cropping  # noqa: E402
+from helpers.modeling import metrics  # noqa: E402
 
 
 def _reader(presence: float = 0.99) -> reader.NumberReader:
@@ -123,7 +125,7 @@ def test_save_and_load_round_trip(tmp_path: Path, number_reader) -> None:
 
 
 def test_saved_models_leave_the_optimizer_out(tmp_path: Path) -> None:
-    from helpers import models
+    from helpers.modeling import models
 
     trained = tiny_number_reader()
     models.compile_multihead(trained.reader, 1e-3)
@@ -145,7 +147,7 @@ def test_saved_models_leave_the_optimizer_out(tmp_path: Path) -> None:
 
 
 def test_default_models_folder_follows_the_run_mode(monkeypatch, tmp_path: Path) -> None:
-    from helpers import paths
+    from helpers.core import paths
 
     monkeypatch.delenv("DIGITS_MODELS_DIR", raising=False)
     monkeypatch.delenv("DIGITS_OUTPUT_DIR", raising=False)
@@ -260,7 +262,6 @@ def test_calibrate_sets_the_threshold_from_both_sets_and_saves_how(tmp_path: Pat
 
 
 def test_the_saved_crop_spec_is_the_crop_the_reader_uses(tmp_path: Path) -> None:
-    from helpers import crops
 
     number_reader = tiny_number_reader()
     photo, box = _photo(90, 120, seed=3), np.array([[30.0, 40.0, 60.0, 80.0]])
@@ -268,7 +269,7 @@ def test_the_saved_crop_spec_is_the_crop_the_reader_uses(tmp_path: Path) -> None
     settings_file = tmp_path / "number_reader.json"
     settings = json.loads(settings_file.read_text())
     assert settings["crop"] == {"grow": 0.3, "resize": 64, "window": 54}
-    assert reader.NumberReader.load(tmp_path).crop == crops.CROP
+    assert reader.NumberReader.load(tmp_path).crop == cropping.CROP
     settings["crop"]["grow"] = 1.0                   # a reader trained on wider crops
     settings_file.write_text(json.dumps(settings))
     wider = reader.NumberReader.load(tmp_path)
@@ -276,9 +277,9 @@ def test_the_saved_crop_spec_is_the_crop_the_reader_uses(tmp_path: Path) -> None
     seen = []
     wider._predict = lambda model, inputs, batch_size: seen.append(inputs) or number_reader._predict(model, inputs, batch_size)
     wider.read_crops([photo], box)
-    expected = crops.crop_number(photo, boxes.grown(box[0], 1.0).astype(np.float32)).numpy()
+    expected = cropping.crop_number(photo, boxes.grown(box[0], 1.0).astype(np.float32)).numpy()
     assert np.array_equal(seen[0][0], expected)       # cropped with the saved spec, not the default
-    assert not np.array_equal(seen[0][0], crops.crop_number(photo, boxes.grown(box[0], 0.3).astype(np.float32)).numpy())
+    assert not np.array_equal(seen[0][0], cropping.crop_number(photo, boxes.grown(box[0], 0.3).astype(np.float32)).numpy())
     settings["crop"]["window"] = 40                   # a window that is not the reader's input size
     settings_file.write_text(json.dumps(settings))
     with pytest.raises(ValueError, match="not the reader's input"):
@@ -316,13 +317,12 @@ def test_the_route_picks_the_localizer_where_the_number_fills_the_photo() -> Non
 
 
 def test_edge_padding_frames_a_number_at_the_photos_edge_as_in_training() -> None:
-    from helpers import crops
 
     photo = _photo(40, 60)
-    padded, box = crops.padded(photo, np.array([-4.0, 10.0, 44.0, 66.0]))
+    padded, box = cropping.padded(photo, np.array([-4.0, 10.0, 44.0, 66.0]))
     assert padded.shape == (48, 66, 3) and box.tolist() == [0.0, 10.0, 48.0, 66.0]
     assert (padded[:4, :60] == photo[:1]).all() and (padded[4:44, :60] == photo).all()   # edge rows repeated
-    same, inside = crops.padded(photo, np.array([1.0, 2.0, 30.0, 40.0]))
+    same, inside = cropping.padded(photo, np.array([1.0, 2.0, 30.0, 40.0]))
     assert same is photo and inside.tolist() == [1.0, 2.0, 30.0, 40.0]
 
 

@@ -8,8 +8,8 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from conftest import SHARED_DATA
-from helpers import real_photos
-from helpers.reader import Reading
+from helpers.app.reader import Reading
+from helpers.datasets import real_photos
 
 
 def reading(number: str, confident: bool = True, confidence: float = 0.9) -> Reading:

@@ -9,7 +9,7 @@ from html.parser import HTMLParser
 import nbformat
 
 from conftest import PROJECT_ROOT
-from helpers import results
+from helpers.report import results
 
 NOTEBOOK = PROJECT_ROOT / "digit_recognition.ipynb"
 REPORT = PROJECT_ROOT / "report.html"
@@ -159,7 +159,7 @@ def test_report_says_stand_in_in_plain_words() -> None:
 def test_report_fits_in_25_screens_of_a_browser() -> None:
     import pytest
 
-    from helpers import app_browser
+    from helpers.app import browser as app_browser
 
     try:
         browser = app_browser.chromium(width=1280, height=800)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from conftest import PROJECT_ROOT
-from helpers import plotting, results
+from helpers.report import plotting, results
 
 COMMITTED = PROJECT_ROOT / "results" / "metrics.json"
 

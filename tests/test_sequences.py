@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from conftest import fake_digits
-from helpers import sequences
-from helpers.labels import BLANK
-from helpers.sequences import DigitSource, SequenceConfig
+from helpers.core.labels import BLANK
+from helpers.synth import sequences
+from helpers.synth.sequences import DigitSource, SequenceConfig
 
 
 @pytest.fixture

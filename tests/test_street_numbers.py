@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from helpers import boxes as box_tools, crops, digitstruct, street_drawing, street_numbers
+from helpers.core import boxes as box_tools
+from helpers.datasets import digitstruct
+from helpers.synth import street_drawing, street_numbers
 
 
 def test_rendering_is_deterministic_and_boxes_lie_inside_the_image() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import digitstruct, svhn
+from helpers.datasets import digitstruct, svhn
 from test_digitstruct import _examples
 
 

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from conftest import fake_digits
-from helpers import metrics, models, sequences, training
+from helpers.modeling import metrics, models, training
+from helpers.synth import sequences
 
 
 def test_train_then_load_from_cache(tmp_path: Path, monkeypatch) -> None:
@@ -100,7 +101,7 @@ def test_cache_key_depends_on_every_setting() -> None:
 def test_cache_keys_come_from_the_settings_and_the_data_not_from_names(monkeypatch) -> None:
     """A model is reused only for the same settings and the same photos and labels: the folder the
     data sits in and the design's display name do not count; every training setting and label does."""
-    from helpers import crops
+    from helpers.datasets import crops
 
     keys = []
 

@@ -1,7 +1,7 @@
 """The answers' repeated phrases."""
 from __future__ import annotations
 
-from helpers import wording
+from helpers.report import wording
 
 
 def test_gap_says_which_way_and_rounds_small_differences_away() -> None:

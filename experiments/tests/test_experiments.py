@@ -49,7 +49,8 @@ def test_the_yardstick_reads_the_real_test_photos_only_when_told_it_is_the_final
 
 def test_the_fine_tuning_mix_has_the_asked_share_of_real_rows() -> None:
     import real_svhn_finetune
-    from helpers import paths, real_photos
+    from helpers.core import paths
+    from helpers.datasets import real_photos
 
     if not (paths.data_dir() / real_photos.SVHN_REAL).exists():
         pytest.skip("no svhn-real/ in the data folder")

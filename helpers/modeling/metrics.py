@@ -1,0 +1,316 @@
+"""Turning model outputs into numbers, and the metrics that count what matters."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from helpers.core.labels import BLANK
+
+_EPS = 1e-12
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """Predicted label rows [length, d1..dN] (BLANK-padded) and the probability of each answer."""
+
+    rows: np.ndarray
+    confidence: np.ndarray
+
+
+def _head_log_probs(outputs: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """log P(length) (n, 1 + positions) and log P(class) per digit head (n, positions, 11), in float64."""
+    length_log = np.log(np.asarray(outputs["length"], np.float64) + _EPS)
+    positions = len(length_log[0]) - 1
+    digits = np.stack([outputs[f"digit_{i}"] for i in range(1, positions + 1)], axis=1)
+    return length_log, np.log(digits.astype(np.float64) + _EPS)
+
+
+def decode_multihead(outputs: dict[str, np.ndarray]) -> Decoded:
+    """Most probable whole number: argmax over L of log P(L) + best digits before L + blanks after.
+
+    As in Goodfellow et al. 2013 the length and the digits are chosen jointly, so a confident
+    digit head can overrule a hesitant length head; the score is the answer's probability.
+    """
+    length_log, digit_log = _head_log_probs(outputs)
+    count, positions = digit_log.shape[:2]
+    best_digit = digit_log[:, :, :BLANK].argmax(-1)
+    best_digit_log = digit_log[:, :, :BLANK].max(-1)
+    blank_log = digit_log[:, :, BLANK]
+    zeros = np.zeros((count, 1))
+    digits_before = np.concatenate([zeros, np.cumsum(best_digit_log, axis=1)], axis=1)
+    blanks_from = np.concatenate([np.cumsum(blank_log[:, ::-1], axis=1)[:, ::-1], zeros], axis=1)
+    scores = length_log + digits_before + blanks_from
+    lengths = scores.argmax(1)
+    rows = np.full((count, positions + 1), BLANK, np.int64)
+    rows[:, 0] = lengths
+    keep = np.arange(positions)[None, :] < lengths[:, None]
+    rows[:, 1:] = np.where(keep, best_digit, BLANK)
+    return Decoded(rows, np.exp(scores.max(1)))
+
+
+def decode_ctc(logits: np.ndarray, max_digits: int = 5) -> Decoded:
+    """Greedy CTC decoding: best class per column, merge repeats, drop blanks.
+
+    A path with more than `max_digits` digits gets length -1, so it never counts as correct.
+    """
+    log_probs = _log_softmax(logits)
+    best = log_probs.argmax(-1)
+    confidence = np.exp(log_probs.max(-1).sum(-1))
+    rows = np.full((len(best), max_digits + 1), BLANK, np.int64)
+    for row, path in zip(rows, best):
+        merged = path[np.insert(path[1:] != path[:-1], 0, True)]
+        digits = merged[merged != BLANK]
+        if len(digits) > max_digits:
+            row[0] = -1
+            continue
+        row[0] = len(digits)
+        row[1:1 + len(digits)] = digits
+    return Decoded(rows, confidence)
+
+
+def _log_softmax(logits: np.ndarray) -> np.ndarray:
+    """log of softmax over the last axis, computed stably in float64."""
+    logits = np.asarray(logits, np.float64)
+    shifted = logits - logits.max(-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
+
+
+def ctc_log_likelihood(logits: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """log P(number | per-column logits) under CTC (blank = BLANK), one value per row; -inf if impossible.
+
+    The CTC forward algorithm, vectorised over rows: a path visits the label's digits in order with
+    blanks between and around them, and must put a blank between two equal neighbours.
+    """
+    return _ctc_forward(_log_softmax(logits), rows)
+
+
+def _ctc_forward(log_probs: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """`ctc_log_likelihood` on columns already turned into log-probabilities (n, columns, classes)."""
+    rows = np.asarray(rows)
+    count, columns, _ = log_probs.shape
+    if rows.shape[0] != count or (rows[:, 0] < 0).any():
+        raise ValueError(f"need one valid label row per image, got {rows.shape} for {count} images.")
+    max_digits = rows.shape[1] - 1
+    states = 2 * max_digits + 1                       # blank, d1, blank, d2, ..., blank
+    extended = np.full((count, states), BLANK, np.int64)
+    extended[:, 1::2] = rows[:, 1:]                   # unused positions are BLANK already
+    used = np.arange(states)[None, :] < 2 * rows[:, :1] + 1
+    # A state may be reached from two back only if it is a digit unlike the digit two states before.
+    skip = np.zeros((count, states), bool)
+    skip[:, 2:] = (extended[:, 2:] != BLANK) & (extended[:, 2:] != extended[:, :-2])
+    emit = np.take_along_axis(log_probs, np.broadcast_to(extended[:, None, :], (count, columns, states)), axis=2)
+    alpha = np.full((count, states), -np.inf)
+    alpha[:, :2] = emit[:, 0, :2]
+    alpha[~used] = -np.inf
+    for column in range(1, columns):
+        one_back = np.concatenate([np.full((count, 1), -np.inf), alpha[:, :-1]], axis=1)
+        two_back = np.where(skip, np.concatenate([np.full((count, 2), -np.inf), alpha[:, :-2]], axis=1), -np.inf)
+        alpha = np.logaddexp(np.logaddexp(alpha, one_back), two_back) + emit[:, column]
+        alpha[~used] = -np.inf
+    last = 2 * rows[:, 0]                              # the final blank; the last digit is one before it
+    picks = np.arange(count)
+    ends = np.logaddexp(alpha[picks, last], alpha[picks, np.maximum(last - 1, 0)])
+    return np.where(rows[:, 0] == 0, alpha[:, 0], ends)    # no digits: only the all-blank path
+
+
+def decode_joint(outputs: dict[str, np.ndarray], ctc_weight: float) -> Decoded:
+    """Heads and CTC columns read together: the candidate maximising log P_heads + w log P_CTC wins.
+
+    Hybrid CTC/attention decoding (Watanabe et al. 2017): the candidates are the heads' best
+    number of each length 1-5, the best one with any single digit swapped for that head's runner-up,
+    and the CTC columns' own greedy reading. `outputs["column_logits"]` may hold one array per
+    test-time shift, shape (shifts, n, columns, classes); their log-likelihoods are averaged.
+    With `ctc_weight` 0 this is `decode_multihead`. The confidence stays the heads' probability.
+    """
+    if ctc_weight < 0:
+        raise ValueError(f"ctc_weight must be 0 or more, got {ctc_weight}.")
+    heads = decode_multihead(outputs)
+    if ctc_weight == 0:
+        return heads
+    if "column_logits" not in outputs:
+        raise ValueError("joint decoding needs per-column CTC logits (the attention design's column_logits).")
+    columns = np.asarray(outputs["column_logits"])
+    columns = columns[None] if columns.ndim == 3 else columns
+    column_logs = [_log_softmax(shift) for shift in columns]   # once per shift, not once per candidate
+    length_log, digit_log = _head_log_probs(outputs)
+    count, positions = digit_log.shape[:2]
+    picks = np.arange(count)
+    ranked = np.argsort(-digit_log[:, :, :BLANK], axis=-1)[:, :, :2]         # best and runner-up digit
+    candidates = []
+    for length in range(1, positions + 1):
+        row = np.full((count, positions + 1), BLANK, np.int64)
+        row[:, 0], row[:, 1:1 + length] = length, ranked[:, :length, 0]
+        candidates.append(row)
+    for position in range(1, positions + 1):
+        row = heads.rows.copy()
+        inside = row[:, 0] >= position
+        best, second = ranked[:, position - 1, 0], ranked[:, position - 1, 1]
+        row[inside, position] = np.where(row[inside, position] == best[inside], second[inside], best[inside])
+        candidates.append(row)
+    greedy = decode_ctc(columns[0], positions).rows
+    candidates.append(np.where(greedy[:, :1] >= 0, greedy, heads.rows))    # too long: the heads' answer
+    totals, heads_scores = [], []
+    for row in candidates:
+        score = length_log[picks, row[:, 0]] + sum(digit_log[picks, i, row[:, i + 1]] for i in range(positions))
+        ctc = np.mean([_ctc_forward(shift, row) for shift in column_logs], axis=0)
+        heads_scores.append(score)
+        totals.append(score + ctc_weight * ctc)
+    best = np.argmax(np.stack(totals, 1), axis=1)
+    rows = np.stack(candidates, 1)[picks, best]
+    return Decoded(rows, np.exp(np.stack(heads_scores, 1)[picks, best]))
+
+
+def number_string(row: np.ndarray) -> str:
+    """Label row -> the number as text ("" for no digits, "?" for an invalid row)."""
+    length = int(row[0])
+    return "?" if length < 0 else "".join(str(int(d)) for d in row[1:1 + length])
+
+
+def coverage_at_accuracy(correct: np.ndarray, confidence: np.ndarray, target: float = 0.98) -> float:
+    """Largest share of inputs the model can answer, most confident first, at >= `target` accuracy."""
+    correct = np.asarray(correct, bool)
+    if correct.size == 0:
+        raise ValueError("coverage needs at least one prediction.")
+    order = np.argsort(-np.asarray(confidence), kind="stable")
+    running = np.cumsum(correct[order]) / np.arange(1, correct.size + 1)
+    passing = np.nonzero(running >= target)[0]
+    return float((passing[-1] + 1) / correct.size) if passing.size else 0.0
+
+
+def sequence_metrics(predicted: Decoded, labels: np.ndarray) -> dict[str, float]:
+    """Whole-number accuracy (length and every digit right), per-digit accuracy, coverage."""
+    labels = np.asarray(labels)
+    correct = whole_number_right(predicted, labels)
+    true_digit = labels[:, 1:] != BLANK
+    digit_right = (predicted.rows[:, 1:] == labels[:, 1:]) & true_digit
+    by_length = {f"sequence_accuracy_length_{n}": float(correct[labels[:, 0] == n].mean())
+                 for n in np.unique(labels[:, 0])}
+    return {
+        "sequence_accuracy": float(correct.mean()),
+        "per_digit_accuracy": float(digit_right.sum() / true_digit.sum()),
+        "length_accuracy": float((predicted.rows[:, 0] == labels[:, 0]).mean()),
+        "coverage_at_98": coverage_at_accuracy(correct, predicted.confidence, 0.98),
+        "count": int(len(labels)),
+        **by_length,
+    }
+
+
+def digit_confusion(predicted_rows: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """11x11 counts of (true, predicted) classes over the true digit positions (10 = blank)."""
+    true_digit = labels[:, 1:] != BLANK
+    matrix = np.zeros((11, 11), np.int64)
+    np.add.at(matrix, (labels[:, 1:][true_digit], predicted_rows[:, 1:][true_digit]), 1)
+    return matrix
+
+
+def top_confusions(matrix: np.ndarray, labels: list[str], count: int = 3) -> list[tuple[str, str, int]]:
+    """The `count` most frequent mistakes of a confusion matrix (rows true, columns predicted): (true, read, times)."""
+    errors = matrix.astype(np.int64).copy()
+    np.fill_diagonal(errors, 0)
+    order = np.argsort(errors, axis=None)[::-1][:count]
+    return [(labels[i], labels[j], int(errors[i, j])) for i, j in zip(*np.unravel_index(order, errors.shape)) if errors[i, j]]
+
+
+def margin_95(accuracy: float, count: int) -> float:
+    """Half-width of the 95% interval of an accuracy measured on `count` numbers (Wilson score interval)."""
+    if count <= 0:
+        raise ValueError(f"an accuracy needs at least one number, got count={count}.")
+    z = 1.959964
+    spread = z * np.sqrt(accuracy * (1 - accuracy) / count + z * z / (4 * count * count))
+    return float(spread / (1 + z * z / count))
+
+
+def whole_number_right(predicted: Decoded, labels: np.ndarray) -> np.ndarray:
+    """Per number: True where the length and every digit are right (what sequence_accuracy averages)."""
+    labels = np.asarray(labels)
+    if predicted.rows.shape != labels.shape:
+        raise ValueError(f"predictions {predicted.rows.shape} and labels {labels.shape} differ in shape.")
+    return (predicted.rows == labels).all(1)
+
+
+def paired_difference(right_a: np.ndarray, right_b: np.ndarray) -> tuple[float, float]:
+    """Accuracy of A minus accuracy of B on the same numbers, and the 95% margin of that difference.
+
+    Paired: only the numbers one reader gets right and the other wrong carry information, so two
+    readers that agree on most numbers are told apart by far fewer than the single-accuracy margins.
+    """
+    a, b = np.asarray(right_a, bool), np.asarray(right_b, bool)
+    if a.shape != b.shape or a.ndim != 1 or a.size < 2:
+        raise ValueError(f"need two equal 1-D sets of at least 2 outcomes, got {a.shape} and {b.shape}.")
+    difference = a.astype(float) - b
+    return float(difference.mean()), float(1.959964 * difference.std(ddof=1) / np.sqrt(difference.size))
+
+
+def _logit(confidence) -> np.ndarray:
+    confidence = np.clip(np.asarray(confidence, np.float64), 1e-6, 1 - 1e-6)
+    return np.log(confidence / (1 - confidence))
+
+
+def _logistic_fit(z: np.ndarray, right: np.ndarray, slope: float | None = None,
+                  steps: int = 50) -> tuple[float, float, float]:
+    """Logistic regression of `right` on `z` by Newton's method: (slope, intercept, standard error of the
+    intercept). With `slope` given, only the intercept is fitted. Half a right and half a wrong answer at the
+    mean `z` are added (a weak prior), so that answers all right or all wrong still give a finite fit."""
+    if len(z) == 0:
+        raise ValueError("a calibration needs at least one answer.")
+    z = np.append(np.asarray(z, np.float64), [np.mean(z)] * 2)
+    right = np.append(np.asarray(right, np.float64), [1.0, 0.0])
+    weight = np.append(np.ones(len(z) - 2), [0.5, 0.5])
+    a, b = (1.0 if slope is None else float(slope)), 0.0
+    for _ in range(steps):
+        p = 1 / (1 + np.exp(-(a * z + b)))
+        w = weight * np.maximum(p * (1 - p), 1e-9)
+        residual = weight * (right - p)
+        if slope is None:
+            gradient = np.array([np.sum(residual * z), np.sum(residual)])
+            hessian = np.array([[np.sum(w * z * z), np.sum(w * z)], [np.sum(w * z), np.sum(w)]]) + 1e-9 * np.eye(2)
+            a, b = np.array([a, b]) + np.linalg.solve(hessian, gradient)
+        else:
+            b += np.sum(residual) / np.sum(w)
+    p = 1 / (1 + np.exp(-(a * z + b)))
+    return float(a), float(b), float(1 / np.sqrt(max(np.sum(weight * p * (1 - p)), 1e-9)))
+
+
+def sure_threshold(shape: tuple[np.ndarray, np.ndarray], level_data: tuple[np.ndarray, np.ndarray],
+                   precision: float = 0.97, level: float = 0.95) -> tuple[float, dict]:
+    """The lowest confidence at which an answer is right at least `precision` of the time, with probability
+    `level`, on photos like `level_data`'s: (threshold, the fit).
+
+    How the chance of being right grows with the confidence (the slope of a logistic fit on its logit)
+    comes from `shape` (confidence, right) pairs, many (e.g. the stand-in's validation images); how high it
+    lies for real photos (the intercept) from `level_data`'s few pairs (e.g. the real validation photos),
+    lowered to its one-sided `level` bound. Pass answers only (a "no number" is never sure). Every answer
+    above the threshold is then at least as likely
+    right. 1.0 (nothing is sure) when no confidence below 1 gets there."""
+    from scipy.stats import norm
+
+    slope, _, _ = _logistic_fit(_logit(shape[0]), np.asarray(shape[1], np.float64))
+    _, intercept, error = _logistic_fit(_logit(level_data[0]), np.asarray(level_data[1], np.float64), slope=slope)
+    low = intercept - norm.ppf(level) * error
+    fit = {"slope": slope, "intercept": intercept, "intercept_low": low, "shape_count": len(shape[0]),
+           "level_count": len(level_data[0]), "precision": precision, "level": level}
+    if slope <= 0:
+        return 1.0, fit
+    needed = (np.log(precision / (1 - precision)) - low) / slope        # the logit the threshold must reach
+    threshold = float(1 / (1 + np.exp(-needed)))
+    return (threshold if threshold < 1 - 1e-6 else 1.0), fit
+
+
+def confidence_threshold(correct: np.ndarray, confidence: np.ndarray, target: float = 0.98) -> float:
+    """Lowest confidence that still keeps the answers above it `target` accurate (validation data)."""
+    correct, confidence = np.asarray(correct, bool), np.asarray(confidence, np.float64)
+    coverage = coverage_at_accuracy(correct, confidence, target)
+    if coverage == 0:
+        return 1.0
+    kept = int(round(coverage * correct.size))
+    return float(np.sort(confidence)[::-1][kept - 1])
+
+
+def digit_confidences(outputs: dict[str, np.ndarray], rows: np.ndarray) -> list[tuple[float, ...]]:
+    """Probability the digit heads gave each digit of the decoded rows."""
+    result = []
+    for index, row in enumerate(rows):
+        length = max(int(row[0]), 0)
+        result.append(tuple(float(outputs[f"digit_{p + 1}"][index, row[p + 1]]) for p in range(length)))
+    return result
