@@ -71,7 +71,7 @@ def test_scores_count_sure_answers_and_misses() -> None:
     assert scores["accuracy"] == 0.5 and scores["confident_share"] == 0.5 and scores["confident_precision"] == 0.5
     assert scores["by_status"] == {"read": {"share": 0.5, "right": 0.5}, "unsure": {"share": 0.25, "right": 1.0},
                                    "no number": {"share": 0.25, "right": 0.0}}
-    matrix = real_photos.digit_confusion(readings + [reading("12")], truth + ["1"])
+    matrix = real_photos.single_digit_answers(readings + [reading("12")], truth + ["1"])
     assert matrix[1, 1] == 1 and matrix[2, 7] == 1 and matrix[4, 11] == 1 and matrix[1, 10] == 1
     assert matrix.sum() == 5
     assert real_photos.reading_scores([reading("5", confident=False)], ["5"])["confident_precision"] is None

@@ -17,19 +17,15 @@ import json
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+import keras
 import numpy as np
+import tensorflow as tf
 
-import helpers
-
-helpers.import_tensorflow_quietly()   # before Keras: TensorFlow's start-up lines would reach the user's terminal
-import keras  # noqa: E402
-import tensorflow as tf  # noqa: E402
-
-from helpers.app import lite  # noqa: E402
-from helpers.app.model_files import (DETECTOR_FILE, LOCALIZER_FILE, READER_FILE, RUNTIMES,  # noqa: E402,F401
+from helpers.app import lite
+from helpers.app.model_files import (DETECTOR_FILE, LOCALIZER_FILE, READER_FILE, RUNTIMES,  # noqa: F401
                                      SETTINGS_FILE, check_models, lite_file, model_files, save_for_inference)
-from helpers.core import boxes as box_tools, cropping, images, paths  # noqa: E402
-from helpers.modeling import detection, metrics  # noqa: E402
+from helpers.core import boxes as box_tools, cropping, images, paths
+from helpers.modeling import detection, metrics
 
 
 @dataclass(frozen=True)

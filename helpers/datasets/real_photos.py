@@ -212,8 +212,8 @@ def reading_scores(readings: list, truth: list[str]) -> dict:
             "by_status": status_scores(readings, truth)}
 
 
-def digit_confusion(readings: list, truth: list[str]) -> np.ndarray:
-    """(10, 12) counts: true digit by answer (0-9, 10 = another answer, 11 = no number)."""
+def single_digit_answers(readings: list, truth: list[str]) -> np.ndarray:
+    """(10, 12) counts of single-digit photos: true digit by answer (0-9, 10 = another answer, 11 = no number)."""
     matrix = np.zeros((10, 12), np.int64)
     for reading, digit in zip(readings, truth):
         answer = 11 if not reading.number else int(reading.number) if len(reading.number) == 1 else 10
