@@ -50,17 +50,19 @@ def decode_multihead(outputs: dict[str, np.ndarray]) -> Decoded:
 
 
 def decode_ctc(logits: np.ndarray, max_digits: int = 5) -> Decoded:
-    """Greedy CTC decoding: best class per column, merge repeats, drop blanks.
+    """Greedy CTC decoding (`keras.ops.ctc_decode`: best class per column, repeats merged, blanks dropped);
+    the confidence is the best path's probability. A path with more than `max_digits` digits gets length -1,
+    so it never counts as correct."""
+    import keras
 
-    A path with more than `max_digits` digits gets length -1, so it never counts as correct.
-    """
-    log_probs = _log_softmax(logits)
-    best = log_probs.argmax(-1)
-    confidence = np.exp(log_probs.max(-1).sum(-1))
-    rows = np.full((len(best), max_digits + 1), BLANK, np.int64)
-    for row, path in zip(rows, best):
-        merged = path[np.insert(path[1:] != path[:-1], 0, True)]
-        digits = merged[merged != BLANK]
+    logits = np.asarray(logits, np.float32)
+    count, columns = logits.shape[:2]
+    paths, _ = keras.ops.ctc_decode(logits, np.full(count, columns, np.int32), strategy="greedy", mask_index=BLANK)
+    paths = np.asarray(paths)[0]                                  # (n, longest path), padded with -1
+    confidence = np.exp(_log_softmax(logits).max(-1).sum(-1))
+    rows = np.full((count, max_digits + 1), BLANK, np.int64)
+    for row, path in zip(rows, paths):
+        digits = path[(path >= 0) & (path != BLANK)]
         if len(digits) > max_digits:
             row[0] = -1
             continue
@@ -77,41 +79,22 @@ def _log_softmax(logits: np.ndarray) -> np.ndarray:
 
 
 def ctc_log_likelihood(logits: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """log P(number | per-column logits) under CTC (blank = BLANK), one value per row; -inf if impossible.
+    """log P(number | per-column logits) under CTC (blank = BLANK), one value per row; -inf if impossible
+    (`keras.ops.ctc_loss`, TensorFlow's forward algorithm)."""
+    import keras
 
-    The CTC forward algorithm, vectorised over rows: a path visits the label's digits in order with
-    blanks between and around them, and must put a blank between two equal neighbours.
-    """
-    return _ctc_forward(_log_softmax(logits), rows)
-
-
-def _ctc_forward(log_probs: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """`ctc_log_likelihood` on columns already turned into log-probabilities (n, columns, classes)."""
     rows = np.asarray(rows)
-    count, columns, _ = log_probs.shape
-    if rows.shape[0] != count or (rows[:, 0] < 0).any():
-        raise ValueError(f"need one valid label row per image, got {rows.shape} for {count} images.")
-    max_digits = rows.shape[1] - 1
-    states = 2 * max_digits + 1                       # blank, d1, blank, d2, ..., blank
-    extended = np.full((count, states), BLANK, np.int64)
-    extended[:, 1::2] = rows[:, 1:]                   # unused positions are BLANK already
-    used = np.arange(states)[None, :] < 2 * rows[:, :1] + 1
-    # A state may be reached from two back only if it is a digit unlike the digit two states before.
-    skip = np.zeros((count, states), bool)
-    skip[:, 2:] = (extended[:, 2:] != BLANK) & (extended[:, 2:] != extended[:, :-2])
-    emit = np.take_along_axis(log_probs, np.broadcast_to(extended[:, None, :], (count, columns, states)), axis=2)
-    alpha = np.full((count, states), -np.inf)
-    alpha[:, :2] = emit[:, 0, :2]
-    alpha[~used] = -np.inf
-    for column in range(1, columns):
-        one_back = np.concatenate([np.full((count, 1), -np.inf), alpha[:, :-1]], axis=1)
-        two_back = np.where(skip, np.concatenate([np.full((count, 2), -np.inf), alpha[:, :-2]], axis=1), -np.inf)
-        alpha = np.logaddexp(np.logaddexp(alpha, one_back), two_back) + emit[:, column]
-        alpha[~used] = -np.inf
-    last = 2 * rows[:, 0]                              # the final blank; the last digit is one before it
-    picks = np.arange(count)
-    ends = np.logaddexp(alpha[picks, last], alpha[picks, np.maximum(last - 1, 0)])
-    return np.where(rows[:, 0] == 0, alpha[:, 0], ends)    # no digits: only the all-blank path
+    logits = np.asarray(logits, np.float32)
+    if rows.shape[0] != len(logits) or (rows[:, 0] < 0).any():
+        raise ValueError(f"need one valid label row per image, got {rows.shape} for {len(logits)} images.")
+    targets = np.where(np.arange(rows.shape[1] - 1)[None] < rows[:, :1], rows[:, 1:], 0).astype(np.int32)
+    loss = keras.ops.ctc_loss(targets, logits, rows[:, 0].astype(np.int32),
+                              np.full(len(logits), logits.shape[1], np.int32), mask_index=BLANK)
+    # A path needs a column per digit and a blank between equal neighbours; TensorFlow gives a number without one
+    # a large finite loss instead of an infinite one.
+    digits = rows[:, 1:]
+    repeats = ((digits[:, 1:] == digits[:, :-1]) & (np.arange(1, digits.shape[1])[None] < rows[:, :1])).sum(1)
+    return np.where(rows[:, 0] + repeats > logits.shape[1], -np.inf, -np.asarray(loss, np.float64))
 
 
 def decode_joint(outputs: dict[str, np.ndarray], ctc_weight: float) -> Decoded:
@@ -132,7 +115,6 @@ def decode_joint(outputs: dict[str, np.ndarray], ctc_weight: float) -> Decoded:
         raise ValueError("joint decoding needs per-column CTC logits (the attention design's column_logits).")
     columns = np.asarray(outputs["column_logits"])
     columns = columns[None] if columns.ndim == 3 else columns
-    column_logs = [_log_softmax(shift) for shift in columns]   # once per shift, not once per candidate
     length_log, digit_log = _head_log_probs(outputs)
     count, positions = digit_log.shape[:2]
     picks = np.arange(count)
@@ -153,7 +135,7 @@ def decode_joint(outputs: dict[str, np.ndarray], ctc_weight: float) -> Decoded:
     totals, heads_scores = [], []
     for row in candidates:
         score = length_log[picks, row[:, 0]] + sum(digit_log[picks, i, row[:, i + 1]] for i in range(positions))
-        ctc = np.mean([_ctc_forward(shift, row) for shift in column_logs], axis=0)
+        ctc = np.mean([ctc_log_likelihood(shift, row) for shift in columns], axis=0)
         heads_scores.append(score)
         totals.append(score + ctc_weight * ctc)
     best = np.argmax(np.stack(totals, 1), axis=1)
