@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from helpers.core.boxes import iou as box_iou
 from helpers.core.labels import BLANK
 
 _EPS = 1e-12
@@ -296,3 +297,36 @@ def digit_confidences(outputs: dict[str, np.ndarray], rows: np.ndarray) -> list[
         length = max(int(row[0]), 0)
         result.append(tuple(float(outputs[f"digit_{p + 1}"][index, row[p + 1]]) for p in range(length)))
     return result
+
+
+def score_readings(readings: list, truth: list[str], true_boxes: np.ndarray | None = None, *,
+                   right: np.ndarray | None = None) -> dict:
+    """The one scorer of end-to-end readings (anything with .number, .status and .box), against the true numbers.
+
+    Always: accuracy, the share and precision of the answers marked sure ("read") and each status's share and
+    accuracy. With `true_boxes` (top, left, bottom, right per photo): the IoU of each box found with the true one,
+    its mean and shares, and why each photo read wrong was lost: no box, a loose box (IoU < 0.5), a misread in a
+    good box. `right` overrides number == truth (a photo may accept a second number). Arrays "_right", "_sure"
+    and "_iou" come back too, for figures and counts; callers keep the keys starting with "_" out of metrics.json.
+    """
+    right = np.array([r.number == t for r, t in zip(readings, truth)]) if right is None else np.asarray(right, bool)
+    sure = np.array([r.status == "read" for r in readings])
+    if len(right) == 0:
+        raise ValueError("scoring needs at least one reading.")
+    by_status = {}
+    for status in ("read", "unsure", "no number"):
+        chosen = right[[r.status == status for r in readings]]
+        by_status[status] = {"share": len(chosen) / len(right), "right": float(chosen.mean()) if len(chosen) else None}
+    figures = {"count": len(right), "accuracy": float(right.mean()), "confident_share": float(sure.mean()),
+               "confident_precision": float(right[sure].mean()) if sure.any() else None, "by_status": by_status,
+               "_right": right, "_sure": sure}
+    if true_boxes is not None:
+        found = np.array([r.box is not None for r in readings])
+        overlap = box_iou(np.array([r.box if r.box is not None else (0, 0, 0, 0) for r in readings], np.float64),
+                          np.asarray(true_boxes, np.float64))
+        figures.update({"mean_iou": float(overlap.mean()), "iou_at_least_0.5": float((overlap >= 0.5).mean()),
+                        "iou_at_least_0.75": float((overlap >= 0.75).mean()),
+                        "lost_no_box": float(np.mean(~right & ~found)),
+                        "lost_loose_box": float(np.mean(~right & found & (overlap < 0.5))),
+                        "lost_good_box": float(np.mean(~right & found & (overlap >= 0.5))), "_iou": overlap})
+    return figures

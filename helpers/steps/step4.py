@@ -125,19 +125,14 @@ def test_figures(test_table: crops.NumberTable, readings: list[reader.Reading], 
     """The stand-in test images read end to end: each box's IoU, each number right or not, and the figures
     (IoU shares, end-to-end accuracy, and why each misread was lost: no box, a loose box (IoU < 0.5), a
     misread in a good box)."""
-    found = np.array([r.box is not None for r in readings])
-    iou = boxes.iou(np.array([r.box if r.box is not None else (0, 0, 0, 0) for r in readings]), test_table.union)
-    right = np.array([r.number == metrics.number_string(row) for r, row in zip(readings, test_table.labels)])
-    figures = {"mean_iou": float(iou.mean()), "iou_at_least_0.5": float((iou >= 0.5).mean()),
-               "iou_at_least_0.75": float((iou >= 0.75).mean()), "end_to_end_accuracy": float(right.mean()),
-               "adapted_reader_true_box_accuracy": true_box_accuracy,
-               "missed_numbers": float(np.mean([r.number == "" for r in readings])),
-               "blank_scenes_flagged": float(np.mean([r.number == "" for r in blank_readings])),
-               "lost_no_box": float(np.mean(~right & ~found)),
-               "lost_loose_box": float(np.mean(~right & found & (iou < 0.5))),
-               "lost_good_box": float(np.mean(~right & found & (iou >= 0.5))),
-               "test_numbers": len(readings), "blank_test_scenes": len(blank_readings)}
-    return iou, right, figures
+    scores = metrics.score_readings(readings, [metrics.number_string(row) for row in test_table.labels], test_table.union)
+    figures = {key: scores[key] for key in ("mean_iou", "iou_at_least_0.5", "iou_at_least_0.75", "lost_no_box",
+                                            "lost_loose_box", "lost_good_box")}
+    figures.update({"end_to_end_accuracy": scores["accuracy"], "adapted_reader_true_box_accuracy": true_box_accuracy,
+                    "missed_numbers": float(np.mean([r.number == "" for r in readings])),
+                    "blank_scenes_flagged": float(np.mean([r.number == "" for r in blank_readings])),
+                    "test_numbers": len(readings), "blank_test_scenes": len(blank_readings)})
+    return scores["_iou"], scores["_right"], figures
 
 
 def showcase(iou: np.ndarray, right: np.ndarray, found: np.ndarray, count: int = 4) -> list[int]:
