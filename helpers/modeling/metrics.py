@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from helpers.core.boxes import iou as box_iou
+from helpers.core.config import ACCURACY_TARGET
 from helpers.core.labels import BLANK
 
 _EPS = 1e-12
@@ -150,7 +151,7 @@ def number_string(row: np.ndarray) -> str:
     return "?" if length < 0 else "".join(str(int(d)) for d in row[1:1 + length])
 
 
-def coverage_at_accuracy(correct: np.ndarray, confidence: np.ndarray, target: float = 0.98) -> float:
+def coverage_at_accuracy(correct: np.ndarray, confidence: np.ndarray, target: float = ACCURACY_TARGET) -> float:
     """Largest share of inputs the model can answer, most confident first, at >= `target` accuracy."""
     correct = np.asarray(correct, bool)
     if correct.size == 0:
@@ -173,7 +174,7 @@ def sequence_metrics(predicted: Decoded, labels: np.ndarray) -> dict[str, float]
         "sequence_accuracy": float(correct.mean()),
         "per_digit_accuracy": float(digit_right.sum() / true_digit.sum()),
         "length_accuracy": float((predicted.rows[:, 0] == labels[:, 0]).mean()),
-        "coverage_at_98": coverage_at_accuracy(correct, predicted.confidence, 0.98),
+        "coverage_at_98": coverage_at_accuracy(correct, predicted.confidence, ACCURACY_TARGET),
         "count": int(len(labels)),
         **by_length,
     }
@@ -280,7 +281,7 @@ def sure_threshold(shape: tuple[np.ndarray, np.ndarray], level_data: tuple[np.nd
     return (threshold if threshold < 1 - 1e-6 else 1.0), fit
 
 
-def confidence_threshold(correct: np.ndarray, confidence: np.ndarray, target: float = 0.98) -> float:
+def confidence_threshold(correct: np.ndarray, confidence: np.ndarray, target: float = ACCURACY_TARGET) -> float:
     """Lowest confidence that still keeps the answers above it `target` accurate (validation data)."""
     correct, confidence = np.asarray(correct, bool), np.asarray(confidence, np.float64)
     coverage = coverage_at_accuracy(correct, confidence, target)
