@@ -23,7 +23,7 @@ import numpy as np
 from PIL import Image
 
 from helpers.core import cropping, images, paths
-from helpers.core.boxes import around, iou
+from helpers.core.boxes import around
 from helpers.datasets import crops
 from helpers.modeling import metrics
 

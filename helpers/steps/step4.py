@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from helpers.app import reader
-from helpers.core import boxes, config, paths
+from helpers.core import config, paths
 from helpers.datasets import crops, real_photos
 from helpers.modeling import detection, detection_data, localization, metrics, training
 from helpers.steps import step2
