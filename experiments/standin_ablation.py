@@ -145,7 +145,7 @@ def main() -> dict:
     crop_reader = reader.NumberReader(trained.model, min_confidence=threshold)
     digits = real_photos.chars74k_digits()
     readings = real_photos.read_in_boxes(crop_reader, digits.photos)
-    scores = real_photos.reading_scores(readings, digits.numbers)
+    scores = metrics.score_readings(readings, digits.numbers)
     svhn = svhn_true_box_accuracy(crop_reader)
     summary = {"name": name, "description": VARIANTS[args.variant][0] + "".join(f", {item}" for item in args.config_arg)
                + (f", boxes jittered by {args.box_jitter:g}" if args.box_jitter else ""), "box_jitter": args.box_jitter,

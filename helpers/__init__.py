@@ -12,23 +12,25 @@ Reading and the app import neither training, parsing nor synthesis code (tests/t
 """
 import os
 
-# oneDNN kernels are off by default on AVX2-only CPUs but train 1.45-1.8x faster here. TensorFlow's
-# C++ log lines (CUDA probing, "oneDNN supports DT_BOOL only with AVX-512", ...) would only clutter
-# the report; real failures still raise Python exceptions. Both must be set before TensorFlow is
-# imported, so importing `helpers` first takes care of it.
+# oneDNN kernels are off by default on AVX2-only CPUs but train 1.45-1.8x faster here; the setting must be
+# made before TensorFlow is imported, so importing `helpers` first takes care of it. Nothing is silenced
+# here: a program that wants TensorFlow's start-up lines out of its output calls import_tensorflow_quietly.
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
 
 def import_tensorflow_quietly():
-    """Import TensorFlow with its C++ start-up log lines (CUDA probing, oneDNN notice) silenced.
+    """Import TensorFlow with its C++ log lines silenced: for the notebook, the command line and the tests.
 
-    Those lines are written straight to file descriptor 2 before TensorFlow reads its own log
-    settings, so they end up in notebook outputs; Python exceptions still propagate normally.
+    The start-up lines (CUDA probing, oneDNN notices) are written straight to file descriptor 2 before
+    TensorFlow reads its own log settings, so they would end up in notebook outputs; later C++ lines are
+    silenced by TF_CPP_MIN_LOG_LEVEL=3 unless it is set already. Python exceptions still propagate.
+    A library user who imports helpers.app.reader alone keeps TensorFlow's lines.
     """
     import sys
 
     if "tensorflow" in sys.modules:
         return sys.modules["tensorflow"]
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     sys.stderr.flush()
     saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
     try:

@@ -1,7 +1,8 @@
-"""The house rules: helpers in layers whose imports form a tree, a reading path that stays light, research out of\nscripts/, a short README."""
+"""The house rules: helpers in layers whose imports form a tree, a light reading path, research out of scripts/."""
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -159,3 +160,12 @@ def test_helpers_is_installed_not_put_on_the_path_by_hand() -> None:
                if edit in path.read_text() and path.name != "conftest.py"]
     assert editors == [], f"these edit sys.path instead of relying on the installed package: {editors}"
     assert importlib.metadata.version("digit-recognition")      # setup_env.sh installed the project
+
+
+def test_importing_the_reader_silences_nothing() -> None:
+    """A library user keeps TensorFlow's log lines: only import_tensorflow_quietly (notebook, command line) hides them."""
+    code = ("import os, sys, helpers.app.reader; "
+            "print(os.environ.get('TF_CPP_MIN_LOG_LEVEL', 'unset'), 'tensorflow' in sys.modules)")
+    env = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=PROJECT_ROOT, env=env)
+    assert done.stdout.split() == ["unset", "True"]

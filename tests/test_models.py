@@ -208,7 +208,7 @@ def test_ctc_loss_matches_keras_reference_and_skips_impossible_numbers() -> None
     assert np.isfinite(np.asarray(tape.gradient(total, logits_var.value))).all()
 
 
-def test_numpy_ctc_likelihood_matches_tensorflow_and_rules_out_impossible_numbers() -> None:
+def test_ctc_likelihood_matches_the_training_loss_and_rules_out_impossible_numbers() -> None:
     logits = np.random.default_rng(1).normal(size=(5, 6, 11))
     rows = np.array([[2, 1, 2, 10, 10, 10], [3, 4, 4, 5, 10, 10], [1, 7, 10, 10, 10, 10], [0, 10, 10, 10, 10, 10],
                      [5, 1, 1, 1, 1, 1]])                     # the last needs 9 columns: impossible in 6

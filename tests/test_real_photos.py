@@ -10,6 +10,7 @@ from PIL import Image, ImageDraw, ImageFont
 from conftest import SHARED_DATA
 from helpers.app.reader import Reading
 from helpers.datasets import real_photos
+from helpers.modeling import metrics
 
 
 def reading(number: str, confident: bool = True, confidence: float = 0.9) -> Reading:
@@ -64,17 +65,24 @@ def test_framed_continues_the_edges_for_the_training_margin() -> None:
     assert grown[0] >= 0 and grown[1] >= 0 and grown[2] <= 26 and grown[3] <= 14
 
 
-def test_scores_count_sure_answers_and_misses() -> None:
+def test_the_scorer_counts_sure_answers_and_misses() -> None:
     truth = ["1", "2", "3", "4"]
     readings = [reading("1"), reading("7"), reading("3", confident=False), reading("")]
-    scores = real_photos.reading_scores(readings, truth)
+    scores = metrics.score_readings(readings, truth)
     assert scores["accuracy"] == 0.5 and scores["confident_share"] == 0.5 and scores["confident_precision"] == 0.5
     assert scores["by_status"] == {"read": {"share": 0.5, "right": 0.5}, "unsure": {"share": 0.25, "right": 1.0},
                                    "no number": {"share": 0.25, "right": 0.0}}
-    matrix = real_photos.digit_confusion(readings + [reading("12")], truth + ["1"])
+    matrix = real_photos.single_digit_answers(readings + [reading("12")], truth + ["1"])
     assert matrix[1, 1] == 1 and matrix[2, 7] == 1 and matrix[4, 11] == 1 and matrix[1, 10] == 1
     assert matrix.sum() == 5
-    assert real_photos.reading_scores([reading("5", confident=False)], ["5"])["confident_precision"] is None
+    assert metrics.score_readings([reading("5", confident=False)], ["5"])["confident_precision"] is None
+    # With the true boxes: how good each box is, and where each wrong reading was lost.
+    boxed = metrics.score_readings(readings, truth, np.array([[0, 0, 1, 1], [0, 0, 1, 1], [5, 5, 9, 9], [0, 0, 1, 1]]))
+    assert boxed["_iou"].tolist() == [1.0, 1.0, 0.0, 0.0] and boxed["mean_iou"] == 0.5
+    assert (boxed["lost_no_box"], boxed["lost_loose_box"], boxed["lost_good_box"]) == (0.25, 0.0, 0.25)
+    assert metrics.score_readings(readings, truth, right=[True] * 4)["accuracy"] == 1.0
+    with pytest.raises(ValueError):
+        metrics.score_readings([], [])
 
 
 class ScriptedReader:

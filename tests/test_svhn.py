@@ -25,7 +25,13 @@ def test_safe_extract_refuses_path_traversal(tmp_path: Path) -> None:
     evil = _tar(tmp_path / "evil.tar.gz", {"train/1.png": b"x", "../outside.txt": b"gotcha"})
     with pytest.raises(ValueError, match="outside"):
         svhn.safe_extract(evil, tmp_path / "out")
-    assert not (tmp_path / "outside.txt").exists()
+    assert not (tmp_path / "outside.txt").exists() and not (tmp_path / "out" / "train" / "1.png").exists()   # nothing
+    with tarfile.open(tmp_path / "link.tar.gz", "w:gz") as tar:   # a link out of the folder: refused the same way
+        link = tarfile.TarInfo("train/passwd")
+        link.type, link.linkname = tarfile.SYMTYPE, "/etc/passwd"
+        tar.addfile(link)
+    with pytest.raises(ValueError, match="refusing"):
+        svhn.safe_extract(tmp_path / "link.tar.gz", tmp_path / "out")
     (tmp_path / "broken.tar.gz").write_bytes(b"\x1f\x8b garbage")
     with pytest.raises(ValueError, match="not a readable"):
         svhn.safe_extract(tmp_path / "broken.tar.gz", tmp_path / "out")

@@ -17,19 +17,15 @@ import json
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+import keras
 import numpy as np
+import tensorflow as tf
 
-import helpers
-
-helpers.import_tensorflow_quietly()   # before Keras: TensorFlow's start-up lines would reach the user's terminal
-import keras  # noqa: E402
-import tensorflow as tf  # noqa: E402
-
-from helpers.app import lite  # noqa: E402
-from helpers.app.model_files import (DETECTOR_FILE, LOCALIZER_FILE, READER_FILE, RUNTIMES,  # noqa: E402,F401
+from helpers.app import lite
+from helpers.app.model_files import (DETECTOR_FILE, LOCALIZER_FILE, READER_FILE, RUNTIMES,  # noqa: F401
                                      SETTINGS_FILE, check_models, lite_file, model_files, save_for_inference)
-from helpers.core import boxes as box_tools, cropping, images, paths  # noqa: E402
-from helpers.modeling import detection, metrics  # noqa: E402
+from helpers.core import boxes as box_tools, cropping, images, paths
+from helpers.modeling import detection, metrics
 
 
 @dataclass(frozen=True)
@@ -62,7 +58,7 @@ class NumberReader:
     def __init__(self, reader: keras.Model | lite.LiteModel, localizer: keras.Model | lite.LiteModel | None = None, *,
                  detector: keras.Model | lite.LiteModel | None = None, spec: detection.DetectorSpec | None = None,
                  min_confidence: float = 0.5, min_presence: float = 0.5, min_found: float = 0.5, refine: int = 1,
-                 scales: tuple[float, ...] = (), whole_photo: bool = False, route: float = 0.0,
+                 refine_growth: float = 0.6, scales: tuple[float, ...] = (), whole_photo: bool = False, route: float = 0.0,
                  pad_edges: bool = False, crop: cropping.CropSpec | None = None) -> None:
         if not all(0 <= value <= 1 for value in (min_confidence, min_presence, min_found)):
             raise ValueError("min_confidence, min_presence and min_found are probabilities between 0 and 1.")
@@ -75,7 +71,7 @@ class NumberReader:
         self.min_confidence, self.min_presence = float(min_confidence), float(min_presence)
         self.min_found = float(min_found)     # a detector's number's score where the localizer sees none
         self.found_sweep: dict = {}           # how `min_found` was chosen, saved with it
-        self.refine = int(refine)
+        self.refine, self.refine_growth = int(refine), float(refine_growth)
         if any(scale <= 0 for scale in scales):
             raise ValueError(f"box scales must be positive, got {scales}.")
         self.scales = tuple(float(scale) for scale in scales)
@@ -110,7 +106,8 @@ class NumberReader:
         loaded = cls(*models[:2], detector=models[2], spec=detection.DetectorSpec(**spec),
                      min_confidence=settings["min_confidence"], min_presence=settings["min_presence"],
                      min_found=settings.get("min_found", settings["min_presence"]),   # older folders: one threshold
-                     refine=settings["refine"], scales=tuple(settings["scales"]), whole_photo=settings["whole_photo"],
+                     refine=settings["refine"], refine_growth=settings.get("refine_growth", 0.6),   # older folders
+                     scales=tuple(settings["scales"]), whole_photo=settings["whole_photo"],
                      route=settings["route"], pad_edges=settings["pad_edges"], crop=cropping.CropSpec(**settings["crop"]))
         loaded.calibration, loaded.found_sweep = settings["calibration"], settings.get("min_found_sweep", {})
         return loaded
@@ -124,7 +121,7 @@ class NumberReader:
             save_for_inference(model, folder / name)
         (folder / SETTINGS_FILE).write_text(json.dumps(
             {"min_confidence": self.min_confidence, "min_presence": self.min_presence, "min_found": self.min_found,
-             "min_found_sweep": self.found_sweep, "refine": self.refine,
+             "min_found_sweep": self.found_sweep, "refine": self.refine, "refine_growth": self.refine_growth,
              "scales": list(self.scales), "whole_photo": self.whole_photo, "route": self.route,
              "pad_edges": self.pad_edges, "crop": asdict(self.crop), "detector": asdict(self.spec),
              "calibration": self.calibration},
@@ -148,7 +145,7 @@ class NumberReader:
         boxes, presence = self._locate_once(photos, batch_size)
         passes = [boxes]
         for _ in range(self.refine):
-            windows = np.stack([box_tools.window(box_tools.grown(box, 0.6), photo.shape) for box, photo in zip(boxes, photos)])
+            windows = np.stack([box_tools.window(box_tools.grown(box, self.refine_growth), photo.shape) for box, photo in zip(boxes, photos)])
             views = [photo[top:bottom, left:right] for photo, (top, left, bottom, right) in zip(photos, windows)]
             inner, _ = self._locate_once(views, batch_size)
             boxes = inner + np.concatenate([windows[:, :2], windows[:, :2]], 1)

@@ -11,6 +11,9 @@ from dataclasses import dataclass
 from helpers.core import paths
 
 SEED = 42   # Python, NumPy and TensorFlow seeds; data splits and generated sets derive theirs from it
+# Goodfellow et al.'s operating point: the share of answers kept, most confident first, at this accuracy ("coverage"),
+# and the accuracy the Step 3 crop reader's unsure threshold keeps on the real validation photos.
+ACCURACY_TARGET = 0.98
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,12 @@ class Step2Config:
     real_share: float = 0.25         # share of the fine-tuning rows that are real SVHN photos
     real_epochs: int = 6             # fine-tuning with the real photos mixed in, at a quarter of the rate
     real_steps: int = 100
+    real_rate_scale: float = 0.25    # the fine-tuning's learning rate, as a share of the step's
+    # How the stand-in is drawn (`street_numbers.StreetConfig`): of the ablation's variants (experiments/README.md),
+    # many fonts, clutter and lone zeros with hand-set framing read the most real Chars74K digits; SVHN's framing
+    # and the "look" changes read fewer, so they stay off.
+    standin_geometry: str = "hand"
+    standin_look: bool = False
     settings: tuple[ReaderSetting, ...] = STEP2_SETTINGS   # the first is Step 1's trunk, Q6's starting point
 
     @property
@@ -108,6 +117,8 @@ class Step4Config:
     steps_per_epoch: int = 140
     real_epochs: int = 6             # the localizer's fine-tuning with real photos mixed in
     real_steps: int = 100
+    real_rate_scale: float = 0.25    # its learning rate, as a share of the step's
+    pool_first: bool = True          # the localizer's trunk pools before batch norm and ReLU (faster on a CPU)
     tune_epochs: int = 4             # the reader's adaptation, after Step 2's real fine-tuning
     tune_steps: int = 100
     tight: float = 0.2               # share of training photos cropped to the number itself
@@ -135,7 +146,8 @@ class DetectorConfig:
 class ReaderConfig:
     """How the released reader reads a photo (saved with the models, read back by `NumberReader.load`)."""
 
-    refine: int = 2                  # localizer passes, each on the previous box grown by half
+    refine: int = 2                  # extra localizer passes, each on the previous box grown by `refine_growth`
+    refine_growth: float = 0.6       # of the box's size, about its centre (0.3 of it on every side)
     scales: tuple[float, ...] = (0.9, 1.1)   # box scales whose readings are averaged
     whole_photo: bool = True         # also read the whole photo when it is number-sized
     # A number at most 15% of the photo's height is at most 10 px tall at the localizer's 64x64 input (less in

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from helpers.core import boxes as box_tools, images, paths
+from helpers.modeling import metrics
 
 REAL, MADE = "real photo", "made"
 
@@ -79,8 +80,10 @@ def score(folder: NewImages, readings: list) -> dict:
         return {"labelled": len(chosen), "correct": sum(right), "accuracy": float(np.mean(right)) if right else None,
                 "with_number": len(with_number), "numbers_read": sum(with_number)}
 
-    sure = [bool(is_right(label, r.number)) for label, r in zip(folder.labels, readings)
-            if r is not None and label is not None and r.status == "read"]
+    pairs = [(label, r) for label, r in zip(folder.labels, readings) if r is not None and label is not None]
+    scores = metrics.score_readings([r for _, r in pairs], [label["number"] for label, _ in pairs],
+                                    right=[bool(is_right(label, r.number)) for label, r in pairs]) if pairs else None
+    sure = [] if scores is None else scores["_right"][scores["_sure"]].tolist()
     return {"images": sum(r is not None for r in readings), **part(None), "real_photos": part(REAL),
             "made_images": part(MADE), "flagged_unsure": sum(r is not None and r.status != "read" for r in readings),
             "sure": len(sure), "sure_right": sum(sure)}

@@ -23,7 +23,7 @@ import numpy as np
 from PIL import Image
 
 from helpers.core import cropping, images, paths
-from helpers.core.boxes import around, iou
+from helpers.core.boxes import around
 from helpers.datasets import crops
 from helpers.modeling import metrics
 
@@ -110,21 +110,15 @@ def svhn_scores(number_reader, photos: LabelledPhotos) -> tuple[dict, list, list
     Returns (figures, end-to-end readings, true-box readings)."""
     end_to_end = number_reader.read(photos.photos)
     true_box = read_in_boxes(number_reader, photos.photos, photos.boxes)
-    path_scores, box_scores = reading_scores(end_to_end, photos.numbers), reading_scores(true_box, photos.numbers)
-    found = np.array([r.box if r.box is not None else (0, 0, 0, 0) for r in end_to_end], np.float64)
+    path_scores = metrics.score_readings(end_to_end, photos.numbers, photos.boxes)
+    box_scores = metrics.score_readings(true_box, photos.numbers)
     lengths = np.array([len(number) for number in photos.numbers])
-    right = np.array([r.number == t for r, t in zip(end_to_end, photos.numbers)])
-    right_in_box = np.array([r.number == t for r, t in zip(true_box, photos.numbers)])
-    seen = np.array([r.box is not None for r in end_to_end])
-    overlap = iou(found, photos.boxes)
+    right, right_in_box = path_scores["_right"], box_scores["_right"]
     figures = {
         "count": len(photos), "end_to_end_accuracy": path_scores["accuracy"],
-        "true_box_accuracy": box_scores["accuracy"], "confident_share": path_scores["confident_share"],
-        "confident_precision": path_scores["confident_precision"],
-        "mean_iou": float(overlap.mean()), "iou_at_least_0.5": float((overlap >= 0.5).mean()),
-        # Why each photo read wrong was lost: no box at all, a loose box (IoU < 0.5), a misread in a good box.
-        "lost_no_box": float(np.mean(~right & ~seen)), "lost_loose_box": float(np.mean(~right & seen & (overlap < 0.5))),
-        "lost_good_box": float(np.mean(~right & seen & (overlap >= 0.5))),
+        "true_box_accuracy": box_scores["accuracy"],
+        **{key: path_scores[key] for key in ("confident_share", "confident_precision", "mean_iou", "iou_at_least_0.5",
+                                             "lost_no_box", "lost_loose_box", "lost_good_box")},
         "by_length": {str(n): {"count": int((lengths == n).sum()), "end_to_end_accuracy": float(right[lengths == n].mean()),
                                "true_box_accuracy": float(right_in_box[lengths == n].mean())}
                       for n in sorted(set(lengths.tolist()))}}
@@ -158,7 +152,7 @@ def framing_scores(number_reader, photos: "LabelledPhotos", margins=FRAMING_MARG
     scores = {}
     for margin in margins:
         cut = [cut_around(photo, box, margin) for photo, box in zip(photos.photos, photos.boxes)]
-        scores[f"{margin:g}"] = reading_scores(number_reader.read(cut), photos.numbers)["accuracy"]
+        scores[f"{margin:g}"] = metrics.score_readings(number_reader.read(cut), photos.numbers)["accuracy"]
     return scores
 
 
@@ -190,30 +184,8 @@ def true_box_accuracy(number_reader, photos: "LabelledPhotos") -> float:
     return float(true_box_right(number_reader, photos).mean())
 
 
-def status_scores(readings: list, truth: list[str]) -> dict[str, dict[str, float]]:
-    """For each status ("read", "unsure", "no number"): its share of the photos and how often it is right.
-
-    A "no number" answer is never right here: every photo holds a number.
-    """
-    scores = {}
-    for status in ("read", "unsure", "no number"):
-        chosen = [r.number == t for r, t in zip(readings, truth) if r.status == status]
-        scores[status] = {"share": len(chosen) / max(len(truth), 1),
-                          "right": float(np.mean(chosen)) if chosen else None}
-    return scores
-
-
-def reading_scores(readings: list, truth: list[str]) -> dict:
-    """Accuracy over all photos, and the precision and share of the answers marked sure ("read")."""
-    right = np.array([r.number == t for r, t in zip(readings, truth)])
-    sure = np.array([r.status == "read" for r in readings])
-    return {"accuracy": float(right.mean()), "confident_share": float(sure.mean()),
-            "confident_precision": float(right[sure].mean()) if sure.any() else None,
-            "by_status": status_scores(readings, truth)}
-
-
-def digit_confusion(readings: list, truth: list[str]) -> np.ndarray:
-    """(10, 12) counts: true digit by answer (0-9, 10 = another answer, 11 = no number)."""
+def single_digit_answers(readings: list, truth: list[str]) -> np.ndarray:
+    """(10, 12) counts of single-digit photos: true digit by answer (0-9, 10 = another answer, 11 = no number)."""
     matrix = np.zeros((10, 12), np.int64)
     for reading, digit in zip(readings, truth):
         answer = 11 if not reading.number else int(reading.number) if len(reading.number) == 1 else 10
@@ -262,7 +234,8 @@ def evaluate(number_reader, data_dir: Path | None = None, *, tesseract: bool = T
     if digits is not None:
         in_crop = read_in_boxes(number_reader, digits.photos)
         end_to_end = number_reader.read(digits.photos)
-        crop_scores, path_scores = reading_scores(in_crop, digits.numbers), reading_scores(end_to_end, digits.numbers)
+        crop_scores = metrics.score_readings(in_crop, digits.numbers)
+        path_scores = metrics.score_readings(end_to_end, digits.numbers)
         figures["chars74k"] = {
             "count": len(digits), "accuracy": crop_scores["accuracy"],
             "in_crop_confident_precision": crop_scores["confident_precision"],

@@ -5,6 +5,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from helpers.core.boxes import iou as box_iou
+from helpers.core.config import ACCURACY_TARGET
 from helpers.core.labels import BLANK
 
 _EPS = 1e-12
@@ -50,17 +52,19 @@ def decode_multihead(outputs: dict[str, np.ndarray]) -> Decoded:
 
 
 def decode_ctc(logits: np.ndarray, max_digits: int = 5) -> Decoded:
-    """Greedy CTC decoding: best class per column, merge repeats, drop blanks.
+    """Greedy CTC decoding (`keras.ops.ctc_decode`: best class per column, repeats merged, blanks dropped);
+    the confidence is the best path's probability. A path with more than `max_digits` digits gets length -1,
+    so it never counts as correct."""
+    import keras
 
-    A path with more than `max_digits` digits gets length -1, so it never counts as correct.
-    """
-    log_probs = _log_softmax(logits)
-    best = log_probs.argmax(-1)
-    confidence = np.exp(log_probs.max(-1).sum(-1))
-    rows = np.full((len(best), max_digits + 1), BLANK, np.int64)
-    for row, path in zip(rows, best):
-        merged = path[np.insert(path[1:] != path[:-1], 0, True)]
-        digits = merged[merged != BLANK]
+    logits = np.asarray(logits, np.float32)
+    count, columns = logits.shape[:2]
+    paths, _ = keras.ops.ctc_decode(logits, np.full(count, columns, np.int32), strategy="greedy", mask_index=BLANK)
+    paths = np.asarray(paths)[0]                                  # (n, longest path), padded with -1
+    confidence = np.exp(_log_softmax(logits).max(-1).sum(-1))
+    rows = np.full((count, max_digits + 1), BLANK, np.int64)
+    for row, path in zip(rows, paths):
+        digits = path[(path >= 0) & (path != BLANK)]
         if len(digits) > max_digits:
             row[0] = -1
             continue
@@ -77,41 +81,22 @@ def _log_softmax(logits: np.ndarray) -> np.ndarray:
 
 
 def ctc_log_likelihood(logits: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """log P(number | per-column logits) under CTC (blank = BLANK), one value per row; -inf if impossible.
+    """log P(number | per-column logits) under CTC (blank = BLANK), one value per row; -inf if impossible
+    (`keras.ops.ctc_loss`, TensorFlow's forward algorithm)."""
+    import keras
 
-    The CTC forward algorithm, vectorised over rows: a path visits the label's digits in order with
-    blanks between and around them, and must put a blank between two equal neighbours.
-    """
-    return _ctc_forward(_log_softmax(logits), rows)
-
-
-def _ctc_forward(log_probs: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """`ctc_log_likelihood` on columns already turned into log-probabilities (n, columns, classes)."""
     rows = np.asarray(rows)
-    count, columns, _ = log_probs.shape
-    if rows.shape[0] != count or (rows[:, 0] < 0).any():
-        raise ValueError(f"need one valid label row per image, got {rows.shape} for {count} images.")
-    max_digits = rows.shape[1] - 1
-    states = 2 * max_digits + 1                       # blank, d1, blank, d2, ..., blank
-    extended = np.full((count, states), BLANK, np.int64)
-    extended[:, 1::2] = rows[:, 1:]                   # unused positions are BLANK already
-    used = np.arange(states)[None, :] < 2 * rows[:, :1] + 1
-    # A state may be reached from two back only if it is a digit unlike the digit two states before.
-    skip = np.zeros((count, states), bool)
-    skip[:, 2:] = (extended[:, 2:] != BLANK) & (extended[:, 2:] != extended[:, :-2])
-    emit = np.take_along_axis(log_probs, np.broadcast_to(extended[:, None, :], (count, columns, states)), axis=2)
-    alpha = np.full((count, states), -np.inf)
-    alpha[:, :2] = emit[:, 0, :2]
-    alpha[~used] = -np.inf
-    for column in range(1, columns):
-        one_back = np.concatenate([np.full((count, 1), -np.inf), alpha[:, :-1]], axis=1)
-        two_back = np.where(skip, np.concatenate([np.full((count, 2), -np.inf), alpha[:, :-2]], axis=1), -np.inf)
-        alpha = np.logaddexp(np.logaddexp(alpha, one_back), two_back) + emit[:, column]
-        alpha[~used] = -np.inf
-    last = 2 * rows[:, 0]                              # the final blank; the last digit is one before it
-    picks = np.arange(count)
-    ends = np.logaddexp(alpha[picks, last], alpha[picks, np.maximum(last - 1, 0)])
-    return np.where(rows[:, 0] == 0, alpha[:, 0], ends)    # no digits: only the all-blank path
+    logits = np.asarray(logits, np.float32)
+    if rows.shape[0] != len(logits) or (rows[:, 0] < 0).any():
+        raise ValueError(f"need one valid label row per image, got {rows.shape} for {len(logits)} images.")
+    targets = np.where(np.arange(rows.shape[1] - 1)[None] < rows[:, :1], rows[:, 1:], 0).astype(np.int32)
+    loss = keras.ops.ctc_loss(targets, logits, rows[:, 0].astype(np.int32),
+                              np.full(len(logits), logits.shape[1], np.int32), mask_index=BLANK)
+    # A path needs a column per digit and a blank between equal neighbours; TensorFlow gives a number without one
+    # a large finite loss instead of an infinite one.
+    digits = rows[:, 1:]
+    repeats = ((digits[:, 1:] == digits[:, :-1]) & (np.arange(1, digits.shape[1])[None] < rows[:, :1])).sum(1)
+    return np.where(rows[:, 0] + repeats > logits.shape[1], -np.inf, -np.asarray(loss, np.float64))
 
 
 def decode_joint(outputs: dict[str, np.ndarray], ctc_weight: float) -> Decoded:
@@ -132,7 +117,6 @@ def decode_joint(outputs: dict[str, np.ndarray], ctc_weight: float) -> Decoded:
         raise ValueError("joint decoding needs per-column CTC logits (the attention design's column_logits).")
     columns = np.asarray(outputs["column_logits"])
     columns = columns[None] if columns.ndim == 3 else columns
-    column_logs = [_log_softmax(shift) for shift in columns]   # once per shift, not once per candidate
     length_log, digit_log = _head_log_probs(outputs)
     count, positions = digit_log.shape[:2]
     picks = np.arange(count)
@@ -153,7 +137,7 @@ def decode_joint(outputs: dict[str, np.ndarray], ctc_weight: float) -> Decoded:
     totals, heads_scores = [], []
     for row in candidates:
         score = length_log[picks, row[:, 0]] + sum(digit_log[picks, i, row[:, i + 1]] for i in range(positions))
-        ctc = np.mean([_ctc_forward(shift, row) for shift in column_logs], axis=0)
+        ctc = np.mean([ctc_log_likelihood(shift, row) for shift in columns], axis=0)
         heads_scores.append(score)
         totals.append(score + ctc_weight * ctc)
     best = np.argmax(np.stack(totals, 1), axis=1)
@@ -167,7 +151,7 @@ def number_string(row: np.ndarray) -> str:
     return "?" if length < 0 else "".join(str(int(d)) for d in row[1:1 + length])
 
 
-def coverage_at_accuracy(correct: np.ndarray, confidence: np.ndarray, target: float = 0.98) -> float:
+def coverage_at_accuracy(correct: np.ndarray, confidence: np.ndarray, target: float = ACCURACY_TARGET) -> float:
     """Largest share of inputs the model can answer, most confident first, at >= `target` accuracy."""
     correct = np.asarray(correct, bool)
     if correct.size == 0:
@@ -190,7 +174,7 @@ def sequence_metrics(predicted: Decoded, labels: np.ndarray) -> dict[str, float]
         "sequence_accuracy": float(correct.mean()),
         "per_digit_accuracy": float(digit_right.sum() / true_digit.sum()),
         "length_accuracy": float((predicted.rows[:, 0] == labels[:, 0]).mean()),
-        "coverage_at_98": coverage_at_accuracy(correct, predicted.confidence, 0.98),
+        "coverage_at_98": coverage_at_accuracy(correct, predicted.confidence, ACCURACY_TARGET),
         "count": int(len(labels)),
         **by_length,
     }
@@ -297,7 +281,7 @@ def sure_threshold(shape: tuple[np.ndarray, np.ndarray], level_data: tuple[np.nd
     return (threshold if threshold < 1 - 1e-6 else 1.0), fit
 
 
-def confidence_threshold(correct: np.ndarray, confidence: np.ndarray, target: float = 0.98) -> float:
+def confidence_threshold(correct: np.ndarray, confidence: np.ndarray, target: float = ACCURACY_TARGET) -> float:
     """Lowest confidence that still keeps the answers above it `target` accurate (validation data)."""
     correct, confidence = np.asarray(correct, bool), np.asarray(confidence, np.float64)
     coverage = coverage_at_accuracy(correct, confidence, target)
@@ -314,3 +298,36 @@ def digit_confidences(outputs: dict[str, np.ndarray], rows: np.ndarray) -> list[
         length = max(int(row[0]), 0)
         result.append(tuple(float(outputs[f"digit_{p + 1}"][index, row[p + 1]]) for p in range(length)))
     return result
+
+
+def score_readings(readings: list, truth: list[str], true_boxes: np.ndarray | None = None, *,
+                   right: np.ndarray | None = None) -> dict:
+    """The one scorer of end-to-end readings (anything with .number, .status and .box), against the true numbers.
+
+    Always: accuracy, the share and precision of the answers marked sure ("read") and each status's share and
+    accuracy. With `true_boxes` (top, left, bottom, right per photo): the IoU of each box found with the true one,
+    its mean and shares, and why each photo read wrong was lost: no box, a loose box (IoU < 0.5), a misread in a
+    good box. `right` overrides number == truth (a photo may accept a second number). Arrays "_right", "_sure"
+    and "_iou" come back too, for figures and counts; callers keep the keys starting with "_" out of metrics.json.
+    """
+    right = np.array([r.number == t for r, t in zip(readings, truth)]) if right is None else np.asarray(right, bool)
+    sure = np.array([r.status == "read" for r in readings])
+    if len(right) == 0:
+        raise ValueError("scoring needs at least one reading.")
+    by_status = {}
+    for status in ("read", "unsure", "no number"):
+        chosen = right[[r.status == status for r in readings]]
+        by_status[status] = {"share": len(chosen) / len(right), "right": float(chosen.mean()) if len(chosen) else None}
+    figures = {"count": len(right), "accuracy": float(right.mean()), "confident_share": float(sure.mean()),
+               "confident_precision": float(right[sure].mean()) if sure.any() else None, "by_status": by_status,
+               "_right": right, "_sure": sure}
+    if true_boxes is not None:
+        found = np.array([r.box is not None for r in readings])
+        overlap = box_iou(np.array([r.box if r.box is not None else (0, 0, 0, 0) for r in readings], np.float64),
+                          np.asarray(true_boxes, np.float64))
+        figures.update({"mean_iou": float(overlap.mean()), "iou_at_least_0.5": float((overlap >= 0.5).mean()),
+                        "iou_at_least_0.75": float((overlap >= 0.75).mean()),
+                        "lost_no_box": float(np.mean(~right & ~found)),
+                        "lost_loose_box": float(np.mean(~right & found & (overlap < 0.5))),
+                        "lost_good_box": float(np.mean(~right & found & (overlap >= 0.5))), "_iou": overlap})
+    return figures

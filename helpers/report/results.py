@@ -10,6 +10,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from helpers.core import config
+
 
 def update(path: Path, section: str, values: dict[str, Any]) -> dict:
     """Merge `values` into `section` of the JSON file at `path` (written atomically)."""
@@ -196,7 +198,7 @@ def sure_counts(share: float, precision: float | None, count: int) -> str:
 
 def _test_coverage(coverage: float) -> str:
     """Goodfellow et al.'s coverage: the threshold is set on the test answers themselves (a ceiling, not a promise)."""
-    return f"{100 * coverage:.1f}% kept at 98% accuracy (threshold set on these test numbers)"
+    return f"{100 * coverage:.1f}% kept at {100 * config.ACCURACY_TARGET:.0f}% accuracy (threshold set on these test numbers)"
 
 
 def percent(value: float | None) -> str:

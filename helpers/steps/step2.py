@@ -34,7 +34,7 @@ def load_data(run: config.RunConfig) -> Step2Data:
     if real_svhn:
         root, name = svhn, "SVHN format 1 (real)"
     else:
-        root = street_numbers.standin_dataset(run.step2.counts, seed=run.seed, config=street_numbers.FULL_RUN_CONFIG,
+        root = street_numbers.standin_dataset(run.step2.counts, seed=run.seed, config=street_numbers.standin_config(run.step2),
                                               progress=False)
         name = "the stand-in (rendered, not SVHN)"
     annotations = {split: digitstruct.load_digit_struct(root / split / "digitStruct.mat") for split in ("train", "test")}
@@ -69,8 +69,8 @@ def real_rows() -> dict[str, crops.NumberTable]:
 
 
 def fine_tuning_args(run: config.RunConfig, setting: config.ReaderSetting, epochs: int, steps: int) -> dict:
-    """Arguments of a fine-tuning with real photos mixed in: a quarter of the step's learning rate."""
-    return training_args(run, setting, epochs=epochs, steps_per_epoch=steps, learning_rate=run.step2.learning_rate / 4)
+    """Arguments of a fine-tuning with real photos mixed in: a share (`real_rate_scale`) of the step's learning rate."""
+    return training_args(run, setting, epochs=epochs, steps_per_epoch=steps, learning_rate=run.step2.learning_rate * run.step2.real_rate_scale)
 
 
 def fine_tune_real(run: config.RunConfig, setting: config.ReaderSetting, mixed_rows: crops.NumberTable,

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from helpers.app import reader
-from helpers.core import boxes, config, paths
+from helpers.core import config, paths
 from helpers.datasets import crops, real_photos
 from helpers.modeling import detection, detection_data, localization, metrics, training
 from helpers.steps import step2
@@ -26,7 +26,7 @@ class BlankScenes:
 
 def blank_scenes(run: config.RunConfig) -> BlankScenes:
     """Make (or reuse) the scenes, drawn like the stand-in's; a tenth of the training ones validate."""
-    drawn = dict(config=street_numbers.FULL_RUN_CONFIG, progress=False)
+    drawn = dict(config=street_numbers.standin_config(run.step2), progress=False)
     train = street_numbers.blank_scenes(run.step4.blank_train, seed=run.seed + 1, **drawn)
     test = street_numbers.blank_scenes(run.step4.blank_test, seed=run.seed + 2, **drawn)
     return BlankScenes(train[len(train) // 10:], train[:len(train) // 10], test)
@@ -35,7 +35,7 @@ def blank_scenes(run: config.RunConfig) -> BlankScenes:
 def _localizer_args(run: config.RunConfig, blanks: BlankScenes) -> dict:
     step = run.step4
     return {"batch_size": step.batch_size, "seed": run.seed, "backgrounds": blanks.train, "zoom_out": step.zoom_out,
-            "tight": step.tight, "model_args": {"pool_first": True}}
+            "tight": step.tight, "model_args": {"pool_first": step.pool_first}}
 
 
 def train_localizer(run: config.RunConfig, train_rows: crops.NumberTable, blanks: BlankScenes,
@@ -50,11 +50,11 @@ def train_localizer(run: config.RunConfig, train_rows: crops.NumberTable, blanks
 def fine_tune_localizer(run: config.RunConfig, mixed_rows: crops.NumberTable, blanks: BlankScenes,
                         validation: tuple[np.ndarray, np.ndarray],
                         start_from: training.TrainedModel) -> training.TrainedModel:
-    """Continue the localizer with the real train photos mixed in, at a quarter of the learning rate."""
+    """Continue the localizer with the real train photos mixed in, at a share (`real_rate_scale`) of the learning rate."""
     step = run.step4
     return training.fit_localizer(*localization.with_blank_scenes(mixed_rows, blanks.train), validation,
                                   epochs=step.real_epochs, steps_per_epoch=step.real_steps,
-                                  learning_rate=step.learning_rate / 4, patience=step.real_epochs,
+                                  learning_rate=step.learning_rate * step.real_rate_scale, patience=step.real_epochs,
                                   start_from=start_from, **_localizer_args(run, blanks))
 
 
@@ -94,8 +94,8 @@ def train_detector(run: config.RunConfig, rows: detection_data.DigitTable,
 def localizer_reader(run: config.RunConfig, reader_model, localizer_model) -> reader.NumberReader:
     """The baseline: the adapted reader behind the 64x64 whole-photo localizer, read as configured."""
     settings = run.reader
-    return reader.NumberReader(reader_model, localizer_model, refine=settings.refine, scales=settings.scales,
-                               whole_photo=settings.whole_photo)
+    return reader.NumberReader(reader_model, localizer_model, refine=settings.refine, refine_growth=settings.refine_growth,
+                               scales=settings.scales, whole_photo=settings.whole_photo)
 
 
 def released_reader(run: config.RunConfig, reader_model, localizer_model, detector_model) -> reader.NumberReader:
@@ -103,7 +103,7 @@ def released_reader(run: config.RunConfig, reader_model, localizer_model, detect
     box first where the number fills the photo; edges padded."""
     settings = run.reader
     return reader.NumberReader(reader_model, localizer_model, detector=detector_model, refine=settings.refine,
-                               scales=settings.scales, whole_photo=settings.whole_photo, route=settings.route,
+                               refine_growth=settings.refine_growth, scales=settings.scales, whole_photo=settings.whole_photo, route=settings.route,
                                pad_edges=settings.pad_edges)
 
 
@@ -125,19 +125,14 @@ def test_figures(test_table: crops.NumberTable, readings: list[reader.Reading], 
     """The stand-in test images read end to end: each box's IoU, each number right or not, and the figures
     (IoU shares, end-to-end accuracy, and why each misread was lost: no box, a loose box (IoU < 0.5), a
     misread in a good box)."""
-    found = np.array([r.box is not None for r in readings])
-    iou = boxes.iou(np.array([r.box if r.box is not None else (0, 0, 0, 0) for r in readings]), test_table.union)
-    right = np.array([r.number == metrics.number_string(row) for r, row in zip(readings, test_table.labels)])
-    figures = {"mean_iou": float(iou.mean()), "iou_at_least_0.5": float((iou >= 0.5).mean()),
-               "iou_at_least_0.75": float((iou >= 0.75).mean()), "end_to_end_accuracy": float(right.mean()),
-               "adapted_reader_true_box_accuracy": true_box_accuracy,
-               "missed_numbers": float(np.mean([r.number == "" for r in readings])),
-               "blank_scenes_flagged": float(np.mean([r.number == "" for r in blank_readings])),
-               "lost_no_box": float(np.mean(~right & ~found)),
-               "lost_loose_box": float(np.mean(~right & found & (iou < 0.5))),
-               "lost_good_box": float(np.mean(~right & found & (iou >= 0.5))),
-               "test_numbers": len(readings), "blank_test_scenes": len(blank_readings)}
-    return iou, right, figures
+    scores = metrics.score_readings(readings, [metrics.number_string(row) for row in test_table.labels], test_table.union)
+    figures = {key: scores[key] for key in ("mean_iou", "iou_at_least_0.5", "iou_at_least_0.75", "lost_no_box",
+                                            "lost_loose_box", "lost_good_box")}
+    figures.update({"end_to_end_accuracy": scores["accuracy"], "adapted_reader_true_box_accuracy": true_box_accuracy,
+                    "missed_numbers": float(np.mean([r.number == "" for r in readings])),
+                    "blank_scenes_flagged": float(np.mean([r.number == "" for r in blank_readings])),
+                    "test_numbers": len(readings), "blank_test_scenes": len(blank_readings)})
+    return scores["_iou"], scores["_right"], figures
 
 
 def showcase(iou: np.ndarray, right: np.ndarray, found: np.ndarray, count: int = 4) -> list[int]:

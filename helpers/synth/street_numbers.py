@@ -28,10 +28,14 @@ from helpers.synth.street_drawing import TRAIN_TEXTURES, StreetConfig
 # report command's data step renders what the notebook will use.
 FULL_RUN_COUNTS = config.FULL.step2.counts
 FULL_RUN_SEED = config.SEED
-# The settings the notebook renders: of the ablation's variants (experiments/README.md), many fonts,
-# clutter and lone zeros with hand-set framing read the most real Chars74K digits (all four changes
-# read fewer), so SVHN's framing and the "look" changes stay off until they measure better.
-FULL_RUN_CONFIG = StreetConfig(geometry="hand", look=False)
+
+
+def standin_config(step: config.Step2Config) -> StreetConfig:
+    """How the stand-in of a run is drawn: its geometry and look from the run's configuration (Step2Config)."""
+    return StreetConfig(geometry=step.standin_geometry, look=step.standin_look)
+
+
+FULL_RUN_CONFIG = standin_config(config.FULL.step2)   # what the full run renders
 
 
 def render_house_number(rng: np.random.Generator, config: StreetConfig = StreetConfig(), *,
