@@ -115,7 +115,8 @@ def decode_joint(outputs: dict[str, np.ndarray], ctc_weight: float) -> Decoded:
         return heads
     if "column_logits" not in outputs:
         raise ValueError("joint decoding needs per-column CTC logits (the attention design's column_logits).")
-    columns = np.asarray(outputs["column_logits"])
+    # float32 once, as `ctc_log_likelihood` takes it, not once per candidate and shift
+    columns = np.asarray(outputs["column_logits"], np.float32)
     columns = columns[None] if columns.ndim == 3 else columns
     length_log, digit_log = _head_log_probs(outputs)
     count, positions = digit_log.shape[:2]
