@@ -59,11 +59,11 @@ def variant_config(name: str) -> street_numbers.StreetConfig:
 def write_table() -> None:
     """Rewrite the ablation tables in experiments/README.md from the saved results: Chars74K's, and
     the re-ranking on real SVHN (results in experiments/results/real_svhn/)."""
-    from helpers.report import results
+    from helpers.report import ablation
 
     text = README.read_text()
-    tables = {"ablation": results.ablation_table(results.load_ablation(RESULTS)),
-              "real-svhn": svhn_table(results.load_ablation(RESULTS / "real_svhn"))}
+    tables = {"ablation": ablation.ablation_table(ablation.load_ablation(RESULTS)),
+              "real-svhn": svhn_table(ablation.load_ablation(RESULTS / "real_svhn"))}
     for marker, table in tables.items():
         start, end = f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
         if start in text:

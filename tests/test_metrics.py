@@ -86,6 +86,15 @@ def test_margin_95_shrinks_with_more_numbers_and_matches_the_normal_rule() -> No
         margin_95(0.5, 0)
 
 
+def test_lower_bound_95_is_what_few_all_right_answers_can_promise() -> None:
+    assert metrics.lower_bound_95(5, 5) == pytest.approx(0.05 ** (1 / 5))   # Clopper-Pearson at k = n
+    assert metrics.lower_bound_95(0, 5) == 0.0
+    assert metrics.lower_bound_95(95, 100) < 0.95 < metrics.lower_bound_95(990, 1000) + 0.05
+    assert metrics.lower_bound_95(5, 5) < metrics.lower_bound_95(50, 50)   # more answers promise more
+    with pytest.raises(ValueError):
+        metrics.lower_bound_95(6, 5)
+
+
 def test_paired_difference_sees_agreement_and_disagreement() -> None:
     from helpers.modeling.metrics import margin_95, paired_difference
 

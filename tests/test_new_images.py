@@ -79,6 +79,7 @@ def test_box_hits_count_good_boxes_among_the_images_that_hold_a_number() -> None
                {"kind": new_images.MADE, "iou": None, "truth": "8"}]
     assert new_images.box_hits(entries) == {new_images.REAL: (1, 2), new_images.MADE: (1, 2)}
     assert new_images.box_hits(entries, least_iou=0.6) == {new_images.REAL: (1, 2), new_images.MADE: (0, 2)}
+    assert new_images.hits(entries) == [entries[0]] and new_images.hits(entries, new_images.MADE) == [entries[3]]
 
 
 def test_in_true_boxes_reads_each_labelled_box_and_skips_the_others() -> None:

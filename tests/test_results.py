@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from conftest import PROJECT_ROOT
-from helpers.report import plotting, results
+from helpers.report import ablation, plotting, results
 
 COMMITTED = PROJECT_ROOT / "results" / "metrics.json"
 
@@ -66,7 +66,8 @@ def test_update_readme_replaces_only_the_marked_section(tmp_path: Path) -> None:
     assert "_Measured in the full run on 2 CPU cores, started now._" in text   # a record without a processor
     assert ("| 2: reader inside the true box (rendered stand-in, not photos) | 20 stand-in test numbers | 90.00% | "
             "95.00% | 80.0% kept at 98% accuracy (threshold set on these test numbers) | 10.0 min |") in text
-    record["step3"] = {"labelled": 6, "correct": 2, "real_photos": {"labelled": 2, "correct": 1, "found": 2},
+    record["step3"] = {"labelled": 6, "correct": 2, "numbers_read": 1, "with_number": 5, "in_true_box": {"numbers_read": 3},
+                       "released_reader": {"real_photos": {"labelled": 2, "correct": 1, "found": 2}},
                        "made_images": {"labelled": 4, "correct": 1}}
     record["step4"] = {"test_numbers": 20, "data_source": "stand-in", "end_to_end_accuracy": 0.85,
                        "ground_truth_crop_accuracy": 0.9, "train_seconds": 60, "mean_iou": 0.8125,
@@ -76,9 +77,10 @@ def test_update_readme_replaces_only_the_marked_section(tmp_path: Path) -> None:
                                                                                "with_number": 3, "numbers_read": 2}}}
     results.update_readme(readme, record)
     text = readme.read_text()
-    assert ("| 3: new images, read by the released reader (found: box IoU >= 0.5) | 6 labelled images in "
-            "`images/` | real photos: found 2/2, read 1/2; made images: read 2/3 (and 'no number' on 1/1 empty) |") in text
-    assert "| 20 stand-in test images | 85.00% (true box: 90.00%) | - | - | 1.0 min |" in text
+    assert ("| 3: new images (found: box IoU >= 0.5) | 6 labelled images in `images/` | Step 2 reader: 1/5 whole, "
+            "3/5 in the true box; released reader: real photos found 2/2, read 1/2; made images: read 2/3 "
+            "(and 'no number' on 1/1 empty) |") in text
+    assert "| 20 stand-in test images | 85.00% (the same reader in the true box: 90.00%) | - | - | 1.0 min |" in text
     assert "stand-in test images: mean IoU 0.812, 95.0% of boxes at IoU >= 0.5, 70.0% at >= 0.75; 90.0% of 10 scenes" in text
     assert "real SVHN" not in text   # no row for real photos a run did not read
     record["run"]["processor"] = "Test CPU, AVX2"
@@ -199,9 +201,9 @@ def test_ablation_runs_load_in_the_order_of_the_changes(tmp_path: Path) -> None:
            "chars74k_confident_precision": 0.8, "train_seconds": 600}
     for name in ("all", "zeta", "first"):
         (tmp_path / f"{name}.json").write_text(json.dumps({**run, "name": name, "description": f"variant {name}"}))
-    runs = results.load_ablation(tmp_path)
+    runs = ablation.load_ablation(tmp_path)
     assert [r["name"] for r in runs] == ["first", "all", "zeta"]
-    table = results.ablation_table(runs)   # the named variants get their short labels, others their description
+    table = ablation.ablation_table(runs)   # the named variants get their short labels, others their description
     assert "| the first stand-in | 1,400 | 70.0% | 50.0% / 80.0% | 90.0% |" in table and "| variant zeta |" in table
 
 
@@ -209,7 +211,7 @@ def test_ablation_rows_name_their_extra_settings_and_steps() -> None:
     run = {"name": "fonts_clutter", "description": "first + fonts, lone_zeros=True", "steps": 2800,
            "standin_test_accuracy": 0.9, "chars74k_accuracy": 0.7, "chars74k_confident_share": 0.5,
            "chars74k_confident_precision": 0.8}
-    assert "| first + fonts + lone zeros | 2,800 | 70.0% |" in results.ablation_table([run])
+    assert "| first + fonts + lone zeros | 2,800 | 70.0% |" in ablation.ablation_table([run])
 
 
 SVHN_FIGURES = {"count": 128, "end_to_end_accuracy": 0.6, "true_box_accuracy": 0.8, "confident_share": 0.4,
@@ -224,8 +226,11 @@ def test_real_svhn_leads_the_glance_table_and_says_what_it_measured() -> None:
                                              "coverage_at_98": 1.0, "train_seconds": 600}})
     rows = [line for line in glance.splitlines() if line.startswith("| ")][1:]
     assert "real SVHN" in rows[0] and "128 real SVHN test photos" in rows[0] and rows[1].startswith("| 1: synthetic")
-    assert "60.0% (in the true box: 80.0%)" in rows[0] and "51 of 128 marked sure, 48 of 51 right" in rows[0]
-    assert "threshold set on these test numbers" in rows[1]
+    assert "60.0% (the same reader in the true box: 80.0%)" in rows[0] and "51 of 128 marked sure, 48 of 51 right" in rows[0]
+    assert "threshold set on these test numbers" in rows[1] and "100.0% kept" in rows[1]   # no 99.5% figure recorded
+    record = {"run": {}, "step1": {"count": 10, "sequence_accuracy": 0.99, "per_digit_accuracy": 0.997,
+                                   "coverage_at_98": 1.0, "coverage_at_995": 0.875, "train_seconds": 600}}
+    assert "87.5% kept at 99.5% accuracy (at 98%: all" in results.glance_table(record)
 
 
 def test_svhn_length_and_peer_tables_show_each_figure() -> None:
@@ -243,3 +248,14 @@ def test_svhn_length_and_peer_tables_show_each_figure() -> None:
     assert "| real SVHN test 1-128 | this report's reader | 80.0% | 60.0% | - |" in table
     assert "| real SVHN test 1-128 | RapidOCR (PP-OCRv4) | 80.5% | 37.5% | 0.05 / 0.80 |" in table
     assert "Tesseract" not in table      # not installed: no row rather than a row of dashes
+
+
+def test_ablation_steps_compare_each_change_with_the_variant_it_extends() -> None:
+    runs = {"first": {"chars74k_accuracy": 0.70}, "fonts": {"chars74k_accuracy": 0.80},
+            "fonts_clutter": {"chars74k_accuracy": 0.79}}
+    steps = ablation.ablation_steps(runs, 600)
+    assert set(steps) == {"many fonts", "clutter"}   # variants not run are left out
+    (fonts, fonts_margin), (clutter, clutter_margin) = steps["many fonts"], steps["clutter"]
+    assert fonts == pytest.approx(0.10) and clutter == pytest.approx(-0.01)
+    assert fonts > fonts_margin and abs(clutter) < clutter_margin   # unpaired margins of two 600-digit runs: ~4.5 points
+    assert 0.04 < clutter_margin < 0.05

@@ -38,6 +38,15 @@ def test_paired_gap_gives_the_difference_its_margin_and_direction() -> None:
     assert wording.paired_gap(0.349, 0.017) == "34.9 ± 1.7 points above"
     assert wording.paired_gap(-0.027, 0.012) == "2.7 ± 1.2 points below"
     assert wording.paired_gap(0.0, 0.0) == "level (± 0.0 points) with"
+    # inside its margin the direction is not known: no "above"
+    assert wording.paired_gap(0.031, 0.057) == "level, within its margin (+3.1 ± 5.7 points), with"
+    assert wording.paired_gap(-0.003, 0.044) == "level, within its margin (-0.3 ± 4.4 points), with"
+
+
+def test_iou_split_parts_boxes_on_something_else_from_good_ones() -> None:
+    assert wording.iou_split([0.0, 0.0, 0.8, 0.6, 0.3]) == (
+        ": 2 of those boxes lie on something else (IoU under 0.1), and the 2 at IoU 0.5 or more average 0.70")
+    assert wording.iou_split([0.8, 0.6]) == "" and wording.iou_split([0.0]) == ""
 
 
 def test_verdicts_name_only_the_changes_beyond_their_margin() -> None:

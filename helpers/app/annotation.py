@@ -4,6 +4,8 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from helpers.core.labels import confidence_text
+
 STATUS_COLOURS = {"read": (40, 220, 60), "unsure": (255, 190, 0), "no number": (255, 60, 60)}
 MIN_SHOWN_SIDES = (640, 160)       # annotated copies are enlarged to at least this long and short side
 
@@ -12,7 +14,7 @@ def label_text(reading) -> str:
     """What the annotated photo says: "316 (0.97)", "316 (0.41) unsure" or "no number"."""
     if not reading.number:
         return "no number"
-    return f"{reading.number} ({reading.confidence:.2f})" + (" unsure" if reading.status == "unsure" else "")
+    return f"{reading.number} ({confidence_text(reading.confidence)})" + (" unsure" if reading.status == "unsure" else "")
 
 
 def annotate(photo: np.ndarray, reading, others=()) -> Image.Image:

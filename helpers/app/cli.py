@@ -16,6 +16,8 @@ import sys
 from pathlib import Path
 
 from helpers.app.annotation import annotate
+from helpers.core.labels import confidence_text
+
 
 def describe(name: str, reading) -> str:
     """One line for the terminal."""
@@ -23,7 +25,7 @@ def describe(name: str, reading) -> str:
         return f"{name}: no number found"
     top, left, bottom, right = (round(v) for v in reading.box)
     digits = " ".join(f"{c:.2f}" for c in reading.digit_confidences)
-    return (f"{name}: {reading.number} (confidence {reading.confidence:.2f}, digits {digits}, {reading.status}) "
+    return (f"{name}: {reading.number} (confidence {confidence_text(reading.confidence)}, digits {digits}, {reading.status}) "
             f"box top={top} left={left} bottom={bottom} right={right}")
 
 

@@ -24,3 +24,11 @@ def split_targets(labels, max_digits: int = MAX_DIGITS) -> dict:
     for position in range(1, max_digits + 1):
         targets[f"digit_{position}"] = labels[:, position]
     return targets
+
+
+def confidence_text(confidence: float) -> str:
+    """A confidence with two decimals, or three (four) where two would round an unsure 0.996 up to "1.00"."""
+    for decimals in (2, 3, 4):
+        if round(confidence, decimals) < 1 or confidence >= 1:
+            return f"{confidence:.{decimals}f}"
+    return f"{confidence:.4f}"

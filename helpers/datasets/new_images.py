@@ -18,7 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from helpers.core import boxes as box_tools, images, paths
+from helpers.core import boxes as box_tools
+from helpers.core import images, paths
+from helpers.core.labels import confidence_text
 from helpers.modeling import metrics
 
 REAL, MADE = "real photo", "made"
@@ -141,10 +143,15 @@ def entries(folder: NewImages, readings: list, *, with_boxes: bool = False, with
     return found
 
 
+def hits(entries_with_boxes: list[dict], kind: str = REAL, least_iou: float = 0.5) -> list[dict]:
+    """The entries of `kind` whose box overlaps the true one by `least_iou` or more."""
+    return [e for e in entries_with_boxes if e["kind"] == kind and e["iou"] is not None and e["iou"] >= least_iou]
+
+
 def box_hits(entries_with_boxes: list[dict], least_iou: float = 0.5) -> dict[str, tuple[int, int]]:
     """Per kind (REAL, MADE): how many boxes overlap the true one by `least_iou` or more, of the images
     that hold a number (entries as `entries(..., with_boxes=True)` gives them)."""
-    return {kind: (sum(e["iou"] is not None and e["iou"] >= least_iou for e in entries_with_boxes if e["kind"] == kind),
+    return {kind: (len(hits(entries_with_boxes, kind, least_iou)),
                    sum(bool(e["truth"]) for e in entries_with_boxes if e["kind"] == kind))
             for kind in (REAL, MADE)}
 
@@ -168,7 +175,7 @@ def views(folder: NewImages, readings: list, margin: float = 1.0) -> list[View]:
     for index, (path, photo, label, r) in enumerate(zip(folder.paths, folder.photos, folder.labels, readings)):
         true_box = (label or {}).get("box")
         cut, true, found = around_number(photo, true_box, r.box, margin)
-        shown.append(View(index, cut, true, found, f"{path.stem}: '{r.number}' ({r.confidence:.2f})", colours[index]))
+        shown.append(View(index, cut, true, found, f"{path.stem}: '{r.number}' ({confidence_text(r.confidence)})", colours[index]))
         if true_box is not None and r.box is not None and found is None:
             cut, found_here, _ = around_number(photo, r.box, None, margin)
             shown.append(View(index, cut, None, found_here, f"{path.stem}: where its first box is", colours[index]))

@@ -53,8 +53,8 @@ class LabelledPhotos:
         return len(self.paths)
 
 
-def chars74k_digits(data_dir: Path | None = None) -> LabelledPhotos | None:
-    """Chars74K's photographed digits (folders 0-9), or None when the folder is not there."""
+def _chars74k_files(data_dir: Path | None) -> list[tuple[Path, str]] | None:
+    """Chars74K's image files with their digits, or None when the folder is not there."""
     root = Path(data_dir or paths.data_dir()) / CHARS74K
     if not root.is_dir():
         return None
@@ -62,6 +62,20 @@ def chars74k_digits(data_dir: Path | None = None) -> LabelledPhotos | None:
              if path.suffix.lower() in images.IMAGE_SUFFIXES]
     if not found:
         raise FileNotFoundError(f"{root} has no images in its digit folders 0/ ... 9/.")
+    return found
+
+
+def chars74k_count(data_dir: Path | None = None) -> int | None:
+    """How many Chars74K digits the data folder holds (None: not there), without loading them."""
+    found = _chars74k_files(data_dir)
+    return None if found is None else len(found)
+
+
+def chars74k_digits(data_dir: Path | None = None) -> LabelledPhotos | None:
+    """Chars74K's photographed digits (folders 0-9), or None when the folder is not there."""
+    found = _chars74k_files(data_dir)
+    if found is None:
+        return None
     return LabelledPhotos("chars74k", [p for p, _ in found], [images.load_image(p) for p, _ in found],
                           [digit for _, digit in found])
 
@@ -117,7 +131,8 @@ def svhn_scores(number_reader, photos: LabelledPhotos) -> tuple[dict, list, list
     figures = {
         "count": len(photos), "end_to_end_accuracy": path_scores["accuracy"],
         "true_box_accuracy": box_scores["accuracy"],
-        **{key: path_scores[key] for key in ("confident_share", "confident_precision", "mean_iou", "iou_at_least_0.5",
+        **{key: path_scores[key] for key in ("confident_share", "confident_precision", "confident_precision_lower_95",
+                                             "mean_iou", "iou_at_least_0.5",
                                              "lost_no_box", "lost_loose_box", "lost_good_box")},
         "by_length": {str(n): {"count": int((lengths == n).sum()), "end_to_end_accuracy": float(right[lengths == n].mean()),
                                "true_box_accuracy": float(right_in_box[lengths == n].mean())}

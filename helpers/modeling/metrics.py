@@ -176,6 +176,7 @@ def sequence_metrics(predicted: Decoded, labels: np.ndarray) -> dict[str, float]
         "per_digit_accuracy": float(digit_right.sum() / true_digit.sum()),
         "length_accuracy": float((predicted.rows[:, 0] == labels[:, 0]).mean()),
         "coverage_at_98": coverage_at_accuracy(correct, predicted.confidence, ACCURACY_TARGET),
+        "coverage_at_995": coverage_at_accuracy(correct, predicted.confidence, 0.995),   # where 98% keeps all
         "count": int(len(labels)),
         **by_length,
     }
@@ -204,6 +205,18 @@ def margin_95(accuracy: float, count: int) -> float:
     z = 1.959964
     spread = z * np.sqrt(accuracy * (1 - accuracy) / count + z * z / (4 * count * count))
     return float(spread / (1 + z * z / count))
+
+
+def lower_bound_95(right: int, count: int) -> float:
+    """One-sided 95% lower bound of an accuracy of `right` out of `count` (Clopper-Pearson): what a few
+    all-right answers can promise, e.g. 5 of 5 -> 0.55."""
+    if count <= 0 or not 0 <= right <= count:
+        raise ValueError(f"need 0 <= right <= count and count > 0, got right={right}, count={count}.")
+    if right == 0:
+        return 0.0
+    from scipy.stats import beta   # scipy comes with scikit-image
+
+    return float(beta.ppf(0.05, right, count - right + 1))
 
 
 def whole_number_right(predicted: Decoded, labels: np.ndarray) -> np.ndarray:
@@ -305,7 +318,8 @@ def score_readings(readings: list, truth: list[str], true_boxes: np.ndarray | No
                    right: np.ndarray | None = None) -> dict:
     """The one scorer of end-to-end readings (anything with .number, .status and .box), against the true numbers.
 
-    Always: accuracy, the share and precision of the answers marked sure ("read") and each status's share and
+    Always: accuracy, the share and precision of the answers marked sure ("read") with the precision's one-sided 95%
+    lower bound, and each status's share and
     accuracy. With `true_boxes` (top, left, bottom, right per photo): the IoU of each box found with the true one,
     its mean and shares, and why each photo read wrong was lost: no box, a loose box (IoU < 0.5), a misread in a
     good box. `right` overrides number == truth (a photo may accept a second number). Arrays "_right", "_sure"
@@ -320,7 +334,9 @@ def score_readings(readings: list, truth: list[str], true_boxes: np.ndarray | No
         chosen = right[[r.status == status for r in readings]]
         by_status[status] = {"share": len(chosen) / len(right), "right": float(chosen.mean()) if len(chosen) else None}
     figures = {"count": len(right), "accuracy": float(right.mean()), "confident_share": float(sure.mean()),
-               "confident_precision": float(right[sure].mean()) if sure.any() else None, "by_status": by_status,
+               "confident_precision": float(right[sure].mean()) if sure.any() else None,
+               "confident_precision_lower_95": lower_bound_95(int(right[sure].sum()), int(sure.sum())) if sure.any() else None,
+               "by_status": by_status,
                "_right": right, "_sure": sure}
     if true_boxes is not None:
         found = np.array([r.box is not None for r in readings])

@@ -113,7 +113,7 @@ def glance_table(record: dict) -> str:
         beside = f"; RapidOCR's recognizer there: {percent(rapid['accuracy'])}" if rapid else ""
         rows.append({"step": "2 + 4: real SVHN photos, localized then read (the app's path)",
                      "data": f"{svhn['count']} real SVHN test photos, read once at the end",
-                     "seq": f"{percent(svhn['end_to_end_accuracy'])} (in the true box: "
+                     "seq": f"{percent(svhn['end_to_end_accuracy'])} (the same reader in the true box: "
                             f"{percent(svhn['true_box_accuracy'])}{beside}); mean box IoU {svhn['mean_iou']:.2f}",
                      "digit": "-", "coverage": sure_counts(svhn["confident_share"], svhn["confident_precision"],
                                                            svhn["count"]), "train": "-"})
@@ -122,7 +122,7 @@ def glance_table(record: dict) -> str:
         rows.append({"step": "1: synthetic MNIST numbers (1-5 digits)", "data": f"{step['count']:,} test numbers "
                      "from MNIST test digits", "seq": f"{100 * step['sequence_accuracy']:.2f}%",
                      "digit": f"{100 * step['per_digit_accuracy']:.2f}%",
-                     "coverage": _test_coverage(step['coverage_at_98']),
+                     "coverage": _test_coverage(step),
                      "train": f"{step['train_seconds'] / 60:.1f} min"})
     if "step2" in record:
         step = record["step2"]
@@ -130,19 +130,21 @@ def glance_table(record: dict) -> str:
         rows.append({"step": f"2: reader inside the true box ({source})",
                      "data": f"{step['count']:,} {'SVHN' if step.get('real_svhn') else 'stand-in'} test numbers",
                      "seq": f"{100 * step['sequence_accuracy']:.2f}%", "digit": f"{100 * step['per_digit_accuracy']:.2f}%",
-                     "coverage": _test_coverage(step['coverage_at_98']),
+                     "coverage": _test_coverage(step),
                      "train": f"{step['train_seconds'] / 60:.1f} min"})
     if "step3" in record:
         step = record["step3"]
-        real_part = step.get("real_photos", {})
+        real_part = step.get("released_reader", {}).get("real_photos", {})   # the released reader, as in Q11
         made_part = record.get("step4", {}).get("new_images", {}).get("made_images")
-        parts = [f"real photos: found {real_part['found']}/{real_part['labelled']}, read {real_part['correct']}/"
-                 f"{real_part['labelled']}"] if "found" in real_part else []
+        parts = [f"Step 2 reader: {step['numbers_read']}/{step['with_number']} whole, "
+                 f"{step['in_true_box']['numbers_read']}/{step['with_number']} in the true box"] if "in_true_box" in step else []
+        parts += [f"released reader: real photos found {real_part['found']}/{real_part['labelled']}, read {real_part['correct']}/"
+                  f"{real_part['labelled']}"] if "found" in real_part else []
         if made_part:   # numbers read, then the images without a number apart (their right answer is "no number")
             empty = made_part["labelled"] - made_part["with_number"]
             parts.append(f"made images: read {made_part['numbers_read']}/{made_part['with_number']}" + (
                 f" (and 'no number' on {made_part['correct'] - made_part['numbers_read']}/{empty} empty)" if empty else ""))
-        rows.append({"step": "3: new images, read by the released reader (found: box IoU >= 0.5)",
+        rows.append({"step": "3: new images (found: box IoU >= 0.5)",
                      "data": f"{step['labelled']} labelled images in `images/`",
                      "seq": "; ".join(parts) or f"{step['correct']}/{step['labelled']}",
                      "digit": "-", "coverage": "-", "train": "-"})
@@ -152,8 +154,8 @@ def glance_table(record: dict) -> str:
         source = "real SVHN" if step.get("real_svhn") else "stand-in"
         rows.append({"step": f"4: localize, then read ({'real SVHN' if step.get('real_svhn') else 'the stand-in, rendered'})",
                      "data": f"{step['test_numbers']:,} {source} test {'photos' if step.get('real_svhn') else 'images'}",
-                     "seq": f"{100 * step['end_to_end_accuracy']:.2f}% (true box: "
-                            f"{100 * step['ground_truth_crop_accuracy']:.2f}%)",
+                     "seq": f"{100 * step['end_to_end_accuracy']:.2f}% (the same reader in the true box: "
+                            f"{100 * step.get('adapted_reader_true_box_accuracy', step['ground_truth_crop_accuracy']):.2f}%)",
                      "digit": "-", "coverage": "-", "train": f"{step4_minutes(step):.1f} min"})
         notes = (f"\n\nLocalization on the {source} test {'photos' if step.get('real_svhn') else 'images'}: mean IoU {step['mean_iou']:.3f}, "
                  f"{100 * step['iou_at_least_0.5']:.1f}% of boxes at IoU >= 0.5, "
@@ -196,9 +198,15 @@ def sure_counts(share: float, precision: float | None, count: int) -> str:
     return f"{sure} of {count} marked sure{right}"
 
 
-def _test_coverage(coverage: float) -> str:
-    """Goodfellow et al.'s coverage: the threshold is set on the test answers themselves (a ceiling, not a promise)."""
-    return f"{100 * coverage:.1f}% kept at {100 * config.ACCURACY_TARGET:.0f}% accuracy (threshold set on these test numbers)"
+def _test_coverage(step: dict) -> str:
+    """Goodfellow et al.'s coverage: the threshold is set on the test answers themselves (a ceiling, not a promise).
+    Where every answer is kept at 98% (accuracy already above it), the 99.5% figure says more."""
+    coverage, stricter = step["coverage_at_98"], step.get("coverage_at_995")
+    where = "(threshold set on these test numbers)"
+    if coverage == 1.0 and stricter is not None:
+        return (f"{100 * stricter:.1f}% kept at 99.5% accuracy (at {100 * config.ACCURACY_TARGET:.0f}%: all, "
+                f"as accuracy is above it; threshold set on these test numbers)")
+    return f"{100 * coverage:.1f}% kept at {100 * config.ACCURACY_TARGET:.0f}% accuracy {where}"
 
 
 def percent(value: float | None) -> str:
@@ -275,7 +283,7 @@ def svhn_table(svhn: dict) -> str:
              "sure_right": percent(f["confident_precision"]), "iou": f"{f['mean_iou']:.2f}"}
             for part, f in svhn.items() if f]
     return markdown_table(rows, {"part": "real SVHN photos", "count": "photos", "e2e": "localized, then read",
-                                 "box": "read in the true box", "sure": "marked sure (end to end)",
+                                 "box": "the same reader in the true box", "sure": "marked sure (end to end)",
                                  "sure_right": "sure answers right", "iou": "mean box IoU"})
 
 
@@ -343,38 +351,6 @@ def status_table(real: dict) -> str:
                                       for status, score in scores.items()}})
     return markdown_table(rows, {"path": "how read", "read": "\"read\" (sure)", "unsure": "\"unsure\"",
                                  "no number": "\"no number\" (a miss)"})
-
-
-ABLATION_ORDER = ("first", "fonts", "geometry", "look", "clutter", "all")
-# Short names for the table (the saved descriptions are longer, and one says when it was rendered).
-ABLATION_LABELS = {"first": "the first stand-in", "fonts": "first + 100+ fonts", "geometry": "first + SVHN framing",
-                   "look": "first + relief, muted colour, low resolution, blur", "all": "all four changes"}
-
-
-def load_ablation(folder: Path) -> list[dict]:
-    """The saved runs of experiments/standin_ablation.py, in the order of the realism changes."""
-    runs = [json.loads(path.read_text()) for path in sorted(Path(folder).glob("*.json"))]
-    return sorted(runs, key=lambda run: (ABLATION_ORDER.index(run["name"]) if run["name"] in ABLATION_ORDER
-                                         else len(ABLATION_ORDER), run["name"]))
-
-
-def ablation_table(runs: list[dict]) -> str:
-    """The realism ablation as a Markdown table: each stand-in variant on real digits and on its own test split."""
-    def label(run: dict) -> str:   # "..., clutter=True" (a --config-arg) reads "... + clutter"
-        if run["name"] in ABLATION_LABELS:
-            return ABLATION_LABELS[run["name"]]
-        description = run.get("description", run["name"]).split(" (")[0].replace("100+ font families", "100+ fonts")
-        return re.sub(r", (\w+)=True", lambda m: " + " + m[1].replace("_", " "), description)
-
-    return markdown_table([{"variant": label(run), "steps": f"{run.get('steps', 1400):,}",
-                            "real": percent(run["chars74k_accuracy"]),
-                            "sure": f"{percent(run['chars74k_confident_share'])} / "
-                                    f"{percent(run['chars74k_confident_precision'])}",
-                            "standin": percent(run["standin_test_accuracy"])} for run in runs],
-                          {"variant": "stand-in the reader trained on", "steps": "training steps",
-                           "real": "Chars74K, inside each crop",
-                           "sure": "Chars74K: marked sure / of them right",
-                           "standin": "its own stand-in test split (true boxes)"})
 
 
 def update_readme(readme: Path, record: dict) -> None:

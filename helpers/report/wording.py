@@ -1,6 +1,8 @@
 """Phrases the report's answers repeat, in one place, so the answer cells read as plain text."""
 from __future__ import annotations
 
+from helpers.core.labels import confidence_text  # shared with the app and the figures
+
 
 def gap(first: float, second: float, unit: str = "points") -> str:
     """How a share compares with another: "about the same as", "2.3 points above" or "... below"."""
@@ -11,10 +13,13 @@ def gap(first: float, second: float, unit: str = "points") -> str:
 
 
 def paired_gap(difference: float, margin: float) -> str:
-    """A difference of two accuracies with its 95% margin: "34.9 ± 1.7 points above", "level with"."""
+    """A difference of two accuracies with its 95% margin: "34.9 ± 1.7 points above", or "level, within its margin
+    (+3.1 ± 5.7 points), with" where the margin holds zero."""
     size, spread = 100 * abs(difference), 100 * margin
     if round(size, 1) == 0:
         return f"level (± {spread:.1f} points) with"
+    if abs(difference) <= margin:   # inside its margin the sign is not known: say so rather than "above"
+        return f"level, within its margin ({'+' if difference > 0 else '-'}{size:.1f} ± {spread:.1f} points), with"
     return f"{size:.1f} ± {spread:.1f} points {'above' if difference > 0 else 'below'}"
 
 
@@ -24,14 +29,6 @@ def answer(number: str, confidence: float, status: str) -> str:
         return "found no number"
     flag = ", flagged unsure" if status == "unsure" else ""
     return f"read “{number}” (confidence {confidence_text(confidence)}{flag})"
-
-
-def confidence_text(confidence: float) -> str:
-    """A confidence with two decimals, or three (four) where two would round an unsure 0.996 up to "1.00"."""
-    for decimals in (2, 3, 4):
-        if round(confidence, decimals) < 1 or confidence >= 1:
-            return f"{confidence:.{decimals}f}"
-    return f"{confidence:.4f}"
 
 
 def verdict(truth: str | None, number: str) -> str:
@@ -65,6 +62,15 @@ def verdicts(changes: dict[str, tuple[float, float]]) -> str:
     parts = ([f"{' and '.join(helped)} read more beyond the noise"] if helped else []) + \
         ([f"{' and '.join(hurt)} read fewer: the options that made the results worse"] if hurt else [])
     return "; ".join(parts) if parts else "no change moved the result beyond the noise"
+
+
+def iou_split(ious: list[float]) -> str:
+    """Where a mean IoU mixes boxes on something else with good ones, the two apart (a clause, "" if not mixed)."""
+    off, on = [v for v in ious if v < 0.1], [v for v in ious if v >= 0.5]
+    if not off or not on:
+        return ""
+    return (f": {len(off)} of those boxes lie on something else (IoU under 0.1), and the {len(on)} at IoU 0.5 or more "
+            f"average {sum(on) / len(on):.2f}")
 
 
 def miss_lines(misses: list[dict], route: float) -> str:
