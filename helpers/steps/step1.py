@@ -34,6 +34,13 @@ class Step1Data:
     read_val_set: tuple[np.ndarray, np.ndarray]   # picks the reading
     test_set: tuple[np.ndarray, np.ndarray]       # read once
 
+    def summary(self) -> str:
+        """The pools and the test numbers, in two lines."""
+        images, labels = self.test_set
+        return (f"digits: train {len(self.train_digits):,} | validation {len(self.val_digits):,} | test "
+                f"{len(self.test_digits):,}\ntest numbers: {images.shape} {images.dtype}, {images.nbytes / 2**20:.0f} MiB; "
+                f"per length 1-5: {np.bincount(labels[:, 0], minlength=6)[1:]}")
+
 
 SEED_OFFSETS = {"validation": 1, "test": 2, "reading": 3}   # each generated set's seed: the run's seed plus this
 
@@ -94,6 +101,11 @@ class Reading:
     def decode(self, outputs) -> metrics.Decoded:
         """Decode a model's outputs with the chosen CTC weight."""
         return metrics.decode_joint(outputs, self.ctc_weight)
+
+    def summary(self) -> str:
+        """Which reading the validation numbers chose, in one line."""
+        return (f"whole-number accuracy on {self.count:,} validation numbers above; the test reads with shifts "
+                f"{self.shifts}, CTC weight {self.ctc_weight:g}")
 
     def table(self) -> str:
         """Markdown table of every option's validation accuracy."""
@@ -168,3 +180,24 @@ def record(run: config.RunConfig, comparison: Comparison, key: str, chosen: trai
             "reading_gains": {lever: {"difference": d, "margin": m} for lever, (d, m) in reading.gains.items()},
             "design": key, "comparison": comparison.record()}
 
+
+
+def restart_dip(comparison: Comparison, key: str, chosen: training.TrainedModel) -> str:
+    """The continuation's warm restart in words, to its lowest point ("" when the curves show no dip)."""
+    before, after = comparison.runs[key].history["val_sequence_accuracy"][-1], chosen.history["val_sequence_accuracy"]
+    low = int(np.argmin(after))
+    if after[low] >= before:
+        return ""
+    return (f"The continuation restarts its schedule (learning rate warmed up to the peak again, then held high for its "
+            f"first epochs): validation accuracy falls from {100 * before:.1f}% to {100 * after[low]:.1f}% at its lowest "
+            f"(epoch {low + 1}), then climbs as the rate decays, to {100 * max(after):.1f}%.")
+
+
+def test_line(figures: dict) -> str:
+    """The test figures in two lines: whole number, digit, length, coverage, and by length."""
+    by_length = {n: f"{100 * figures[f'sequence_accuracy_length_{n}']:.2f}%" for n in range(1, 6)
+                 if f"sequence_accuracy_length_{n}" in figures}
+    return (f"whole-number accuracy {100 * figures['sequence_accuracy']:.2f}% | per-digit "
+            f"{100 * figures['per_digit_accuracy']:.2f}% | length {100 * figures['length_accuracy']:.2f}% | coverage at "
+            f"98% accuracy {100 * figures['coverage_at_98']:.1f}%, at 99.5% {100 * figures['coverage_at_995']:.1f}%\n"
+            f"by length: {by_length}")

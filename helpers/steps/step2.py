@@ -1,8 +1,9 @@
-"""Step 2 as functions of the run configuration: the data, the exploration of reader settings at one
-budget, and the fine-tuning with real SVHN photos mixed in."""
+"""Step 2 as functions of the run configuration: the data (`prepare`), the exploration of reader settings at one
+budget, the fine-tuning with real SVHN photos mixed in, and the figures of both readers (`evaluate`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ from helpers.core import config, paths
 from helpers.datasets import crops, digitstruct, real_photos
 from helpers.modeling import metrics, models, training
 from helpers.modeling.comparison import Comparison
+from helpers.report import results
 from helpers.synth import street_numbers
 
 DESIGN = models.DESIGNS["attention"]   # Step 1's chosen design family, on 54x54 colour crops
@@ -104,3 +106,125 @@ def validation_figures(readers: dict[str, training.TrainedModel], real_val_crops
     """Each reader's whole-number accuracy on the real and the stand-in validation crops (true boxes)."""
     return {name: {"real_validation": whole_number_accuracy(run.model, real_val_crops),
                    "standin_validation": whole_number_accuracy(run.model, val_crops)} for name, run in readers.items()}
+
+
+def longest_numbers(by_length_figures: dict[str, dict], read_rows: np.ndarray, labels: np.ndarray, train_count: int) -> str:
+    """Why the longest numbers read worst, tested on what the reader did with them: how rare they were in
+    training, how often the length head gave their length, and which of their digits were right."""
+    n = max(map(int, by_length_figures))
+    longest, rows, truth = by_length_figures[str(n)], read_rows[labels[:, 0] == n], labels[labels[:, 0] == n]
+    share, length_right = longest["training_numbers"] / train_count, (rows[:, 0] == n)
+    text = (f"{n}-digit numbers are {longest['training_numbers']:,} of the {train_count:,} training numbers "
+            f"({100 * share:.1f}%). Of the {len(rows)} {n}-digit test numbers the reader gave {length_right.sum()} {n} "
+            f"digits; {(rows[:, 1:n] == truth[:, 1:n]).all(1).sum()} had their first {n - 1} digits right, "
+            f"{(rows[:, n] == truth[:, n]).sum()} their last.")
+    if not len(rows):
+        return text
+    return text + (f" So the length head seldom gives them {n} digits: the rarity of long training numbers, more than "
+                   "the digits themselves, costs them." if length_right.mean() < 0.5 else
+                   " The length is mostly right, so the digits, not the rarity of long numbers, cost them.")
+
+
+
+@dataclass
+class Step2Sets:
+    """Step 2's data, split and cropped: validation split off the training split first, real SVHN by file number."""
+
+    data: Step2Data
+    train_rows: crops.NumberTable                  # the stand-in's (or SVHN's) training split, validation taken out
+    val_rows: crops.NumberTable
+    val_crops: tuple[np.ndarray, np.ndarray]       # centre windows of the true boxes, uint8, with label rows
+    real_rows: dict[str, crops.NumberTable]        # real SVHN train 1-200 ("train") and 201-256 ("validation")
+    mixed_rows: crops.NumberTable                  # training rows with the real train photos mixed in
+    real_val_crops: tuple[np.ndarray, np.ndarray]
+
+    @cached_property
+    def test_crops(self) -> tuple[np.ndarray, np.ndarray]:
+        """The test split's crops, made when first asked for (after every choice)."""
+        return crops.crop_arrays(self.data.tables["test"])
+
+    def summary(self, seconds: float) -> str:
+        """What was loaded and how it was split, in three lines."""
+        tables = self.data.tables
+        return (f"Step 2 data: {self.data.name}; ready in {seconds:.1f} s | " + " | ".join(
+            f"{split}: {len(t):,} numbers, {t.dropped} longer than 5 dropped" for split, t in tables.items()) +
+            f"\nlengths 1-5 in train: {np.bincount(tables['train'].labels[:, 0], minlength=6)[1:]}\n"
+            f"train {len(self.train_rows):,} | validation {len(self.val_rows):,} | crops {self.val_crops[0].shape} "
+            f"{self.val_crops[0].dtype}")
+
+    def real_summary(self) -> str:
+        """The real photos' share of the fine-tuning rows and the real validation set, in one line."""
+        return (f"training rows: {len(self.mixed_rows):,}, of which {len(self.mixed_rows) - len(self.train_rows):,} real "
+                f"(photos 1-200 repeated) | real validation: {len(self.real_val_crops[1])} photos (train 201-256)")
+
+
+def prepare(run: config.RunConfig) -> Step2Sets:
+    """Load the data, split the validation numbers off the training split, crop them, and mix the real photos in."""
+    data = load_data(run)
+    train_rows, val_rows = crops.split_table(data.tables["train"], run.step2.val_count, seed=run.seed)
+    real = real_rows()   # test 1-128: read at the end, once
+    return Step2Sets(data, train_rows, val_rows, crops.crop_arrays(val_rows), real,
+                     crops.mix_tables(train_rows, real["train"], run.step2.real_share), crops.crop_arrays(real["validation"]))
+
+
+STANDIN_ONLY, WITH_REAL = "stand-in only", "real photos mixed in (the Step 2 reader)"
+
+
+@dataclass
+class Step2Results:
+    """Both Step 2 readers' figures: real and stand-in validation, the stand-in test split, by length."""
+
+    readers: dict[str, training.TrainedModel]      # STANDIN_ONLY, WITH_REAL
+    validation: dict[str, dict[str, float]]        # per reader: real and stand-in validation accuracy
+    gain_validation: tuple[float, float]           # WITH_REAL minus STANDIN_ONLY on the real validation photos, paired
+    decoded: metrics.Decoded                       # the Step 2 reader on the test crops
+    figures: dict                                  # its test metrics
+    standin_only: float                            # the stand-in-only reader's test accuracy
+    initial: float                                 # the first setting's (Step 1's trunk) test accuracy
+    by_length: dict[str, dict]
+
+    def validation_table(self, count_real: int, count_standin: int) -> str:
+        """Both readers on both validation sets, as a Markdown table."""
+        return results.markdown_table(
+            [{"reader": name, "real": results.percent(v["real_validation"]), "standin": results.percent(v["standin_validation"])}
+             for name, v in self.validation.items()],
+            {"reader": "reader", "real": f"real SVHN validation ({count_real} photos)",
+             "standin": f"stand-in validation ({count_standin:,} rendered numbers)"})
+
+    def test_line(self) -> str:
+        """The stand-in test figures in one line."""
+        return (f"stand-in test, {self.figures['count']:,} rendered numbers: whole-number accuracy "
+                f"{100 * self.figures['sequence_accuracy']:.2f}% (stand-in only: {100 * self.standin_only:.2f}%) | "
+                f"per digit {100 * self.figures['per_digit_accuracy']:.2f}%")
+
+    def record(self, run: config.RunConfig, sets: Step2Sets, explored: Comparison, chosen: str, initial: str,
+               seconds: float) -> dict:
+        """What results/metrics.json keeps of Step 2."""
+        standin, real = self.readers[STANDIN_ONLY], self.readers[WITH_REAL]
+        step = run.step2
+        return {**self.figures, "data_source": sets.data.name, "real_svhn": sets.data.real_svhn, "fast_mode": run.fast,
+                "configuration": chosen, "train_seconds": standin.train_seconds + real.train_seconds,
+                "best_epoch": standin.info["best_epoch"], "parameters": real.model.count_params(),
+                "train_numbers": len(sets.train_rows), "test_numbers": len(sets.test_crops[1]),
+                "exploration": explored.record(against=chosen),
+                "exploration_budget": {key: getattr(step, key) for key in ("epochs", "steps_per_epoch", "batch_size")},
+                "initial": {"configuration": initial, "test_sequence_accuracy": self.initial}, "by_length": self.by_length,
+                "standin_only_test_sequence_accuracy": self.standin_only, "step_seconds": seconds,
+                "real_fine_tune": {"real_share": step.real_share, "train_seconds": real.train_seconds,
+                                   "best_epoch": real.info["best_epoch"], "validation": self.validation,
+                                   "gain_validation": dict(zip(("difference", "margin"), self.gain_validation))}}
+
+
+def evaluate(sets: Step2Sets, explored: Comparison, initial: str, standin: training.TrainedModel,
+             real: training.TrainedModel) -> Step2Results:
+    """Both readers on both validation sets, then the test crops read once: the Step 2 reader (`real`), the
+    stand-in-only reader and the first setting (`initial`) for Q6."""
+    readers = {STANDIN_ONLY: standin, WITH_REAL: real}
+    validation = validation_figures(readers, sets.real_val_crops, sets.val_crops)
+    gain = metrics.paired_difference(*(metrics.whole_number_right(training.predict(run.model, sets.real_val_crops[0],
+                                       metrics.decode_multihead), sets.real_val_crops[1]) for run in (real, standin)))
+    decoded = training.predict(real.model, sets.test_crops[0], metrics.decode_multihead)
+    figures = metrics.sequence_metrics(decoded, sets.test_crops[1])
+    return Step2Results(readers, validation, gain, decoded, figures, whole_number_accuracy(standin.model, sets.test_crops),
+                        whole_number_accuracy(explored.runs[initial].model, sets.test_crops),
+                        by_length(figures, sets.test_crops[1], sets.train_rows.labels))

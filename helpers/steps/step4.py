@@ -1,7 +1,9 @@
 """Step 4 as functions of the run configuration: scenes without a number, the localizer and its real
-fine-tuning, the reader's adaptation to found boxes, the released reader, and its stand-in test figures."""
+fine-tuning, the digit detector, the reader's adaptation to found boxes (`train` does all four), then the
+released reader, its thresholds and its stand-in test figures (`test`)."""
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -142,3 +144,117 @@ def showcase(iou: np.ndarray, right: np.ndarray, found: np.ndarray, count: int =
     worst_found = np.argsort(np.where(found, iou, np.inf))[:count]
     misread = [i for i in best_first if found[i] and not right[i]][:count]
     return [*best_first[:count], *worst_found, *misread]
+
+
+@dataclass
+class Step4Models:
+    """Step 4's trained models and what the notebook prints about them."""
+
+    blanks: BlankScenes
+    letterboxed: tuple[int, ...]                # the localizer's validation images' shape
+    localizer: training.TrainedModel
+    localizer_real: training.TrainedModel       # fine-tuned with the real train photos mixed in
+    real_iou_before: float                      # the localizer's real validation mean IoU before that
+    detector_rows: detection_data.DigitTable
+    detector: training.TrainedModel
+    tuned: training.TrainedModel                # the Step 2 reader adapted to found boxes
+    tuned_confidence: float                     # its unsure threshold in the real validation photos' true boxes
+    real_validation: real_photos.LabelledPhotos  # train 201-256: the best epochs, the route and "sure"
+
+    def summary(self) -> str:
+        """One line per model: trained or loaded, how long, how good on validation."""
+        def done(run: training.TrainedModel, verb: str) -> str:
+            return "loaded from cache" if run.from_cache else verb
+
+        blanks, rows = self.blanks, self.detector_rows
+        return "\n".join([
+            f"scenes without a number: train {len(blanks.train)} | validation {len(blanks.validation)} | test {len(blanks.test)}",
+            f"localizer: validation images letterboxed {self.letterboxed}; {done(self.localizer, 'trained')} in "
+            f"{self.localizer.train_seconds / 60:.1f} min, {self.localizer.model.count_params():,} parameters, best epoch "
+            f"{self.localizer.info['best_epoch']}",
+            f"localizer with real photos: {done(self.localizer_real, 'fine-tuned')} in "
+            f"{self.localizer_real.train_seconds / 60:.1f} min; real validation mean IoU {self.real_iou_before:.3f} before, "
+            f"{max(self.localizer_real.history['val_mean_iou']):.3f} after",
+            f"digit detector: {done(self.detector, 'trained')} on {len(rows):,} rows ({int(rows.counts.sum()):,} digit "
+            f"boxes) in {self.detector.train_seconds / 60:.1f} min, {self.detector.model.count_params():,} parameters; "
+            f"real validation mean IoU of the first number found {max(self.detector.history['val_mean_iou']):.3f} "
+            f"(epoch {self.detector.info['best_epoch']})",
+            f"adapted reader: {done(self.tuned, 'fine-tuned')} in {self.tuned.train_seconds / 60:.1f} min; real validation "
+            f"{100 * max(self.tuned.history['val_sequence_accuracy']):.1f}% in true boxes; unsure below "
+            f"{self.tuned_confidence:.3f} there"])
+
+    def runs(self) -> list[training.TrainedModel]:
+        """The four trainings, for the run's record."""
+        return [self.localizer, self.localizer_real, self.detector, self.tuned]
+
+
+def train(run: config.RunConfig, sets: step2.Step2Sets, step2_reader: training.TrainedModel,
+          setting: config.ReaderSetting) -> Step4Models:
+    """Train (or load) Step 4's models in order: the localizer on the stand-in and empty scenes, its fine-tuning
+    with real photos, the digit detector, and the Step 2 reader adapted to found boxes."""
+    blanks = blank_scenes(run)
+    loc_val = localization.letterbox_arrays(*localization.with_blank_scenes(sets.val_rows, blanks.validation))
+    localizer = train_localizer(run, sets.train_rows, blanks, loc_val)
+    real_loc_val = localization.letterbox_arrays(sets.real_rows["validation"].paths, sets.real_rows["validation"].union)
+    localizer_real = fine_tune_localizer(run, sets.mixed_rows, blanks, real_loc_val, start_from=localizer)
+    before_iou = training.box_score(*real_loc_val)(localizer.model)
+    rows = detector_rows(run, sets.data.root / "train", sets.train_rows, blanks)
+    real_validation = real_photos.svhn_real("validation")
+    detector = train_detector(run, rows, real_validation)
+    tuned = adapt_reader(run, setting, sets.mixed_rows, sets.real_val_crops, start_from=step2_reader)
+    tuned_val = training.predict(tuned.model, sets.real_val_crops[0], metrics.decode_multihead)
+    tuned_confidence = metrics.confidence_threshold(metrics.whole_number_right(tuned_val, sets.real_val_crops[1]),
+                                                    tuned_val.confidence)
+    return Step4Models(blanks, tuple(loc_val[0].shape), localizer, localizer_real, before_iou, rows, detector, tuned,
+                       tuned_confidence, real_validation)
+
+
+@dataclass
+class Step4Test:
+    """The released reader with its thresholds, and the stand-in test images read once with it."""
+
+    number_reader: reader.NumberReader
+    baseline_reader: reader.NumberReader        # the adapted reader behind the localizer alone, as released before
+    end_to_end_confidence: float                # the "sure" threshold, end to end
+    table: crops.NumberTable                    # the stand-in test split
+    readings: list[reader.Reading]
+    blank_readings: list[reader.Reading]        # the empty test scenes
+    read_seconds: float
+    iou: np.ndarray
+    right: np.ndarray
+    figures: dict
+
+    def summary(self, run: config.RunConfig, tuned_confidence: float) -> str:
+        """The thresholds, the reading time and the headline test figures."""
+        return (f"where the localizer sees none, a detector's number needs a digit score of {self.number_reader.min_found:.2f}; "
+                f"read {len(self.readings) + len(self.blank_readings):,} stand-in images in {self.read_seconds:.0f} s; sure "
+                f"answers (right {run.reader.sure_precision:.0%} of the time at {run.reader.sure_level:.0%} confidence) need "
+                f"a confidence of {self.end_to_end_confidence:.4f} end to end ({tuned_confidence:.3f} in true boxes)\n"
+                f"mean IoU {self.figures['mean_iou']:.3f}, end to end {100 * self.figures['end_to_end_accuracy']:.2f}% "
+                "(Q10 has the rest)")
+
+    def record(self, models: Step4Models) -> dict:
+        """The figures with the models' sizes, training times and thresholds, for results/metrics.json."""
+        return {**self.figures, "train_seconds": models.localizer.train_seconds,
+                "real_tune_seconds": models.localizer_real.train_seconds, "adapt_seconds": models.tuned.train_seconds,
+                "min_confidence": self.end_to_end_confidence, "min_confidence_true_boxes": models.tuned_confidence,
+                "parameters": models.localizer_real.model.count_params(), "detector_seconds": models.detector.train_seconds,
+                "detector_parameters": models.detector.model.count_params()}
+
+
+def test(run: config.RunConfig, models: Step4Models, sets: step2.Step2Sets, standin_true_box: float) -> Step4Test:
+    """Build the released reader and the localizer-only baseline, set the thresholds on validation data, then
+    read the stand-in test images and the empty test scenes once. `standin_true_box`: the Step 2 reader's test
+    accuracy in the true boxes."""
+    number_reader = released_reader(run, models.tuned.model, models.localizer_real.model, models.detector.model)
+    baseline = localizer_reader(run, models.tuned.model, models.localizer_real.model)
+    confidence = calibrate(run, number_reader, models.real_validation, sets.val_rows, models.blanks.validation)
+    table = sets.data.tables["test"]
+    start = time.perf_counter()
+    readings = number_reader.read(list(table.paths))
+    blank_readings = number_reader.read([str(p) for p in models.blanks.test])
+    seconds = time.perf_counter() - start
+    iou, right, figures = test_figures(table, readings, blank_readings,
+                                       step2.whole_number_accuracy(models.tuned.model, sets.test_crops))
+    figures["ground_truth_crop_accuracy"] = standin_true_box
+    return Step4Test(number_reader, baseline, confidence, table, readings, blank_readings, seconds, iou, right, figures)

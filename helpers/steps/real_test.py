@@ -1,0 +1,92 @@
+"""The report's real-photo section: the real SVHN test photos read once, the other readers, Chars74K.
+
+`evaluate` reads everything once, with the final models and thresholds; the notebook then shows the tables and
+figures of the `RealResults` it returns, and `RealResults.record` is what metrics.json keeps.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from helpers.app import reader
+from helpers.datasets import real_photos
+from helpers.modeling import metrics, training
+from helpers.report import peers
+
+RELEASED, BEFORE = "released (detector + localizer)", "the localizer alone (before)"
+
+
+@dataclass
+class RealResults:
+    """What the real photographs gave: figures per part, readings, paired differences and the other readers."""
+
+    photos: dict[str, real_photos.LabelledPhotos]   # "validation" (train 201-256) and "test" (test 1-128)
+    readings: dict[str, tuple[dict, list, list]]    # per part: figures, end-to-end readings, true-box readings
+    baseline: dict[str, dict]                       # the localizer alone's figures per part
+    paired_finders: tuple[float, float]             # released minus the localizer alone, test, paired
+    framing: dict[str, dict[str, float]]            # per finder: accuracy per margin around the number
+    step2_right: dict[str, np.ndarray]              # per Step 2 reader: right in the true boxes of the test photos
+    yardsticks: dict                                # Chars74K's figures (`real_photos.evaluate`)
+    yardstick_readings: dict                        # their readings, for the figures
+    peers: dict                                     # other readers' scores ({} when not run)
+
+    @property
+    def svhn(self) -> dict[str, dict]:
+        """The released reader's figures per part."""
+        return {part: figures for part, (figures, _, _) in self.readings.items()}
+
+    @property
+    def test(self) -> dict:
+        """The released reader's figures on the real test photos."""
+        return self.svhn["test"]
+
+    @property
+    def finders(self) -> dict[str, dict[str, dict]]:
+        """Both ways of finding the number, figures per part."""
+        return {RELEASED: self.svhn, BEFORE: self.baseline}
+
+    @property
+    def step2_test(self) -> dict[str, float]:
+        """Each Step 2 reader's accuracy in the true boxes of the real test photos."""
+        return {name: float(right.mean()) for name, right in self.step2_right.items()}
+
+    @property
+    def step2_gain(self) -> tuple[float, float]:
+        """The last Step 2 reader minus the first (real photos mixed in minus the stand-in only), paired."""
+        return metrics.paired_difference(*reversed(list(self.step2_right.values())))
+
+    @property
+    def mine(self) -> dict[str, dict[str, float]]:
+        """This reader's figures as the peers table lists them."""
+        return real_photos.reader_figures(self.test, self.yardsticks)
+
+    def record(self) -> dict:
+        """What metrics.json keeps under "real"."""
+        pair = ("difference", "margin")
+        return {**self.yardsticks, "svhn": self.svhn, "peers": self.peers, "step2_reader_true_box": self.step2_test,
+                "step2_reader_gain_test": dict(zip(pair, self.step2_gain)), "peers_reader_figures": self.mine,
+                "framing": self.framing["released"], "framing_before": self.framing[BEFORE], "svhn_before": self.baseline,
+                "finders_paired_test": dict(zip(pair, self.paired_finders))}
+
+
+def evaluate(number_reader: reader.NumberReader, baseline_reader: reader.NumberReader,
+             step2_readers: dict[str, training.TrainedModel], *, others: bool = True) -> RealResults:
+    """Read the real photos once: both SVHN parts with both finders, the validation part at every framing, the Step 2
+    readers in the test photos' true boxes, Chars74K, and (`others`) Tesseract and RapidOCR, which take minutes."""
+    photos = {part: real_photos.svhn_real(part) for part in ("validation", "test")}   # the test part: read here, once
+    readings = {part: real_photos.svhn_scores(number_reader, part_photos) for part, part_photos in photos.items()}
+    before = {part: real_photos.svhn_scores(baseline_reader, part_photos) for part, part_photos in photos.items()}
+    right = [np.array([r.number == t for r, t in zip(found[1], photos["test"].numbers)])
+             for found in (readings["test"], before["test"])]
+    framing = {name: real_photos.framing_scores(finder, photos["validation"])
+               for name, finder in (("released", number_reader), (BEFORE, baseline_reader))}
+    step2_right = {name: real_photos.true_box_right(reader.NumberReader(run.model), photos["test"])
+                   for name, run in step2_readers.items()}
+    yardsticks = real_photos.evaluate(number_reader, tesseract=others, sample=False)   # the SVHN sample is in svhn-real
+    yardstick_readings = yardsticks.pop("_readings")
+    other_readers = {} if not others else {**peers.evaluate([photos["test"]]),
+                                          **peers.evaluate([real_photos.chars74k_digits()], names=("rapidocr",))}
+    return RealResults(photos, readings, {part: figures for part, (figures, _, _) in before.items()},
+                       metrics.paired_difference(*right), framing, step2_right, yardsticks, yardstick_readings,
+                       other_readers)

@@ -1,0 +1,39 @@
+"""The step modules' own logic, apart from training (the fast notebook run drives the rest)."""
+from __future__ import annotations
+
+import numpy as np
+
+from helpers.core.labels import BLANK
+from helpers.steps import real_test, step2
+
+
+def _row(digits: str) -> list[int]:
+    return [len(digits), *map(int, digits), *[BLANK] * (5 - len(digits))]
+
+
+def test_longest_numbers_says_what_the_reader_did_with_them() -> None:
+    labels = np.array([_row("12345"), _row("54321"), _row("12")])
+    rare = np.array([_row("1234"), _row("5432"), _row("12")])          # the length head said four: rarity
+    by_length = {"2": {"count": 1, "training_numbers": 90}, "5": {"count": 2, "training_numbers": 10}}
+    text = step2.longest_numbers(by_length, rare, labels, 100)
+    assert text.startswith("5-digit numbers are 10 of the 100 training numbers (10.0%).")
+    assert "the reader gave 0 5 digits; 2 had their first 4 digits right, 0 their last." in text
+    assert "seldom gives them 5 digits" in text
+    digits = np.array([_row("12349"), _row("54329"), _row("12")])       # the length right, the last digit wrong
+    assert "the digits, not the rarity" in step2.longest_numbers(by_length, digits, labels, 100)
+
+
+def test_the_real_section_keeps_its_finders_apart_and_pairs_the_step2_readers() -> None:
+    figures = {"end_to_end_accuracy": 0.5, "true_box_accuracy": 0.75}
+    results = real_test.RealResults(
+        photos={}, readings={"validation": (figures, [], []), "test": (figures, [], [])},
+        baseline={"validation": {"end_to_end_accuracy": 0.4}, "test": {"end_to_end_accuracy": 0.45}},
+        paired_finders=(0.05, 0.03), framing={"released": {"0": 0.5}, real_test.BEFORE: {"0": 0.4}},
+        step2_right={"stand-in only": np.array([1, 0, 0, 1], bool), "with real": np.array([1, 1, 0, 1], bool)},
+        yardsticks={}, yardstick_readings={}, peers={})
+    assert results.step2_test == {"stand-in only": 0.5, "with real": 0.75}
+    assert results.step2_gain[0] == 0.25   # the last reader minus the first, paired
+    record = results.record()
+    assert record["svhn"]["test"] is figures and record["svhn_before"]["test"]["end_to_end_accuracy"] == 0.45
+    assert record["finders_paired_test"] == {"difference": 0.05, "margin": 0.03}
+    assert record["framing"] == {"0": 0.5} and record["framing_before"] == {"0": 0.4}
