@@ -2,6 +2,7 @@
 budget, the fine-tuning with real SVHN photos mixed in, and the figures of both readers (`evaluate`)."""
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -137,16 +138,17 @@ class Step2Sets:
     real_rows: dict[str, crops.NumberTable]        # real SVHN train 1-200 ("train") and 201-256 ("validation")
     mixed_rows: crops.NumberTable                  # training rows with the real train photos mixed in
     real_val_crops: tuple[np.ndarray, np.ndarray]
+    load_seconds: float = 0.0                      # finding or rendering the data and parsing its digitStruct.mat
 
     @cached_property
     def test_crops(self) -> tuple[np.ndarray, np.ndarray]:
         """The test split's crops, made when first asked for (after every choice)."""
         return crops.crop_arrays(self.data.tables["test"])
 
-    def summary(self, seconds: float) -> str:
+    def summary(self) -> str:
         """What was loaded and how it was split, in three lines."""
         tables = self.data.tables
-        return (f"Step 2 data: {self.data.name}; ready in {seconds:.1f} s | " + " | ".join(
+        return (f"Step 2 data: {self.data.name}; ready in {self.load_seconds:.1f} s | " + " | ".join(
             f"{split}: {len(t):,} numbers, {t.dropped} longer than 5 dropped" for split, t in tables.items()) +
             f"\nlengths 1-5 in train: {np.bincount(tables['train'].labels[:, 0], minlength=6)[1:]}\n"
             f"train {len(self.train_rows):,} | validation {len(self.val_rows):,} | crops {self.val_crops[0].shape} "
@@ -160,11 +162,14 @@ class Step2Sets:
 
 def prepare(run: config.RunConfig) -> Step2Sets:
     """Load the data, split the validation numbers off the training split, crop them, and mix the real photos in."""
+    start = time.perf_counter()
     data = load_data(run)
+    seconds = time.perf_counter() - start
     train_rows, val_rows = crops.split_table(data.tables["train"], run.step2.val_count, seed=run.seed)
     real = real_rows()   # test 1-128: read at the end, once
     return Step2Sets(data, train_rows, val_rows, crops.crop_arrays(val_rows), real,
-                     crops.mix_tables(train_rows, real["train"], run.step2.real_share), crops.crop_arrays(real["validation"]))
+                     crops.mix_tables(train_rows, real["train"], run.step2.real_share), crops.crop_arrays(real["validation"]),
+                     seconds)
 
 
 STANDIN_ONLY, WITH_REAL = "stand-in only", "real photos mixed in (the Step 2 reader)"

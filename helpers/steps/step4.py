@@ -151,7 +151,7 @@ class Step4Models:
     """Step 4's trained models and what the notebook prints about them."""
 
     blanks: BlankScenes
-    letterboxed: tuple[int, ...]                # the localizer's validation images' shape
+    letterboxed: str                            # the localizer's validation images: shape and type
     localizer: training.TrainedModel
     localizer_real: training.TrainedModel       # fine-tuned with the real train photos mixed in
     real_iou_before: float                      # the localizer's real validation mean IoU before that
@@ -205,7 +205,7 @@ def train(run: config.RunConfig, sets: step2.Step2Sets, step2_reader: training.T
     tuned_val = training.predict(tuned.model, sets.real_val_crops[0], metrics.decode_multihead)
     tuned_confidence = metrics.confidence_threshold(metrics.whole_number_right(tuned_val, sets.real_val_crops[1]),
                                                     tuned_val.confidence)
-    return Step4Models(blanks, tuple(loc_val[0].shape), localizer, localizer_real, before_iou, rows, detector, tuned,
+    return Step4Models(blanks, f"{loc_val[0].shape} {loc_val[0].dtype}", localizer, localizer_real, before_iou, rows, detector, tuned,
                        tuned_confidence, real_validation)
 
 
