@@ -17,7 +17,7 @@ def test_longest_numbers_says_what_the_reader_did_with_them() -> None:
     by_length = {"2": {"count": 1, "training_numbers": 90}, "5": {"count": 2, "training_numbers": 10}}
     text = step2.longest_numbers(by_length, rare, labels, 100)
     assert text.startswith("5-digit numbers are 10 of the 100 training numbers (10.0%).")
-    assert "the reader gave 0 5 digits; 2 had their first 4 digits right, 0 their last." in text
+    assert "the reader read 0 as 5 digits long; 2 had their first 4 digits right, 0 their last." in text
     assert "seldom gives them 5 digits" in text
     digits = np.array([_row("12349"), _row("54329"), _row("12")])       # the length right, the last digit wrong
     assert "the digits, not the rarity" in step2.longest_numbers(by_length, digits, labels, 100)

@@ -43,6 +43,11 @@ def test_paired_gap_gives_the_difference_its_margin_and_direction() -> None:
     assert wording.paired_gap(-0.003, 0.044) == "level, within its margin (-0.3 ± 4.4 points), with"
 
 
+def test_signed_gap_marks_noise() -> None:
+    assert wording.signed_gap(0.051, 0.039) == "+5.1 ± 3.9 points"
+    assert wording.signed_gap(-0.003, 0.044) == "-0.3 ± 4.4 points (noise)"
+
+
 def test_iou_split_parts_boxes_on_something_else_from_good_ones() -> None:
     assert wording.iou_split([0.0, 0.0, 0.8, 0.6, 0.3]) == (
         ": 2 of those boxes lie on something else (IoU under 0.1), and the 2 at IoU 0.5 or more average 0.70")

@@ -23,6 +23,12 @@ def paired_gap(difference: float, margin: float) -> str:
     return f"{size:.1f} ± {spread:.1f} points {'above' if difference > 0 else 'below'}"
 
 
+def signed_gap(difference: float, margin: float) -> str:
+    """A difference with its 95% margin, signed, for lists: "+5.1 ± 3.9 points", "+2.9 ± 4.5 points (noise)"."""
+    noise = " (noise)" if abs(difference) <= margin else ""
+    return f"{100 * difference:+.1f} ± {100 * margin:.1f} points{noise}"
+
+
 def answer(number: str, confidence: float, status: str) -> str:
     """What the reader said: "read '27' (confidence 0.93)", "no number found", with an unsure flag."""
     if not number:

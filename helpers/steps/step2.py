@@ -116,8 +116,8 @@ def longest_numbers(by_length_figures: dict[str, dict], read_rows: np.ndarray, l
     longest, rows, truth = by_length_figures[str(n)], read_rows[labels[:, 0] == n], labels[labels[:, 0] == n]
     share, length_right = longest["training_numbers"] / train_count, (rows[:, 0] == n)
     text = (f"{n}-digit numbers are {longest['training_numbers']:,} of the {train_count:,} training numbers "
-            f"({100 * share:.1f}%). Of the {len(rows)} {n}-digit test numbers the reader gave {length_right.sum()} {n} "
-            f"digits; {(rows[:, 1:n] == truth[:, 1:n]).all(1).sum()} had their first {n - 1} digits right, "
+            f"({100 * share:.1f}%). Of the {len(rows)} {n}-digit test numbers the reader read {length_right.sum()} as {n} "
+            f"digits long; {(rows[:, 1:n] == truth[:, 1:n]).all(1).sum()} had their first {n - 1} digits right, "
             f"{(rows[:, n] == truth[:, n]).sum()} their last.")
     if not len(rows):
         return text
