@@ -184,13 +184,14 @@ def record(run: config.RunConfig, comparison: Comparison, key: str, chosen: trai
 
 def restart_dip(comparison: Comparison, key: str, chosen: training.TrainedModel) -> str:
     """The continuation's warm restart in words, to its lowest point ("" when the curves show no dip)."""
-    before, after = comparison.runs[key].history["val_sequence_accuracy"][-1], chosen.history["val_sequence_accuracy"]
+    first = comparison.runs[key].history["val_sequence_accuracy"]   # the comparison's epochs come first on the figure
+    before, after = first[-1], chosen.history["val_sequence_accuracy"]
     low = int(np.argmin(after))
     if after[low] >= before:
         return ""
     return (f"The continuation restarts its schedule (learning rate warmed up to the peak again, then held high for its "
             f"first epochs): validation accuracy falls from {100 * before:.1f}% to {100 * after[low]:.1f}% at its lowest "
-            f"(epoch {low + 1}), then climbs as the rate decays, to {100 * max(after):.1f}%.")
+            f"(its epoch {low + 1}, {len(first) + low + 1} on the figure), then climbs as the rate decays, to {100 * max(after):.1f}%.")
 
 
 def test_line(figures: dict) -> str:

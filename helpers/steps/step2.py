@@ -121,9 +121,11 @@ def longest_numbers(by_length_figures: dict[str, dict], read_rows: np.ndarray, l
             f"{(rows[:, n] == truth[:, n]).sum()} their last.")
     if not len(rows):
         return text
-    return text + (f" So the length head seldom gives them {n} digits: the rarity of long training numbers, more than "
-                   "the digits themselves, costs them." if length_right.mean() < 0.5 else
-                   " The length is mostly right, so the digits, not the rarity of long numbers, cost them.")
+    digits_right = (rows[:, 1:n] == truth[:, 1:n]).all(1).mean()
+    if length_right.mean() >= 0.5:
+        return text + " The length is mostly right, so the digits, not the rarity of long numbers, cost them."
+    return text + (f" So the length head seldom gives them {n} digits, as long numbers were rare in training"
+                   + (", and the digit heads fail on them too." if digits_right < 0.5 else "."))
 
 
 
