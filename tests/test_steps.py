@@ -27,8 +27,17 @@ def test_longest_numbers_says_what_the_reader_did_with_them() -> None:
 
 def test_the_real_section_keeps_its_finders_apart_and_pairs_the_step2_readers() -> None:
     figures = {"end_to_end_accuracy": 0.5, "true_box_accuracy": 0.75}
+
+    class Read:   # what a reading holds that the record uses
+        def __init__(self, number: str) -> None:
+            self.number = number
+
+    class Photos:
+        numbers = ["1", "2", "3", "4"]
+
+    found, in_box = [Read(n) for n in "1x3x"], [Read(n) for n in "1234"]
     results = real_test.RealResults(
-        photos={}, readings={"validation": (figures, [], []), "test": (figures, [], [])},
+        photos={"test": Photos()}, readings={"validation": (figures, [], []), "test": (figures, found, in_box)},
         baseline={"validation": {"end_to_end_accuracy": 0.4}, "test": {"end_to_end_accuracy": 0.45}},
         paired_finders=(0.05, 0.03), framing={"released": {"0": 0.5}, real_test.BEFORE: {"0": 0.4}},
         step2_right={"stand-in only": np.array([1, 0, 0, 1], bool), "with real": np.array([1, 1, 0, 1], bool)},
@@ -39,3 +48,4 @@ def test_the_real_section_keeps_its_finders_apart_and_pairs_the_step2_readers() 
     assert record["svhn"]["test"] is figures and record["svhn_before"]["test"]["end_to_end_accuracy"] == 0.45
     assert record["finders_paired_test"] == {"difference": 0.05, "margin": 0.03}
     assert record["framing"] == {"0": 0.5} and record["framing_before"] == {"0": 0.4}
+    assert record["localization_cost_test"]["difference"] == -0.5   # 2 of 4 end to end against 4 of 4 in the true box

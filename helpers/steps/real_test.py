@@ -57,6 +57,14 @@ class RealResults:
         return metrics.paired_difference(*reversed(list(self.step2_right.values())))
 
     @property
+    def localization_cost(self) -> tuple[float, float]:
+        """Reading end to end minus reading in the true box, on the test photos, paired (the same reader)."""
+        _, end_to_end, in_box = self.readings["test"]
+        numbers = self.photos["test"].numbers
+        return metrics.paired_difference(*(np.array([r.number == t for r, t in zip(readings, numbers)])
+                                           for readings in (end_to_end, in_box)))
+
+    @property
     def mine(self) -> dict[str, dict[str, float]]:
         """This reader's figures as the peers table lists them."""
         return real_photos.reader_figures(self.test, self.yardsticks)
@@ -67,7 +75,8 @@ class RealResults:
         return {**self.yardsticks, "svhn": self.svhn, "peers": self.peers, "step2_reader_true_box": self.step2_test,
                 "step2_reader_gain_test": dict(zip(pair, self.step2_gain)), "peers_reader_figures": self.mine,
                 "framing": self.framing["released"], "framing_before": self.framing[BEFORE], "svhn_before": self.baseline,
-                "finders_paired_test": dict(zip(pair, self.paired_finders))}
+                "finders_paired_test": dict(zip(pair, self.paired_finders)),
+                "localization_cost_test": dict(zip(pair, self.localization_cost))}
 
 
 def evaluate(number_reader: reader.NumberReader, baseline_reader: reader.NumberReader,
