@@ -24,7 +24,7 @@ def test_each_variant_is_the_first_stand_in_with_one_change_or_all_of_them() -> 
 def test_the_readme_table_is_rewritten_between_its_markers(tmp_path: Path, monkeypatch) -> None:
     readme, folder = tmp_path / "README.md", tmp_path / "results"
     folder.mkdir()
-    readme.write_text("intro\n<!-- ablation:start -->\nold\n<!-- ablation:end -->\nafter\n")
+    readme.write_text("intro\n<!-- ablation:start -->\nthe previous table\n<!-- ablation:end -->\nafter\n")
     (folder / "first.json").write_text(json.dumps({
         "name": "first", "description": "the first stand-in", "chars74k_accuracy": 0.5, "chars74k_confident_share": 0.2,
         "chars74k_confident_precision": 0.75, "standin_test_accuracy": 0.9, "train_seconds": 60}))
@@ -33,7 +33,7 @@ def test_the_readme_table_is_rewritten_between_its_markers(tmp_path: Path, monke
     standin_ablation.write_table()
     text = readme.read_text()
     assert text.startswith("intro\n<!-- ablation:start -->\n| stand-in") and text.endswith("<!-- ablation:end -->\nafter\n")
-    assert "| the first stand-in | 1,400 | 50.0% | 20.0% / 75.0% | 90.0% |" in text and "old" not in text
+    assert "| the first stand-in | 1,400 | 50.0% | 20.0% / 75.0% | 90.0% |" in text and "previous" not in text
 
 
 def test_the_yardstick_script_says_how_to_make_models(tmp_path: Path) -> None:
