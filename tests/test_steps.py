@@ -49,3 +49,19 @@ def test_the_real_section_keeps_its_finders_apart_and_pairs_the_step2_readers() 
     assert record["finders_paired_test"] == {"difference": 0.05, "margin": 0.03}
     assert record["framing"] == {"0": 0.5} and record["framing_before"] == {"0": 0.4}
     assert record["localization_cost_test"]["difference"] == -0.5   # 2 of 4 end to end against 4 of 4 in the true box
+
+
+def test_other_readers_are_paired_with_this_reader_on_the_same_photos() -> None:
+    scores = {"svhn_test": {"rapidocr": {"true_box": {"accuracy": 0.75, "count": 4, "_right": [True, True, True, False]},
+                                         "whole_photo": None},              # not installed: None stays None
+                            "tesseract": {"true_box": {"accuracy": 0.25, "count": 4, "_right": [True, False, False, False]}}},
+              "elsewhere": {"rapidocr": {"true_box": {"accuracy": 1.0, "count": 1, "_right": [True]}}}}
+    mine = {("svhn_test", "true_box"): np.array([True, True, False, False])}
+    paired = real_test.pair_with_reader(scores, mine)
+    assert paired["svhn_test"]["rapidocr"]["true_box"]["against_reader"]["difference"] == 0.25
+    assert paired["svhn_test"]["tesseract"]["true_box"]["against_reader"]["difference"] == -0.25
+    assert paired["svhn_test"]["rapidocr"]["whole_photo"] is None
+    assert "against_reader" not in paired["elsewhere"]["rapidocr"]["true_box"]   # no reading of ours to pair with
+    assert all("_right" not in score for part in paired.values() for peer in part.values()
+               for score in peer.values() if score)                          # per-photo rights are not recorded
+    assert "_right" in scores["svhn_test"]["rapidocr"]["true_box"]           # the input is left as it was

@@ -94,8 +94,9 @@ def score(name: str, photos: real_photos.LabelledPhotos, *, in_true_box: bool) -
     for index, photo in enumerate(photos.photos):
         view = in_box(photo, photos.boxes[index]) if in_true_box and photos.boxes is not None else photo
         answers.append(read(name, view, whole_photo=not in_true_box))
-    return {"accuracy": float(np.mean([a == t for a, t in zip(answers, photos.numbers)])),
-            "seconds_per_photo": (time.perf_counter() - start) / max(len(photos), 1), "count": len(photos)}
+    right = [a == t for a, t in zip(answers, photos.numbers)]
+    return {"accuracy": float(np.mean(right)), "seconds_per_photo": (time.perf_counter() - start) / max(len(photos), 1),
+            "count": len(photos), "_right": right}   # "_right": per photo, to pair with this reader; not recorded
 
 
 def evaluate(sets: list[real_photos.LabelledPhotos], names: tuple[str, ...] = PEERS) -> dict:

@@ -102,18 +102,21 @@ def miss_lines(misses: list[dict], route: float) -> str:
 def peer_sentences(peers: dict, svhn_test: dict, chars74k: dict | None) -> str:
     """RapidOCR beside this reader in words: in the true box of the real SVHN test photos, on Chars74K's digits
     and on the whole photo ("" where RapidOCR was not run). `peers` is the report's PEERS record."""
-    def peer(part: str, how: str) -> float | None:
-        return ((peers.get(part, {}).get("rapidocr") or {}).get(how) or {}).get("accuracy")
+    def peer(part: str, how: str) -> dict:
+        return (peers.get(part, {}).get("rapidocr") or {}).get(how) or {}
 
-    in_box, whole = peer("svhn_test", "true_box"), peer("svhn_test", "whole_photo")
-    if in_box is None:
+    def against(score: dict, mine: float) -> str:   # paired with this reader where the run recorded it
+        paired = score.get("against_reader")
+        return paired_gap(paired["difference"], paired["margin"]) if paired else gap(score["accuracy"], mine)
+
+    in_box, whole, digits = peer("svhn_test", "true_box"), peer("svhn_test", "whole_photo"), peer("chars74k", "true_box")
+    if not in_box:
         return ""
-    digits = peer("chars74k", "true_box")
-    text = (f" RapidOCR's recognizer (PP-OCRv4), a general OCR, reads {100 * in_box:.1f}% of the same test photos in their "
-            f"true boxes, {gap(in_box, svhn_test['true_box_accuracy'])} this reader")
-    if digits is not None and chars74k is not None:
-        text += f", and {100 * digits:.1f}% of Chars74K's digits, {gap(digits, chars74k['accuracy'])} it"
-    if whole is not None:
-        text += (f". On the whole photo, where it must find the text itself, it reads {100 * whole:.1f}%, "
-                 f"{gap(whole, svhn_test['end_to_end_accuracy'])} this reader end to end")
-    return text + "."
+    text = (f" RapidOCR's recognizer (PP-OCRv4), a general OCR, reads {100 * in_box['accuracy']:.1f}% of the same test "
+            f"photos in their true boxes, {against(in_box, svhn_test['true_box_accuracy'])} this reader")
+    if digits and chars74k is not None:
+        text += f", and {100 * digits['accuracy']:.1f}% of Chars74K's digits, {against(digits, chars74k['accuracy'])} it"
+    if whole:
+        text += (f". On the whole photo, where it must find the text itself, it reads {100 * whole['accuracy']:.1f}%, "
+                 f"{against(whole, svhn_test['end_to_end_accuracy'])} this reader end to end")
+    return text + " (paired 95% margins)." if in_box.get("against_reader") else text + "."

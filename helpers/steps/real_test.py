@@ -79,6 +79,30 @@ class RealResults:
                 "localization_cost_test": dict(zip(pair, self.localization_cost))}
 
 
+def pair_with_reader(other_readers: dict, mine: dict[tuple[str, str], np.ndarray]) -> dict:
+    """The other readers' scores, each with its paired difference from this reader on the same photos
+    ("against_reader": difference and 95% margin) where `mine` has this reader's rights for that set and way of
+    reading ((set name, "true_box" or "whole_photo") -> right per photo); their per-photo rights left out."""
+    paired = {}
+    for part, by_peer in other_readers.items():
+        paired[part] = {}
+        for peer, ways in by_peer.items():
+            paired[part][peer] = {}
+            for way, score in ways.items():
+                if score is not None:
+                    score = dict(score)
+                    right = np.asarray(score.pop("_right"), bool)
+                    if (part, way) in mine:
+                        score["against_reader"] = dict(zip(("difference", "margin"),
+                                                           metrics.paired_difference(right, mine[(part, way)])))
+                paired[part][peer][way] = score
+    return paired
+
+
+def _right(readings: list, numbers: list[str]) -> np.ndarray:
+    return np.array([r.number == t for r, t in zip(readings, numbers)])
+
+
 def evaluate(number_reader: reader.NumberReader, baseline_reader: reader.NumberReader,
              step2_readers: dict[str, training.TrainedModel], *, others: bool = True) -> RealResults:
     """Read the real photos once: both SVHN parts with both finders, the validation part at every framing, the Step 2
@@ -86,8 +110,7 @@ def evaluate(number_reader: reader.NumberReader, baseline_reader: reader.NumberR
     photos = {part: real_photos.svhn_real(part) for part in ("validation", "test")}   # the test part: read here, once
     readings = {part: real_photos.svhn_scores(number_reader, part_photos) for part, part_photos in photos.items()}
     before = {part: real_photos.svhn_scores(baseline_reader, part_photos) for part, part_photos in photos.items()}
-    right = [np.array([r.number == t for r, t in zip(found[1], photos["test"].numbers)])
-             for found in (readings["test"], before["test"])]
+    right = [_right(found[1], photos["test"].numbers) for found in (readings["test"], before["test"])]
     framing = {name: real_photos.framing_scores(finder, photos["validation"])
                for name, finder in (("released", number_reader), (BEFORE, baseline_reader))}
     step2_right = {name: real_photos.true_box_right(reader.NumberReader(run.model), photos["test"])
@@ -96,6 +119,13 @@ def evaluate(number_reader: reader.NumberReader, baseline_reader: reader.NumberR
     yardstick_readings = yardsticks.pop("_readings")
     other_readers = {} if not others else {**peers.evaluate([photos["test"]]),
                                           **peers.evaluate([real_photos.chars74k_digits()], names=("rapidocr",))}
+    mine = {(photos["test"].name, "true_box"): _right(readings["test"][2], photos["test"].numbers),
+            (photos["test"].name, "whole_photo"): _right(readings["test"][1], photos["test"].numbers)}
+    if "chars74k" in yardstick_readings:
+        digits, in_crop, end_to_end = yardstick_readings["chars74k"]
+        mine.update({(digits.name, "true_box"): _right(in_crop, digits.numbers),
+                     (digits.name, "whole_photo"): _right(end_to_end, digits.numbers)})
+    other_readers = pair_with_reader(other_readers, mine)
     return RealResults(photos, readings, {part: figures for part, (figures, _, _) in before.items()},
                        metrics.paired_difference(*right), framing, step2_right, yardsticks, yardstick_readings,
                        other_readers)
