@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from helpers.core.boxes import iou as box_iou
-from helpers.core.config import ACCURACY_TARGET
+from helpers.core.config import ACCURACY_TARGET, STRICT_ACCURACY_TARGET
 from helpers.core.labels import BLANK
 
 _EPS = 1e-12
@@ -176,7 +176,7 @@ def sequence_metrics(predicted: Decoded, labels: np.ndarray) -> dict[str, float]
         "per_digit_accuracy": float(digit_right.sum() / true_digit.sum()),
         "length_accuracy": float((predicted.rows[:, 0] == labels[:, 0]).mean()),
         "coverage_at_98": coverage_at_accuracy(correct, predicted.confidence, ACCURACY_TARGET),
-        "coverage_at_995": coverage_at_accuracy(correct, predicted.confidence, 0.995),   # where 98% keeps all
+        "coverage_at_995": coverage_at_accuracy(correct, predicted.confidence, STRICT_ACCURACY_TARGET),   # 98% may keep all
         "count": int(len(labels)),
         **by_length,
     }

@@ -200,13 +200,13 @@ def sure_counts(share: float, precision: float | None, count: int) -> str:
 
 def _test_coverage(step: dict) -> str:
     """Goodfellow et al.'s coverage: the threshold is set on the test answers themselves (a ceiling, not a promise).
-    Where every answer is kept at 98% (accuracy already above it), the 99.5% figure says more."""
+    Where every answer is kept at 98% (accuracy already above it), the stricter target says more."""
     coverage, stricter = step["coverage_at_98"], step.get("coverage_at_995")
-    where = "(threshold set on these test numbers)"
+    where, target = "threshold set on these test numbers", f"{100 * config.ACCURACY_TARGET:.0f}%"
     if coverage == 1.0 and stricter is not None:
-        return (f"{100 * stricter:.1f}% kept at 99.5% accuracy (at {100 * config.ACCURACY_TARGET:.0f}%: all, "
-                f"as accuracy is above it; threshold set on these test numbers)")
-    return f"{100 * coverage:.1f}% kept at {100 * config.ACCURACY_TARGET:.0f}% accuracy {where}"
+        return (f"{100 * stricter:.1f}% kept at {100 * config.STRICT_ACCURACY_TARGET:.1f}% accuracy (at {target}: all, "
+                f"as accuracy is above it; {where})")
+    return f"{100 * coverage:.1f}% kept at {target} accuracy ({where})"
 
 
 def percent(value: float | None) -> str:
