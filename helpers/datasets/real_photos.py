@@ -188,10 +188,14 @@ def reader_figures(svhn_test: dict, real: dict) -> dict[str, dict[str, float]]:
     return figures
 
 
+def answers_right(readings: list, numbers: list[str]) -> np.ndarray:
+    """Per photo, whether the reading's number is the true one."""
+    return np.array([r.number == truth for r, truth in zip(readings, numbers)])
+
+
 def true_box_right(number_reader, photos: "LabelledPhotos") -> np.ndarray:
     """Per labelled photo, whether `number_reader` reads its whole number inside the true box."""
-    readings = read_in_boxes(number_reader, photos.photos, photos.boxes)
-    return np.array([r.number == truth for r, truth in zip(readings, photos.numbers)])
+    return answers_right(read_in_boxes(number_reader, photos.photos, photos.boxes), photos.numbers)
 
 
 def true_box_accuracy(number_reader, photos: "LabelledPhotos") -> float:

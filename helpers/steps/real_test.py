@@ -61,8 +61,7 @@ class RealResults:
         """Reading end to end minus reading in the true box, on the test photos, paired (the same reader)."""
         _, end_to_end, in_box = self.readings["test"]
         numbers = self.photos["test"].numbers
-        return metrics.paired_difference(*(np.array([r.number == t for r, t in zip(readings, numbers)])
-                                           for readings in (end_to_end, in_box)))
+        return metrics.paired_difference(*(real_photos.answers_right(readings, numbers) for readings in (end_to_end, in_box)))
 
     @property
     def mine(self) -> dict[str, dict[str, float]]:
@@ -99,10 +98,6 @@ def pair_with_reader(other_readers: dict, mine: dict[tuple[str, str], np.ndarray
     return paired
 
 
-def _right(readings: list, numbers: list[str]) -> np.ndarray:
-    return np.array([r.number == t for r, t in zip(readings, numbers)])
-
-
 def evaluate(number_reader: reader.NumberReader, baseline_reader: reader.NumberReader,
              step2_readers: dict[str, training.TrainedModel], *, others: bool = True) -> RealResults:
     """Read the real photos once: both SVHN parts with both finders, the validation part at every framing, the Step 2
@@ -110,7 +105,7 @@ def evaluate(number_reader: reader.NumberReader, baseline_reader: reader.NumberR
     photos = {part: real_photos.svhn_real(part) for part in ("validation", "test")}   # the test part: read here, once
     readings = {part: real_photos.svhn_scores(number_reader, part_photos) for part, part_photos in photos.items()}
     before = {part: real_photos.svhn_scores(baseline_reader, part_photos) for part, part_photos in photos.items()}
-    right = [_right(found[1], photos["test"].numbers) for found in (readings["test"], before["test"])]
+    right = [real_photos.answers_right(found[1], photos["test"].numbers) for found in (readings["test"], before["test"])]
     framing = {name: real_photos.framing_scores(finder, photos["validation"])
                for name, finder in (("released", number_reader), (BEFORE, baseline_reader))}
     step2_right = {name: real_photos.true_box_right(reader.NumberReader(run.model), photos["test"])
@@ -119,12 +114,12 @@ def evaluate(number_reader: reader.NumberReader, baseline_reader: reader.NumberR
     yardstick_readings = yardsticks.pop("_readings")
     other_readers = {} if not others else {**peers.evaluate([photos["test"]]),
                                           **peers.evaluate([real_photos.chars74k_digits()], names=("rapidocr",))}
-    mine = {(photos["test"].name, "true_box"): _right(readings["test"][2], photos["test"].numbers),
-            (photos["test"].name, "whole_photo"): _right(readings["test"][1], photos["test"].numbers)}
+    mine = {(photos["test"].name, "true_box"): real_photos.answers_right(readings["test"][2], photos["test"].numbers),
+            (photos["test"].name, "whole_photo"): real_photos.answers_right(readings["test"][1], photos["test"].numbers)}
     if "chars74k" in yardstick_readings:
         digits, in_crop, end_to_end = yardstick_readings["chars74k"]
-        mine.update({(digits.name, "true_box"): _right(in_crop, digits.numbers),
-                     (digits.name, "whole_photo"): _right(end_to_end, digits.numbers)})
+        mine.update({(digits.name, "true_box"): real_photos.answers_right(in_crop, digits.numbers),
+                     (digits.name, "whole_photo"): real_photos.answers_right(end_to_end, digits.numbers)})
     other_readers = pair_with_reader(other_readers, mine)
     return RealResults(photos, readings, {part: figures for part, (figures, _, _) in before.items()},
                        metrics.paired_difference(*right), framing, step2_right, yardsticks, yardstick_readings,

@@ -86,10 +86,20 @@ def fine_tune_real(run: config.RunConfig, setting: config.ReaderSetting, mixed_r
                               **fine_tuning_args(run, setting, step.real_epochs, step.real_steps))
 
 
+def whole_number_rights(model, crop_set: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Per crop, whether the reader gets its whole number right."""
+    return metrics.whole_number_right(training.predict(model, crop_set[0], metrics.decode_multihead), crop_set[1])
+
+
 def whole_number_accuracy(model, crop_set: tuple[np.ndarray, np.ndarray]) -> float:
     """Share of the crops whose whole number the reader gets right."""
-    return float(metrics.whole_number_right(training.predict(model, crop_set[0], metrics.decode_multihead),
-                                            crop_set[1]).mean())
+    return float(whole_number_rights(model, crop_set).mean())
+
+
+def unsure_threshold(model, crop_set: tuple[np.ndarray, np.ndarray]) -> float:
+    """The lowest confidence that keeps the reader's answers on `crop_set` (validation crops) 98% right."""
+    decoded = training.predict(model, crop_set[0], metrics.decode_multihead)
+    return metrics.confidence_threshold(metrics.whole_number_right(decoded, crop_set[1]), decoded.confidence)
 
 
 def by_length(decoded_metrics: dict, labels: np.ndarray, train_labels: np.ndarray | None = None) -> dict[str, dict]:
@@ -100,13 +110,6 @@ def by_length(decoded_metrics: dict, labels: np.ndarray, train_labels: np.ndarra
     return {str(n): {"count": int((lengths == n).sum()), "accuracy": decoded_metrics[f"sequence_accuracy_length_{n}"],
                      **({"training_numbers": train[n]} if train else {})}
             for n in range(1, 6) if (lengths == n).any()}
-
-
-def validation_figures(readers: dict[str, training.TrainedModel], real_val_crops: tuple[np.ndarray, np.ndarray],
-                       val_crops: tuple[np.ndarray, np.ndarray]) -> dict[str, dict[str, float]]:
-    """Each reader's whole-number accuracy on the real and the stand-in validation crops (true boxes)."""
-    return {name: {"real_validation": whole_number_accuracy(run.model, real_val_crops),
-                   "standin_validation": whole_number_accuracy(run.model, val_crops)} for name, run in readers.items()}
 
 
 def longest_numbers(by_length_figures: dict[str, dict], read_rows: np.ndarray, labels: np.ndarray, train_count: int) -> str:
@@ -227,9 +230,10 @@ def evaluate(sets: Step2Sets, explored: Comparison, initial: str, standin: train
     """Both readers on both validation sets, then the test crops read once: the Step 2 reader (`real`), the
     stand-in-only reader and the first setting (`initial`) for Q6."""
     readers = {STANDIN_ONLY: standin, WITH_REAL: real}
-    validation = validation_figures(readers, sets.real_val_crops, sets.val_crops)
-    gain = metrics.paired_difference(*(metrics.whole_number_right(training.predict(run.model, sets.real_val_crops[0],
-                                       metrics.decode_multihead), sets.real_val_crops[1]) for run in (real, standin)))
+    real_right = {name: whole_number_rights(run.model, sets.real_val_crops) for name, run in readers.items()}
+    validation = {name: {"real_validation": float(real_right[name].mean()),
+                         "standin_validation": whole_number_accuracy(run.model, sets.val_crops)} for name, run in readers.items()}
+    gain = metrics.paired_difference(real_right[WITH_REAL], real_right[STANDIN_ONLY])   # paired on the same photos
     decoded = training.predict(real.model, sets.test_crops[0], metrics.decode_multihead)
     figures = metrics.sequence_metrics(decoded, sets.test_crops[1])
     return Step2Results(readers, validation, gain, decoded, figures, whole_number_accuracy(standin.model, sets.test_crops),

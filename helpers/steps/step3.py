@@ -3,14 +3,14 @@ from __future__ import annotations
 
 from helpers.app import reader
 from helpers.datasets import new_images
-from helpers.modeling import metrics, training
+from helpers.modeling import training
+from helpers.steps import step2
 
 
 def crop_reader(step2_reader: training.TrainedModel, real_val_crops) -> tuple[float, reader.NumberReader]:
     """The Step 2 reader with its unsure threshold: the lowest confidence that keeps its answers on the real
     validation photos (in their true boxes) 98% right."""
-    decoded = training.predict(step2_reader.model, real_val_crops[0], metrics.decode_multihead)
-    threshold = metrics.confidence_threshold(metrics.whole_number_right(decoded, real_val_crops[1]), decoded.confidence)
+    threshold = step2.unsure_threshold(step2_reader.model, real_val_crops)
     return threshold, reader.NumberReader(step2_reader.model, min_confidence=threshold)
 
 

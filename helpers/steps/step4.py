@@ -202,9 +202,7 @@ def train(run: config.RunConfig, sets: step2.Step2Sets, step2_reader: training.T
     real_validation = real_photos.svhn_real("validation")
     detector = train_detector(run, rows, real_validation)
     tuned = adapt_reader(run, setting, sets.mixed_rows, sets.real_val_crops, start_from=step2_reader)
-    tuned_val = training.predict(tuned.model, sets.real_val_crops[0], metrics.decode_multihead)
-    tuned_confidence = metrics.confidence_threshold(metrics.whole_number_right(tuned_val, sets.real_val_crops[1]),
-                                                    tuned_val.confidence)
+    tuned_confidence = step2.unsure_threshold(tuned.model, sets.real_val_crops)
     return Step4Models(blanks, f"{loc_val[0].shape} {loc_val[0].dtype}", localizer, localizer_real, before_iou, rows, detector, tuned,
                        tuned_confidence, real_validation)
 
