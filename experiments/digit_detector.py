@@ -91,7 +91,7 @@ def main() -> None:
     for name, change in SWEEP.items():
         spec = dataclasses.replace(detection.DetectorSpec(), **change)
         number_reader = reader.NumberReader(reader_model, detector=trained.model, spec=spec, scales=run.reader.scales,
-                                            whole_photo=run.reader.whole_photo, min_presence=0.0)
+                                            whole_photo=run.reader.whole_photo, min_presence=0.0, pad_edges=False)
         results["sweep"][name] = score(number_reader, validation)
         print(name, {k: round(v, 3) for k, v in results["sweep"][name].items()}, flush=True)
     if args.framing:

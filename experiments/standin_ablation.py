@@ -142,7 +142,7 @@ def main() -> dict:
     threshold = metrics.confidence_threshold((val.rows == val_crops[1]).all(1), val.confidence)
     test_crops = crops.crop_arrays(tables["test"])
     test = training.predict(trained.model, test_crops[0], metrics.decode_multihead)
-    crop_reader = reader.NumberReader(trained.model, min_confidence=threshold)
+    crop_reader = reader.NumberReader.in_boxes(trained.model, min_confidence=threshold)
     digits = real_photos.chars74k_digits()
     readings = real_photos.read_in_boxes(crop_reader, digits.photos)
     scores = metrics.score_readings(readings, digits.numbers)

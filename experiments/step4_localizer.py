@@ -52,7 +52,7 @@ def main() -> None:
     adapted = reader.NumberReader.load()
     end_to_end = reader.NumberReader(adapted.reader, trained.model, min_confidence=adapted.min_confidence,
                                      min_presence=0.0, refine=run.reader.refine, scales=run.reader.scales,
-                                     whole_photo=run.reader.whole_photo and not args.no_whole_photo)
+                                     whole_photo=run.reader.whole_photo and not args.no_whole_photo, pad_edges=False)
     # Read once with no presence gate; each threshold then turns the readings below it into "no number".
     ungated = end_to_end.read([images.load_image(path) for path in val_rows.paths])
     blank_ungated = end_to_end.read([str(path) for path in blanks.validation])
@@ -78,7 +78,7 @@ def main() -> None:
     sure = seen & np.array([r.confident for r in ungated])
     print(f"sure answers (confidence >= {end_to_end.min_confidence:.3f}, the saved reader's): {100 * sure.mean():.1f}% "
           f"of the validation photos, {100 * right[sure].mean():.2f}% of them right")
-    end_to_end.min_presence = adapted.min_presence   # saved with the reader's own presence threshold
+    end_to_end = end_to_end.with_thresholds(min_presence=adapted.min_presence)   # saved with the reader's own
     if args.save:
         print(f"saved to {end_to_end.save(args.save)}")
 

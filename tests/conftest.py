@@ -107,5 +107,7 @@ def tiny_number_reader(presence: float = 0.99, box=(0.25, 0.25, 0.75, 0.75), len
         localizer = localization.build_localizer(32, filters=(8, 16), dense_units=16)
         set_dense(localizer, "box", logit(box))
         set_dense(localizer, "has_number", logit([presence]))
+    # One box per localizer pass, no rescaled or whole-photo boxes, crops cut at the edge: what each test adds, it says.
     return reader.NumberReader(digits, localizer, detector=detector, min_confidence=0.0, refine=refine, route=route,
-                               min_presence=0.0 if finder == "detector" else 0.5)
+                               min_presence=0.0 if finder == "detector" else 0.5, scales=(), whole_photo=False,
+                               pad_edges=False)

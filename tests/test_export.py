@@ -29,7 +29,7 @@ def _random_reader(seed: int = 0):
     detector = detection.build_detector(filters=(4, 8, 8, 8), head=8)
     heat = detector.get_layer("heat")
     heat.set_weights([heat.get_weights()[0] * 20, np.zeros(1, np.float32)])   # centres above the threshold here and there
-    return reader.NumberReader(digits, finder, detector=detector, min_confidence=0.02, min_presence=0.3, refine=1,
+    return reader.NumberReader(digits, finder, detector=detector, min_confidence=0.02, min_presence=0.3, refine=1, whole_photo=False,
                                scales=(0.9,), route=0.15, pad_edges=True)
 
 

@@ -1,6 +1,8 @@
 """The end-to-end inference helper: any photo in, number + confidences + box (in its pixels) out."""
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import io
 import json
 from pathlib import Path
@@ -14,7 +16,7 @@ import helpers
 helpers.import_tensorflow_quietly()
 from conftest import tiny_number_reader  # noqa: E402
 from helpers.app import reader  # noqa: E402
-from helpers.core import boxes, cropping  # noqa: E402
+from helpers.core import boxes, config, cropping  # noqa: E402
 from helpers.modeling import metrics  # noqa: E402
 
 
@@ -196,7 +198,8 @@ def test_the_most_confident_of_the_passes_boxes_wins() -> None:
 
 def test_rescaled_boxes_join_the_vote_and_are_saved(tmp_path: Path) -> None:
     base = tiny_number_reader()
-    scaled = reader.NumberReader(base.reader, base.localizer, refine=0, scales=(0.5, 1.5), min_confidence=0.0)
+    scaled = reader.NumberReader(base.reader, base.localizer, refine=0, scales=(0.5, 1.5), min_confidence=0.0,
+                                 whole_photo=False)
     photos = [_photo(100, 200, seed=s) for s in range(4)]
     allowed = [np.array(b) for b in ((0, 50, 100, 150), (25, 75, 75, 125), (0, 25, 100, 175))]   # clipped to the photo
     for reading in scaled.read(photos):          # the box read is one of the three candidates
@@ -211,7 +214,8 @@ def test_rescaled_boxes_join_the_vote_and_are_saved(tmp_path: Path) -> None:
 
 def test_agreement_counts_the_boxes_that_read_the_same_number() -> None:
     base = tiny_number_reader()
-    voting = reader.NumberReader(base.reader, base.localizer, refine=2, scales=(0.5, 1.5), min_confidence=0.0)
+    voting = reader.NumberReader(base.reader, base.localizer, refine=2, scales=(0.5, 1.5), min_confidence=0.0,
+                                 whole_photo=False, pad_edges=False)
     photos = [_photo(100, 200, seed=s) for s in range(4)]
     candidates, _ = voting.locate_passes(photos)
     candidates += [np.clip(boxes.scaled(candidates[-1], s), 0, [100, 200, 100, 200]) for s in (0.5, 1.5)]
@@ -224,7 +228,8 @@ def test_agreement_counts_the_boxes_that_read_the_same_number() -> None:
 
 def test_the_whole_photo_joins_the_vote_and_is_saved(tmp_path: Path) -> None:
     base = tiny_number_reader()
-    whole = reader.NumberReader(base.reader, base.localizer, refine=0, min_confidence=0.0, whole_photo=True)
+    whole = reader.NumberReader(base.reader, base.localizer, refine=0, min_confidence=0.0, whole_photo=True, scales=(),
+                                pad_edges=False)
     photos = [_photo(100, 200, seed=s) for s in range(8)]
     located, _ = whole.locate(photos)
     candidates = [located, reader.whole_photo_boxes(photos)]
@@ -236,13 +241,13 @@ def test_the_whole_photo_joins_the_vote_and_is_saved(tmp_path: Path) -> None:
         np.testing.assert_allclose(reading.box, candidates[winners[-1]][index], atol=1e-3)
     assert set(winners) == {0, 1}                 # in these photos each kind of box wins at least once
     released = tiny_number_reader()
-    assert not released.whole_photo               # off unless asked for
+    assert not released.whole_photo               # off in the tiny reader
     released.whole_photo = True
     released.save(tmp_path)
     assert reader.NumberReader.load(tmp_path).whole_photo
 
 
-def test_calibrate_sets_the_threshold_from_both_sets_and_saves_how(tmp_path: Path) -> None:
+def test_calibrated_sets_the_threshold_from_both_sets_and_saves_how(tmp_path: Path) -> None:
     calibrated = tiny_number_reader()
     photos = [_photo(100, 200, seed=s) for s in range(12)]
     first = calibrated.read(photos)
@@ -250,15 +255,19 @@ def test_calibrate_sets_the_threshold_from_both_sets_and_saves_how(tmp_path: Pat
     order = np.argsort([-r.confidence for r in first])
     truth = [r.number if rank < 6 else r.number + "0" for r, rank in zip(first, np.argsort(order))]
     pairs = (np.array([r.confidence for r in first]), np.array([r.number == t for r, t in zip(first, truth)]))
-    threshold = calibrated.calibrate(photos[:8], truth[:8], photos, truth, precision=0.9, level=0.5)
+    base = calibrated
+    calibrated = base.calibrated(photos[:8], truth[:8], photos, truth, precision=0.9, level=0.5)
+    threshold = calibrated.min_confidence
     expected, fit = metrics.sure_threshold(pairs, (pairs[0][:8], pairs[1][:8]), 0.9, 0.5)
-    assert calibrated.min_confidence == threshold == expected and calibrated.calibration == fit
+    assert threshold == expected and calibrated.calibration == fit
+    assert (base.min_confidence, base.calibration) == (0.0, {})     # a new reader: the one it came from is unchanged
+    assert calibrated.reader is base.reader and calibrated.localizer is base.localizer   # the same models
     assert (fit["shape_count"], fit["level_count"]) == (12, 8)     # the shape from the many, the level from the few
     assert [r.confident for r in calibrated.read(photos)] == [r.confidence >= threshold for r in first]
     calibrated.save(tmp_path)
     assert reader.NumberReader.load(tmp_path).calibration == fit
     with pytest.raises(ValueError, match="one true number per photo"):
-        calibrated.calibrate(photos, truth[:3], photos, truth)
+        calibrated.calibrated(photos, truth[:3], photos, truth)
 
 
 def test_the_saved_crop_spec_is_the_crop_the_reader_uses(tmp_path: Path) -> None:
@@ -342,16 +351,31 @@ def test_a_scene_without_a_number_is_no_number_and_min_found_is_chosen_on_valida
     layer = released.localizer.get_layer("has_number")    # the localizer sees no number
     layer.set_weights([np.zeros_like(layer.get_weights()[0]), np.array([-8.0], np.float32)])
     photos = [_photo(80, 120, seed=s) for s in range(3)]
-    released.min_found = 0.7                              # below the score a number needs, and no whole-photo read
-    assert [r.status for r in released.read(photos)] == ["no number"] * 3
-    released.min_found = 0.5
-    numbers = [r.number for r in released.read(photos)]
+    strict = released.with_thresholds(min_found=0.7)      # below the score a number needs, and no whole-photo read
+    assert [r.status for r in strict.read(photos)] == ["no number"] * 3
+    numbers = [r.number for r in released.with_thresholds(min_found=0.5).read(photos)]
     assert all(numbers)
-    assert released.choose_min_found(photos, [""] * 3, (0.5, 0.7)) == 0.7       # empty scenes: the stricter score
-    assert released.found_sweep == {"0.5": 0.0, "0.7": 1.0}
-    assert released.choose_min_found(photos, numbers, (0.5, 0.7)) == 0.5         # numbers there: the score that finds them
+    chosen = released.min_found_chosen(photos, [""] * 3, (0.5, 0.7))
+    assert chosen.min_found == 0.7                                               # empty scenes: the stricter score
+    assert chosen.found_sweep == {"0.5": 0.0, "0.7": 1.0} and released.found_sweep == {}
+    released = released.min_found_chosen(photos, numbers, (0.5, 0.7))
+    assert released.min_found == 0.5                                             # numbers there: the score that finds them
     released.save(tmp_path)
     loaded = reader.NumberReader.load(tmp_path)
     assert (loaded.min_found, loaded.found_sweep) == (0.5, {"0.5": 1.0, "0.7": 0.0})
     with pytest.raises(ValueError, match="one true number per photo"):
-        released.choose_min_found(photos, numbers[:1], (0.5,))
+        released.min_found_chosen(photos, numbers[:1], (0.5,))
+
+
+def test_the_readers_defaults_are_the_configurations_and_thresholds_are_checked() -> None:
+    defaults = inspect.signature(reader.NumberReader).parameters
+    settings = config.ReaderConfig()
+    shared = [field.name for field in dataclasses.fields(settings) if field.name in defaults]
+    assert {"refine", "refine_growth", "scales", "whole_photo", "route", "pad_edges"} <= set(shared)
+    assert all(defaults[name].default == getattr(settings, name) for name in shared)
+    base = tiny_number_reader()
+    with pytest.raises(ValueError, match="not thresholds"):
+        base.with_thresholds(refine=3)
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        base.with_thresholds(min_confidence=1.5)
+    assert not reader.NumberReader.in_boxes(base.reader).pad_edges   # readers alone crop as Step 2 validated them

@@ -12,9 +12,10 @@ upright, as a viewer shows it.
 """
 from __future__ import annotations
 
+import copy
 import functools
 import json
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import keras
@@ -22,44 +23,28 @@ import numpy as np
 import tensorflow as tf
 
 from helpers.app import lite
+from helpers.app.readings import Reading
 from helpers.app.model_files import (DETECTOR_FILE, LOCALIZER_FILE, READER_FILE, RUNTIMES,  # noqa: F401
                                      SETTINGS_FILE, check_models, lite_file, model_files, save_for_inference)
 from helpers.core import boxes as box_tools, cropping, images, paths
+from helpers.core.config import ReaderConfig
 from helpers.modeling import detection, metrics
 
 
-@dataclass(frozen=True)
-class Reading:
-    """What the reader says about one photo."""
-
-    number: str                              # the digits read, "" when it sees no number
-    digit_confidences: tuple[float, ...]     # probability of each digit read, left to right
-    confidence: float                        # probability of the whole answer (length and all digits)
-    has_number: float                        # how sure the finder is of a number there: the localizer's probability
-                                             # or the detector's mean digit-centre score (0: the whole photo read)
-    box: tuple[float, float, float, float] | None   # (top, left, bottom, right) in the photo's own pixels
-    image_size: tuple[int, int]              # (height, width) of the photo itself (upright), whatever its size
-    confident: bool                          # False: the answer should be checked by a person
-    agreement: float = 1.0                   # share of the candidate boxes whose reading is this same number
-
-    @property
-    def status(self) -> str:
-        """"read", "unsure" (a number, but a doubtful reading) or "no number"."""
-        return "no number" if not self.number else "read" if self.confident else "unsure"
-
-    def to_dict(self) -> dict:
-        """Plain JSON-ready dictionary (for the app's --json output and the web page)."""
-        return {**asdict(self), "status": self.status}
-
-
 class NumberReader:
-    """The end-to-end reader: a localizer and/or a digit detector + crop + multi-digit reader + thresholds."""
+    """The end-to-end reader: a localizer and/or a digit detector + crop + multi-digit reader + thresholds.
+
+    How it reads defaults to the configuration's `ReaderConfig`; its thresholds are set on validation data by
+    `min_found_chosen` and `calibrated`, which return a new reader (sharing the models) rather than change this one.
+    """
 
     def __init__(self, reader: keras.Model | lite.LiteModel, localizer: keras.Model | lite.LiteModel | None = None, *,
                  detector: keras.Model | lite.LiteModel | None = None, spec: detection.DetectorSpec | None = None,
-                 min_confidence: float = 0.5, min_presence: float = 0.5, min_found: float = 0.5, refine: int = 1,
-                 refine_growth: float = 0.6, scales: tuple[float, ...] = (), whole_photo: bool = False, route: float = 0.0,
-                 pad_edges: bool = False, crop: cropping.CropSpec | None = None) -> None:
+                 min_confidence: float = 0.5, min_presence: float = 0.5, min_found: float = 0.5,
+                 refine: int = ReaderConfig.refine, refine_growth: float = ReaderConfig.refine_growth,
+                 scales: tuple[float, ...] = ReaderConfig.scales, whole_photo: bool = ReaderConfig.whole_photo,
+                 route: float = ReaderConfig.route, pad_edges: bool = ReaderConfig.pad_edges,
+                 crop: cropping.CropSpec | None = None) -> None:
         if not all(0 <= value <= 1 for value in (min_confidence, min_presence, min_found)):
             raise ValueError("min_confidence, min_presence and min_found are probabilities between 0 and 1.")
         if refine < 0:
@@ -77,7 +62,7 @@ class NumberReader:
         self.scales = tuple(float(scale) for scale in scales)
         self.whole_photo = bool(whole_photo)
         self.route, self.pad_edges = float(route), bool(pad_edges)
-        self.calibration: dict = {}           # how `min_confidence` was set (`calibrate`), saved with it
+        self.calibration: dict = {}           # how `min_confidence` was set (`calibrated`), saved with it
         self._graphs: dict[tuple, object] = {}    # (model, input size): one compiled graph each
         self.crop_size = int(reader.input_shape[1])
         # The crop the reader was trained on; without one, the training crop scaled to the reader's input.
@@ -106,11 +91,28 @@ class NumberReader:
         loaded = cls(*models[:2], detector=models[2], spec=detection.DetectorSpec(**spec),
                      min_confidence=settings["min_confidence"], min_presence=settings["min_presence"],
                      min_found=settings.get("min_found", settings["min_presence"]),   # older folders: one threshold
-                     refine=settings["refine"], refine_growth=settings.get("refine_growth", 0.6),   # older folders
+                     refine=settings["refine"], refine_growth=settings.get("refine_growth", ReaderConfig.refine_growth),   # older folders
                      scales=tuple(settings["scales"]), whole_photo=settings["whole_photo"],
                      route=settings["route"], pad_edges=settings["pad_edges"], crop=cropping.CropSpec(**settings["crop"]))
         loaded.calibration, loaded.found_sweep = settings["calibration"], settings.get("min_found_sweep", {})
         return loaded
+
+    @classmethod
+    def in_boxes(cls, reader: keras.Model | lite.LiteModel, *, min_confidence: float = 0.5) -> "NumberReader":
+        """A reader alone, for numbers whose boxes are given (`read(..., boxes=...)`): the crop is cut at the photo's
+        edge, as Step 2 validated its readers, not padded with edge pixels as the released reader's is."""
+        return cls(reader, min_confidence=min_confidence, pad_edges=False)
+
+    def with_thresholds(self, **changes) -> "NumberReader":
+        """A copy sharing the models, with some of `min_confidence`, `min_presence`, `min_found` and the records of how
+        they were set (`calibration`, `found_sweep`) replaced."""
+        if unknown := set(changes) - {"min_confidence", "min_presence", "min_found", "calibration", "found_sweep"}:
+            raise ValueError(f"not thresholds of a NumberReader: {sorted(unknown)}.")
+        if not all(0 <= float(value) <= 1 for name, value in changes.items() if name.startswith("min_")):
+            raise ValueError("min_confidence, min_presence and min_found are probabilities between 0 and 1.")
+        changed = copy.copy(self)
+        changed.__dict__.update({name: float(value) if name.startswith("min_") else value for name, value in changes.items()})
+        return changed
 
     def save(self, folder: Path | None = None) -> Path:
         """Save the three models (without optimizer state) and the settings, loadable with `NumberReader.load`."""
@@ -190,22 +192,22 @@ class NumberReader:
         decoded = metrics.decode_multihead(outputs)
         return decoded, metrics.digit_confidences(outputs, decoded.rows)
 
-    def calibrate(self, sources, numbers: list[str], shape_sources, shape_numbers: list[str], *,
-                  precision: float = 0.97, level: float = 0.95, batch_size: int = 64) -> float:
-        """Set `min_confidence` from photos read end to end, as the application reads them: the lowest
-        confidence whose answers are right `precision` of the time with probability `level`
+    def calibrated(self, sources, numbers: list[str], shape_sources, shape_numbers: list[str], *,
+                   precision: float = ReaderConfig.sure_precision, level: float = ReaderConfig.sure_level,
+                   batch_size: int = 64) -> "NumberReader":
+        """This reader with `min_confidence` set from photos read end to end, as the application reads them: the
+        lowest confidence whose answers are right `precision` of the time with probability `level`
         (`metrics.sure_threshold`: the shape of confidence against correctness from the many
-        `shape_sources`, its level on real photos from `sources`); returns it and keeps the fit in
-        `self.calibration`."""
+        `shape_sources`, its level on real photos from `sources`); the fit is kept in its `calibration`."""
         pairs = []
         for photos, truth in ((shape_sources, shape_numbers), (sources, numbers)):
             readings = self.read(photos, batch_size=batch_size)
             if len(readings) != len(truth):
-                raise ValueError(f"calibrate needs one true number per photo, got {len(truth)} for {len(readings)} photos.")
+                raise ValueError(f"calibrated needs one true number per photo, got {len(truth)} for {len(readings)} photos.")
             answered = [(r.confidence, r.number == t) for r, t in zip(readings, truth) if r.number]   # never sure: ""
             pairs.append((np.array([c for c, _ in answered]), np.array([right for _, right in answered])))
-        self.min_confidence, self.calibration = metrics.sure_threshold(*pairs, precision, level)
-        return self.min_confidence
+        threshold, calibration = metrics.sure_threshold(*pairs, precision, level)
+        return self.with_thresholds(min_confidence=threshold, calibration=calibration)
 
     def read(self, sources, *, boxes: np.ndarray | None = None, batch_size: int = 64) -> list[Reading]:
         """Read every photo (paths, bytes, arrays or PIL images): its likeliest number. `boxes` skips finding it.
@@ -294,16 +296,17 @@ class NumberReader:
         return kept or [replace(located, number="", digit_confidences=(), confidence=0.0, box=None, confident=False,
                                 has_number=max([located.has_number, *(r.has_number for r in found)]))]
 
-    def choose_min_found(self, sources, numbers: list[str], grid: tuple[float, ...], *, batch_size: int = 64) -> float:
-        """Set `min_found` to the detector score, of `grid`, whose first readings are right most often on
-        these photos (validation photos with numbers and scenes without, number ""; the mean of the two
-        groups' accuracies, so neither outweighs the other by its count); ties go to the lowest.
-        Returns it and keeps every score's accuracy in `self.found_sweep`."""
+    def min_found_chosen(self, sources, numbers: list[str], grid: tuple[float, ...] = ReaderConfig.found_scores, *,
+                         batch_size: int = 64) -> "NumberReader":
+        """This reader with `min_found` set to the detector score, of `grid`, whose first readings are right most
+        often on these photos (validation photos with numbers and scenes without, number ""; the mean of the two
+        groups' accuracies, so neither outweighs the other by its count); ties go to the lowest. Every score's
+        accuracy is kept in its `found_sweep`."""
         if self.detector is None or self.localizer is None or not grid:
-            raise ValueError("choose_min_found needs a reader with a detector and a localizer, and a grid of scores.")
+            raise ValueError("min_found_chosen needs a reader with a detector and a localizer, and a grid of scores.")
         opened = [images.open_photo(source) for source in _as_list(sources)]
         if len(opened) != len(numbers):
-            raise ValueError(f"choose_min_found needs one true number per photo, got {len(numbers)} for {len(opened)}.")
+            raise ValueError(f"min_found_chosen needs one true number per photo, got {len(numbers)} for {len(opened)}.")
         found = self._read_detected(opened, batch_size, least=min(self.min_presence, *grid))   # all `_first_located` may keep
         located = self._read_located(opened, None, batch_size)
         groups = [np.array([bool(truth) == has for truth in numbers]) for has in (True, False)]   # numbers, empty scenes
@@ -313,9 +316,8 @@ class NumberReader:
                               for f, l, truth in zip(found, located, numbers)])
             return float(np.mean([right[group].mean() for group in groups if group.any()]))
 
-        self.found_sweep = {str(score): accuracy(score) for score in grid}
-        self.min_found = float(max(grid, key=lambda score: (self.found_sweep[str(score)], -score)))
-        return self.min_found
+        sweep = {str(score): accuracy(score) for score in grid}
+        return self.with_thresholds(min_found=max(grid, key=lambda score: (sweep[str(score)], -score)), found_sweep=sweep)
 
     def _read_detected(self, opened: list[images.Photo], batch_size: int, least: float | None = None
                        ) -> list[list[Reading]]:

@@ -156,7 +156,7 @@ class ReaderConfig:
     route: float = 0.15
     pad_edges: bool = True           # a box past the photo's edge is filled with its edge pixels, not cut
     # Mean digit-centre scores tried for a detector's number to count; the one that reads real validation photos and
-    # scenes without a number best is kept (`NumberReader.choose_min_found`).
+    # scenes without a number best is kept (`NumberReader.min_found_chosen`).
     found_scores: tuple[float, ...] = (0.5, 0.55, 0.6, 0.65, 0.7, 0.75)
     sure_precision: float = 0.97     # a "sure" answer is right at least this often ...
     sure_level: float = 0.95         # ... with this probability, on photos like the real validation ones

@@ -108,7 +108,7 @@ def evaluate(number_reader: reader.NumberReader, baseline_reader: reader.NumberR
     right = [real_photos.answers_right(found[1], photos["test"].numbers) for found in (readings["test"], before["test"])]
     framing = {name: real_photos.framing_scores(finder, photos["validation"])
                for name, finder in (("released", number_reader), (BEFORE, baseline_reader))}
-    step2_right = {name: real_photos.true_box_right(reader.NumberReader(run.model), photos["test"])
+    step2_right = {name: real_photos.true_box_right(reader.NumberReader.in_boxes(run.model), photos["test"])
                    for name, run in step2_readers.items()}
     yardsticks = real_photos.evaluate(number_reader, tesseract=others, sample=False)   # the SVHN sample is in svhn-real
     yardstick_readings = yardsticks.pop("_readings")

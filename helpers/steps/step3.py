@@ -11,7 +11,7 @@ def crop_reader(step2_reader: training.TrainedModel, real_val_crops) -> tuple[fl
     """The Step 2 reader with its unsure threshold: the lowest confidence that keeps its answers on the real
     validation photos (in their true boxes) 98% right."""
     threshold = step2.unsure_threshold(step2_reader.model, real_val_crops)
-    return threshold, reader.NumberReader(step2_reader.model, min_confidence=threshold)
+    return threshold, reader.NumberReader.in_boxes(step2_reader.model, min_confidence=threshold)
 
 
 def figures(folder: new_images.NewImages, whole: list, in_box: list, min_confidence: float) -> dict:

@@ -94,10 +94,11 @@ def train_detector(run: config.RunConfig, rows: detection_data.DigitTable,
 
 
 def localizer_reader(run: config.RunConfig, reader_model, localizer_model) -> reader.NumberReader:
-    """The baseline: the adapted reader behind the 64x64 whole-photo localizer, read as configured."""
+    """The baseline: the adapted reader behind the 64x64 whole-photo localizer, read as configured, its crops cut at the
+    photo's edge (as released before the digit detector)."""
     settings = run.reader
     return reader.NumberReader(reader_model, localizer_model, refine=settings.refine, refine_growth=settings.refine_growth,
-                               scales=settings.scales, whole_photo=settings.whole_photo)
+                               scales=settings.scales, whole_photo=settings.whole_photo, pad_edges=False)
 
 
 def released_reader(run: config.RunConfig, reader_model, localizer_model, detector_model) -> reader.NumberReader:
@@ -109,17 +110,18 @@ def released_reader(run: config.RunConfig, reader_model, localizer_model, detect
                                pad_edges=settings.pad_edges)
 
 
-def calibrate(run: config.RunConfig, number_reader: reader.NumberReader, real_validation,
-              standin_validation: crops.NumberTable, blank_validation: list[Path]) -> float:
-    """Set the released reader's thresholds on validation data. First the detector score a number needs
-    (`choose_min_found`: real validation photos and scenes without a number, read end to end); then the
+def calibrated(run: config.RunConfig, number_reader: reader.NumberReader, real_validation,
+               standin_validation: crops.NumberTable, blank_validation: list[Path]) -> reader.NumberReader:
+    """The released reader with its thresholds set on validation data. First the detector score a number needs
+    (`min_found_chosen`: real validation photos and scenes without a number, read end to end); then the
     "sure" threshold: the stand-in's validation images give how correctness grows with confidence, the
-    real validation photos its level (both read end to end). Returns the "sure" threshold."""
-    number_reader.choose_min_found([*real_validation.photos, *blank_validation],
-                                   [*real_validation.numbers, *[""] * len(blank_validation)], run.reader.found_scores)
-    return number_reader.calibrate(real_validation.photos, real_validation.numbers, list(standin_validation.paths),
-                                   [metrics.number_string(row) for row in standin_validation.labels],
-                                   precision=run.reader.sure_precision, level=run.reader.sure_level)
+    real validation photos its level (both read end to end)."""
+    number_reader = number_reader.min_found_chosen([*real_validation.photos, *blank_validation],
+                                                   [*real_validation.numbers, *[""] * len(blank_validation)],
+                                                   run.reader.found_scores)
+    return number_reader.calibrated(real_validation.photos, real_validation.numbers, list(standin_validation.paths),
+                                    [metrics.number_string(row) for row in standin_validation.labels],
+                                    precision=run.reader.sure_precision, level=run.reader.sure_level)
 
 
 def test_figures(test_table: crops.NumberTable, readings: list[reader.Reading], blank_readings: list[reader.Reading],
@@ -246,7 +248,8 @@ def test(run: config.RunConfig, models: Step4Models, sets: step2.Step2Sets, stan
     accuracy in the true boxes."""
     number_reader = released_reader(run, models.tuned.model, models.localizer_real.model, models.detector.model)
     baseline = localizer_reader(run, models.tuned.model, models.localizer_real.model)
-    confidence = calibrate(run, number_reader, models.real_validation, sets.val_rows, models.blanks.validation)
+    number_reader = calibrated(run, number_reader, models.real_validation, sets.val_rows, models.blanks.validation)
+    confidence = number_reader.min_confidence
     table = sets.data.tables["test"]
     start = time.perf_counter()
     readings = number_reader.read(list(table.paths))
