@@ -6,6 +6,7 @@ from pathlib import Path
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 from PIL import Image
 
@@ -34,7 +35,10 @@ def test_box_loss_is_zero_for_a_perfect_box_and_skips_photos_without_numbers() -
     np.testing.assert_allclose(perfect, [0, 0], atol=1e-5)
     shifted = np.asarray(loss.call(truth[:1], np.array([[0.3, 0.2, 0.7, 1.0]], np.float32)))
     expected_iou = iou(truth[0], np.array([0.3, 0.2, 0.7, 1.0]))
-    assert shifted[0] > 1 - expected_iou                                     # IoU term plus the L1 term
+    # Every corner off by 0.1, past delta 0.05: a smooth L1 of slope 1 gives 0.1 - 0.025 per corner, weighed 5.
+    assert shifted[0] == pytest.approx(5 * 4 * (0.1 - 0.025) + 1 - expected_iou, rel=1e-5)
+    slightly = np.asarray(loss.call(truth[:1], truth[:1] + 0.01))            # inside delta: quadratic, 0.5 e^2 / delta
+    assert slightly[0] == pytest.approx(5 * 4 * 0.5 * 0.01 ** 2 / 0.05 + 1 - iou(truth[0], truth[0] + 0.01), rel=1e-4)
 
 
 def _photos(folder: Path) -> tuple[np.ndarray, np.ndarray]:

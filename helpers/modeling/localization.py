@@ -10,7 +10,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 import numpy as np
-from keras import layers
+from keras import layers, ops
 
 from helpers.core.cropping import LETTERBOX, letterbox, to_letterbox
 from helpers.datasets import crops
@@ -135,12 +135,10 @@ class BoxLoss(keras.losses.Loss):
         self.delta = delta
 
     def call(self, y_true, y_pred):
-        from keras import ops
-
         y_true, y_pred = ops.cast(y_true, "float32"), ops.cast(y_pred, "float32")
         present = ops.cast(y_true[:, 0] >= 0, "float32")
-        error = ops.abs(y_true - y_pred)
-        huber = ops.where(error < self.delta, 0.5 * error ** 2 / self.delta, error - 0.5 * self.delta)
+        # Keras's Huber averages over the four corners; summed and divided by delta it is a smooth L1 of slope 1.
+        huber = keras.losses.huber(y_true, y_pred, delta=self.delta) * ops.cast(ops.shape(y_true)[-1], "float32") / self.delta
         top = ops.maximum(y_true[:, 0], y_pred[:, 0])
         left = ops.maximum(y_true[:, 1], y_pred[:, 1])
         bottom = ops.minimum(y_true[:, 2], y_pred[:, 2])
@@ -148,7 +146,7 @@ class BoxLoss(keras.losses.Loss):
         inter = ops.relu(bottom - top) * ops.relu(right - left)
         area = lambda b: ops.relu(b[:, 2] - b[:, 0]) * ops.relu(b[:, 3] - b[:, 1])
         iou = inter / (area(y_true) + area(y_pred) - inter + 1e-6)
-        return present * (ops.sum(huber, axis=-1) * 5.0 + 1.0 - iou)
+        return present * (huber * 5.0 + 1.0 - iou)
 
     def get_config(self) -> dict:
         return {**super().get_config(), "delta": self.delta}
