@@ -86,6 +86,8 @@ def download(url: str, destination: Path, *, checksums: Checksums | None = None,
     The bytes go to `destination.part` first and replace `destination` only once verified, so an
     interrupted or corrupt download never leaves a half file under the final name and never
     clobbers a good copy. Raises ConnectionError when offline, ValueError on a bad download.
+    Not `keras.utils.get_file`: it writes straight to the final name, keeps a file that failed its hash there,
+    re-downloads over a good copy whose hash differs, and raises a bare Exception when offline.
     """
     destination = Path(destination)
     destination.parent.mkdir(parents=True, exist_ok=True)
