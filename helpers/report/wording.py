@@ -23,10 +23,11 @@ def paired_gap(difference: float, margin: float) -> str:
     return f"{size:.1f} ± {spread:.1f} points {'above' if difference > 0 else 'below'}"
 
 
-def signed_gap(difference: float, margin: float) -> str:
-    """A difference with its 95% margin, signed, for lists: "+5.1 ± 3.9 points", "+2.9 ± 4.5 points (noise)"."""
-    noise = " (noise)" if abs(difference) <= margin else ""
-    return f"{100 * difference:+.1f} ± {100 * margin:.1f} points{noise}"
+def signed_gap(difference: float, margin: float, decimals: int = 1) -> str:
+    """A difference with its 95% margin, signed, for lists: "+5.1 ± 3.9 points", "+2.9 ± 4.5 points (within the
+    noise)"; `decimals=2` for small gains ("+0.33 ± 0.18 points")."""
+    noise = " (within the noise)" if abs(difference) <= margin else ""
+    return f"{100 * difference:+.{decimals}f} ± {100 * margin:.{decimals}f} points{noise}"
 
 
 def answer(number: str, confidence: float, status: str) -> str:

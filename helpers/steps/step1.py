@@ -11,7 +11,7 @@ from helpers.core import config
 from helpers.datasets import mnist as data
 from helpers.modeling import metrics, models, training
 from helpers.modeling.comparison import Comparison
-from helpers.report import results
+from helpers.report import results, wording
 from helpers.synth import sequences
 
 NUMBERS = sequences.SequenceConfig()   # how validation and test numbers look (uniform lengths)
@@ -132,18 +132,12 @@ class Reading:
                     "the table above has the rest).")
         levers = []
         if len(self.shifts) > 1:
-            levers.append(f"the shifts add {_points(*self.gains['shifts'])}")
+            levers.append(f"the shifts add {wording.signed_gap(*self.gains['shifts'], decimals=2)}")
         if self.ctc_weight:
-            levers.append(f"the CTC vote adds {_points(*self.gains['ctc_vote'])} on top")
+            levers.append(f"the CTC vote adds {wording.signed_gap(*self.gains['ctc_vote'], decimals=2)} on top")
         return (f"the validation numbers preferred this ({100 * self.scores[(self.shifts, self.ctc_weight)]:.2f}% "
                 f"against {100 * plain:.2f}% for one unshifted pass of the heads alone; "
                 f"{' and '.join(levers)}, paired 95% margins).")
-
-
-def _points(difference: float, margin: float) -> str:
-    """A small paired gain, two decimals: "0.33 ± 0.21 points", "0.07 ± 0.10 points (within the noise)"."""
-    noise = " (within the noise)" if abs(difference) <= margin else ""
-    return f"{100 * difference:.2f} ± {100 * margin:.2f} points{noise}"
 
 
 def choose_reading(step: config.Step1Config, model, key: str, read_val_set: tuple[np.ndarray, np.ndarray]) -> Reading:
