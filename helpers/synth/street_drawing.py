@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
+from skimage import transform
 
 from helpers.core.boxes import from_ltwh, to_pil, union
 from helpers.synth import fonts, framing
@@ -190,13 +191,11 @@ def plaque(layer: Image.Image, extent: tuple, rng: np.random.Generator, colour: 
 
 
 def homography(source: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """The 3x3 projective map taking 4 source points onto 4 target points."""
-    rows = []
-    for (x, y), (u, v) in zip(source, target):
-        rows.append([x, y, 1, 0, 0, 0, -u * x, -u * y])
-        rows.append([0, 0, 0, x, y, 1, -v * x, -v * y])
-    solution = np.linalg.solve(np.array(rows, np.float64), target.reshape(-1))
-    return np.append(solution, 1.0).reshape(3, 3)
+    """The 3x3 projective map taking 4 source points onto 4 target points (scikit-image's fit), last entry 1."""
+    fit = transform.ProjectiveTransform.from_estimate(source, target)
+    if not fit:   # a failed fit is falsy (source points that span no area)
+        raise ValueError(f"no projective map takes {source.tolist()} onto {target.tolist()}.")
+    return fit.params / fit.params[2, 2]
 
 
 def warp_boxes(boxes: np.ndarray, matrix: np.ndarray) -> np.ndarray:
