@@ -1,6 +1,8 @@
 """The step modules' own logic, apart from training (the fast notebook run drives the rest)."""
 from __future__ import annotations
 
+import types
+
 import numpy as np
 
 from helpers.core.labels import BLANK
@@ -25,7 +27,7 @@ def test_longest_numbers_says_what_the_reader_did_with_them() -> None:
     assert "the digits, not the rarity" in step2.longest_numbers(by_length, digits, labels, 100)
 
 
-def test_the_real_section_keeps_its_finders_apart_and_pairs_the_step2_readers() -> None:
+def test_the_real_section_keeps_its_finders_apart_and_pairs_the_step2_readers_and_rapidocr() -> None:
     figures = {"end_to_end_accuracy": 0.5, "true_box_accuracy": 0.75}
 
     class Read:   # what a reading holds that the record uses
@@ -36,15 +38,22 @@ def test_the_real_section_keeps_its_finders_apart_and_pairs_the_step2_readers() 
         numbers = ["1", "2", "3", "4"]
 
     found, in_box = [Read(n) for n in "1x3x"], [Read(n) for n in "1234"]
+    rapidocr = {"accuracy": 0.5, "count": 4, "_right": [True, False, True, False]}
+    step2_test = step2.Step2Test(
+        photos=types.SimpleNamespace(name="svhn_test", numbers=Photos.numbers),
+        right={step2.STANDIN_ONLY: np.array([1, 0, 0, 1], bool), step2.WITH_REAL: np.array([1, 1, 0, 1], bool)},
+        others={"svhn_test": {"rapidocr": {"true_box": rapidocr, "whole_photo": None}}})
+    assert step2_test.peer_in_box()["accuracy"] == 0.5 and "_right" not in step2_test.peer_in_box()
+    assert step2_test.peer_in_box("tesseract") is None                       # not run: nothing to say
     results = real_test.RealResults(
         photos={"test": Photos()}, readings={"validation": (figures, [], []), "test": (figures, found, in_box)},
         baseline={"validation": {"end_to_end_accuracy": 0.4}, "test": {"end_to_end_accuracy": 0.45}},
         paired_finders=(0.05, 0.03), framing={"released": {"0": 0.5}, real_test.BEFORE: {"0": 0.4}},
-        step2_right={"stand-in only": np.array([1, 0, 0, 1], bool), "with real": np.array([1, 1, 0, 1], bool)},
-        yardsticks={}, yardstick_readings={}, peers={})
-    assert results.step2_test == {"stand-in only": 0.5, "with real": 0.75}
-    assert results.step2_gain[0] == 0.25   # the last reader minus the first, paired
+        step2=step2_test, yardsticks={}, yardstick_readings={}, peers={})
     record = results.record()
+    assert record["step2_reader_true_box"] == {step2.STANDIN_ONLY: 0.5, step2.WITH_REAL: 0.75}
+    assert record["step2_reader_gain_test"]["difference"] == 0.25   # the Step 2 reader minus the stand-in-only one, paired
+    assert record["rapidocr_against_step2_reader"]["difference"] == -0.25   # RapidOCR 2 of 4 in the same boxes
     assert record["svhn"]["test"] is figures and record["svhn_before"]["test"]["end_to_end_accuracy"] == 0.45
     assert record["finders_paired_test"] == {"difference": 0.05, "margin": 0.03}
     assert record["framing"] == {"0": 0.5} and record["framing_before"] == {"0": 0.4}

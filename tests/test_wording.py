@@ -94,3 +94,10 @@ def test_peer_sentences_compare_rapidocr_where_it_ran() -> None:
         "level, within its margin (+3.9 ± 6.5 points), with this reader, and 91.2% of Chars74K's digits, 8.2 points "
         "above it. On the whole photo, where it must find the text itself, it reads 37.5%, 23.4 points below this "
         "reader end to end (paired 95% margins).")
+
+
+def test_peer_in_box_says_the_paired_gap_or_nothing() -> None:
+    score = {"accuracy": 0.797, "against_reader": {"difference": 0.031, "margin": 0.088}}
+    text = wording.peer_in_box(score)
+    assert "79.7% of the same photos" in text and "level, within its margin (+3.1 ± 8.8 points), with this reader" in text
+    assert wording.peer_in_box(None) == ""

@@ -31,7 +31,7 @@ CHARS74K = "chars74k-digits"
 SVHN_SAMPLE = "svhn-sample"
 SVHN_REAL = "svhn-real"
 # Real SVHN train photos 201-256 are kept for choices, checkpoints and thresholds; 1-200 may be trained on.
-# test/ (1-128) is read once, at the end, for the report's real figure.
+# test/ (1-128) is read once by each reader, after its last choice, for the report's real figures.
 SVHN_REAL_VALIDATION_FROM = 201
 SVHN_REAL_PARTS = ("train", "validation", "test")
 # One line of text, digits only; photos upscaled 4x first (Tesseract wants glyphs 20+ px tall).

@@ -1,7 +1,8 @@
-"""The report's real-photo section: the real SVHN test photos read once, the other readers, Chars74K.
+"""The report's real-photo section: the real SVHN test photos read end to end, the other readers, Chars74K.
 
-`evaluate` reads everything once, with the final models and thresholds; the notebook then shows the tables and
-figures of the `RealResults` it returns, and `RealResults.record` is what metrics.json keeps.
+`evaluate` reads everything once, with the final models and thresholds (Step 2's readers and the other readers read
+the test photos at the end of Step 2: `step2.real_test`); the notebook then shows the tables and figures of the
+`RealResults` it returns, and `RealResults.record` is what metrics.json keeps.
 """
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ import numpy as np
 
 from helpers.app import reader
 from helpers.datasets import real_photos
-from helpers.modeling import metrics, training
-from helpers.report import peers
+from helpers.modeling import metrics
+from helpers.steps import step2
 
 RELEASED, BEFORE = "released (detector + localizer)", "the localizer alone (before)"
 
@@ -26,7 +27,7 @@ class RealResults:
     baseline: dict[str, dict]                       # the localizer alone's figures per part
     paired_finders: tuple[float, float]             # released minus the localizer alone, test, paired
     framing: dict[str, dict[str, float]]            # per finder: accuracy per margin around the number
-    step2_right: dict[str, np.ndarray]              # per Step 2 reader: right in the true boxes of the test photos
+    step2: step2.Step2Test                          # Step 2's readers (and the other readers) on the test photos
     yardsticks: dict                                # Chars74K's figures (`real_photos.evaluate`)
     yardstick_readings: dict                        # their readings, for the figures
     peers: dict                                     # other readers' scores ({} when not run)
@@ -47,16 +48,6 @@ class RealResults:
         return {RELEASED: self.svhn, BEFORE: self.baseline}
 
     @property
-    def step2_test(self) -> dict[str, float]:
-        """Each Step 2 reader's accuracy in the true boxes of the real test photos."""
-        return {name: float(right.mean()) for name, right in self.step2_right.items()}
-
-    @property
-    def step2_gain(self) -> tuple[float, float]:
-        """The last Step 2 reader minus the first (real photos mixed in minus the stand-in only), paired."""
-        return metrics.paired_difference(*reversed(list(self.step2_right.values())))
-
-    @property
     def localization_cost(self) -> tuple[float, float]:
         """Reading end to end minus reading in the true box, on the test photos, paired (the same reader)."""
         _, end_to_end, in_box = self.readings["test"]
@@ -71,8 +62,10 @@ class RealResults:
     def record(self) -> dict:
         """What metrics.json keeps under "real"."""
         pair = ("difference", "margin")
-        return {**self.yardsticks, "svhn": self.svhn, "peers": self.peers, "step2_reader_true_box": self.step2_test,
-                "step2_reader_gain_test": dict(zip(pair, self.step2_gain)), "peers_reader_figures": self.mine,
+        in_box = self.step2.peer_in_box()
+        return {**self.yardsticks, "svhn": self.svhn, "peers": self.peers, "step2_reader_true_box": self.step2.accuracy,
+                "step2_reader_gain_test": dict(zip(pair, self.step2.gain)), "peers_reader_figures": self.mine,
+                "rapidocr_against_step2_reader": in_box["against_reader"] if in_box else None,
                 "framing": self.framing["released"], "framing_before": self.framing[BEFORE], "svhn_before": self.baseline,
                 "finders_paired_test": dict(zip(pair, self.paired_finders)),
                 "localization_cost_test": dict(zip(pair, self.localization_cost))}
@@ -99,28 +92,25 @@ def pair_with_reader(other_readers: dict, mine: dict[tuple[str, str], np.ndarray
 
 
 def evaluate(number_reader: reader.NumberReader, baseline_reader: reader.NumberReader,
-             step2_readers: dict[str, training.TrainedModel], *, others: bool = True) -> RealResults:
-    """Read the real photos once: both SVHN parts with both finders, the validation part at every framing, the Step 2
-    readers in the test photos' true boxes, Chars74K, and (`others`) Tesseract and RapidOCR, which take minutes."""
-    photos = {part: real_photos.svhn_real(part) for part in ("validation", "test")}   # the test part: read here, once
+             step2_test: step2.Step2Test) -> RealResults:
+    """Read the real photos once with the released reader: both SVHN parts with both finders, the validation part at
+    every framing, and Chars74K; pair the other readers' scores (read in `step2_test`) with it."""
+    photos = {"validation": real_photos.svhn_real("validation"), "test": step2_test.photos}
     readings = {part: real_photos.svhn_scores(number_reader, part_photos) for part, part_photos in photos.items()}
     before = {part: real_photos.svhn_scores(baseline_reader, part_photos) for part, part_photos in photos.items()}
     right = [real_photos.answers_right(found[1], photos["test"].numbers) for found in (readings["test"], before["test"])]
     framing = {name: real_photos.framing_scores(finder, photos["validation"])
                for name, finder in (("released", number_reader), (BEFORE, baseline_reader))}
-    step2_right = {name: real_photos.true_box_right(reader.NumberReader.in_boxes(run.model), photos["test"])
-                   for name, run in step2_readers.items()}
+    others = bool(step2_test.others)   # Tesseract on Chars74K too when the other readers were run
     yardsticks = real_photos.evaluate(number_reader, tesseract=others, sample=False)   # the SVHN sample is in svhn-real
     yardstick_readings = yardsticks.pop("_readings")
-    other_readers = {} if not others else {**peers.evaluate([photos["test"]]),
-                                          **peers.evaluate([real_photos.chars74k_digits()], names=("rapidocr",))}
     mine = {(photos["test"].name, "true_box"): real_photos.answers_right(readings["test"][2], photos["test"].numbers),
             (photos["test"].name, "whole_photo"): real_photos.answers_right(readings["test"][1], photos["test"].numbers)}
     if "chars74k" in yardstick_readings:
         digits, in_crop, end_to_end = yardstick_readings["chars74k"]
         mine.update({(digits.name, "true_box"): real_photos.answers_right(in_crop, digits.numbers),
                      (digits.name, "whole_photo"): real_photos.answers_right(end_to_end, digits.numbers)})
-    other_readers = pair_with_reader(other_readers, mine)
+    other_readers = pair_with_reader(step2_test.others, mine)
     return RealResults(photos, readings, {part: figures for part, (figures, _, _) in before.items()},
-                       metrics.paired_difference(*right), framing, step2_right, yardsticks, yardstick_readings,
+                       metrics.paired_difference(*right), framing, step2_test, yardsticks, yardstick_readings,
                        other_readers)

@@ -1,5 +1,6 @@
 """Step 2 as functions of the run configuration: the data (`prepare`), the exploration of reader settings at one
-budget, the fine-tuning with real SVHN photos mixed in, and the figures of both readers (`evaluate`)."""
+budget, the fine-tuning with real SVHN photos mixed in, the figures of both readers (`evaluate`) and, once every
+Step 2 choice is made, both readers on the real SVHN test photos with the other readers beside them (`real_test`)."""
 from __future__ import annotations
 
 import time
@@ -9,11 +10,12 @@ from pathlib import Path
 
 import numpy as np
 
+from helpers.app import reader
 from helpers.core import config, paths
 from helpers.datasets import crops, digitstruct, real_photos
 from helpers.modeling import metrics, models, training
 from helpers.modeling.comparison import Comparison
-from helpers.report import results
+from helpers.report import peers, results
 from helpers.synth import street_numbers
 
 DESIGN = models.DESIGNS["attention"]   # Step 1's chosen design family, on 54x54 colour crops
@@ -171,7 +173,7 @@ def prepare(run: config.RunConfig) -> Step2Sets:
     data = load_data(run)
     seconds = time.perf_counter() - start
     train_rows, val_rows = crops.split_table(data.tables["train"], run.step2.val_count, seed=run.seed)
-    real = real_rows()   # test 1-128: read at the end, once
+    real = real_rows()   # test 1-128: read once, by `real_test`, after every choice
     return Step2Sets(data, train_rows, val_rows, crops.crop_arrays(val_rows), real,
                      crops.mix_tables(train_rows, real["train"], run.step2.real_share), crops.crop_arrays(real["validation"]),
                      seconds)
@@ -239,3 +241,44 @@ def evaluate(sets: Step2Sets, explored: Comparison, initial: str, standin: train
     return Step2Results(readers, validation, gain, decoded, figures, whole_number_accuracy(standin.model, sets.test_crops),
                         whole_number_accuracy(explored.runs[initial].model, sets.test_crops),
                         by_length(figures, sets.test_crops[1], sets.train_rows.labels))
+
+
+@dataclass
+class Step2Test:
+    """The real SVHN test photos read once by both Step 2 readers in their true boxes, and the other readers' scores
+    on them and on Chars74K's digits (per-photo rights kept, to pair with each reader)."""
+
+    photos: real_photos.LabelledPhotos
+    right: dict[str, np.ndarray]     # per Step 2 reader: whether it reads each photo's number in its true box
+    others: dict                     # `peers.evaluate`'s scores with their "_right" ({} when the other readers were not run)
+
+    @property
+    def accuracy(self) -> dict[str, float]:
+        """Each Step 2 reader's accuracy in the true boxes."""
+        return {name: float(right.mean()) for name, right in self.right.items()}
+
+    @property
+    def gain(self) -> tuple[float, float]:
+        """The Step 2 reader minus the stand-in-only reader, paired on the same photos."""
+        return metrics.paired_difference(self.right[WITH_REAL], self.right[STANDIN_ONLY])
+
+    def peer_in_box(self, name: str = "rapidocr") -> dict | None:
+        """A peer's score in the same true boxes, with its difference from the Step 2 reader paired on the same photos
+        ("against_reader"); None where it was not run."""
+        score = ((self.others.get(self.photos.name) or {}).get(name) or {}).get("true_box")
+        if not score:
+            return None
+        paired = metrics.paired_difference(np.asarray(score["_right"], bool), self.right[WITH_REAL])
+        return {**{k: v for k, v in score.items() if k != "_right"}, "against_reader": dict(zip(("difference", "margin"), paired))}
+
+
+def real_test(results: Step2Results, *, others: bool = True) -> Step2Test:
+    """Read the real SVHN test photos (test 1-128) in their true boxes with both Step 2 readers, whose every choice was
+    made on validation, and (`others`) score Tesseract and RapidOCR on them and RapidOCR on Chars74K (minutes).
+    Step 4's reader reads the same photos once more, end to end, after its own choices (`real_test.evaluate`)."""
+    photos = real_photos.svhn_real("test")
+    right = {name: real_photos.true_box_right(reader.NumberReader.in_boxes(run.model), photos)
+             for name, run in results.readers.items()}
+    other_readers = {} if not others else {**peers.evaluate([photos]),
+                                          **peers.evaluate([real_photos.chars74k_digits()], names=("rapidocr",))}
+    return Step2Test(photos, right, other_readers)
