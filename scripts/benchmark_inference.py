@@ -33,8 +33,9 @@ def load_reader() -> tuple[reader.NumberReader, str]:
         return reader.NumberReader.load(), f"trained models from {paths.models_dir()}"
     except FileNotFoundError:
         step2 = models.build_attention_model((54, 54, 3), filters=(32, 64, 128), convs_per_block=2, top_convs=1)
-        return (reader.NumberReader(step2, localization.build_localizer(), detector=detection.build_detector(),
-                                    route=0.15, pad_edges=True), "UNTRAINED models (same architecture)")
+        # Read as the released reader reads (NumberReader's defaults are the configuration's).
+        return (reader.NumberReader(step2, localization.build_localizer(), detector=detection.build_detector()),
+                "UNTRAINED models (same architecture)")
 
 
 def main() -> None:

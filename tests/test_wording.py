@@ -99,5 +99,5 @@ def test_peer_sentences_compare_rapidocr_where_it_ran() -> None:
 def test_peer_in_box_says_the_paired_gap_or_nothing() -> None:
     score = {"accuracy": 0.797, "against_reader": {"difference": 0.031, "margin": 0.088}}
     text = wording.peer_in_box(score)
-    assert "79.7% of the same photos" in text and "level, within its margin (+3.1 ± 8.8 points), with this reader" in text
+    assert "79.7% of the same photos" in text and "level, within its margin (+3.1 ± 8.8 points), with this reader, paired" in text
     assert wording.peer_in_box(None) == ""

@@ -91,7 +91,7 @@ class NumberReader:
         loaded = cls(*models[:2], detector=models[2], spec=detection.DetectorSpec(**spec),
                      min_confidence=settings["min_confidence"], min_presence=settings["min_presence"],
                      min_found=settings.get("min_found", settings["min_presence"]),   # older folders: one threshold
-                     refine=settings["refine"], refine_growth=settings.get("refine_growth", ReaderConfig.refine_growth),   # older folders
+                     refine=settings["refine"], refine_growth=settings.get("refine_growth", 0.6),   # older folders: saved before it was a setting
                      scales=tuple(settings["scales"]), whole_photo=settings["whole_photo"],
                      route=settings["route"], pad_edges=settings["pad_edges"], crop=cropping.CropSpec(**settings["crop"]))
         loaded.calibration, loaded.found_sweep = settings["calibration"], settings.get("min_found_sweep", {})
@@ -111,6 +111,7 @@ class NumberReader:
         if not all(0 <= float(value) <= 1 for name, value in changes.items() if name.startswith("min_")):
             raise ValueError("min_confidence, min_presence and min_found are probabilities between 0 and 1.")
         changed = copy.copy(self)
+        changed.calibration, changed.found_sweep = dict(self.calibration), dict(self.found_sweep)   # records: not shared
         changed.__dict__.update({name: float(value) if name.startswith("min_") else value for name, value in changes.items()})
         return changed
 

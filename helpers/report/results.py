@@ -277,7 +277,7 @@ def real_table(real: dict) -> str:
 
 def svhn_table(svhn: dict) -> str:
     """Real SVHN figures per part (validation, test): end to end, in the true box, sure answers, box IoU."""
-    names = {"validation": "validation: train 201-256 (every choice made here)", "test": "test 1-128 (read once, at the end)"}
+    names = {"validation": "validation: train 201-256 (every choice made here)", "test": "test 1-128 (read once, after every choice)"}
     rows = [{"part": names.get(part, part), "count": str(f["count"]), "e2e": percent(f["end_to_end_accuracy"]),
              "box": percent(f["true_box_accuracy"]), "sure": percent(f["confident_share"]),
              "sure_right": percent(f["confident_precision"]), "iou": f"{f['mean_iou']:.2f}"}

@@ -100,14 +100,14 @@ def miss_lines(misses: list[dict], route: float) -> str:
     return "Where the first box missed a real photograph's number:\n\n" + "\n".join(lines) if lines else ""
 
 
-def peer_in_box(score: dict | None) -> str:
-    """RapidOCR's recognizer beside the Step 2 reader in the same true boxes (`step2.Step2Test.peer_in_box`), in a
-    sentence; "" where it was not run."""
+def peer_in_box(score: dict | None, who: str = "RapidOCR's recognizer (PP-OCRv4), a general OCR,") -> str:
+    """Another reader beside the Step 2 reader in the same true boxes (`step2.Step2Test.peer_in_box`), in a sentence
+    with the paired gap; "" where it was not run."""
     if not score:
         return ""
     paired = score["against_reader"]
-    return (f" RapidOCR's recognizer (PP-OCRv4), a general OCR, reads {100 * score['accuracy']:.1f}% of the same photos "
-            f"in the same boxes, {paired_gap(paired['difference'], paired['margin'])} this reader (paired 95% margin).")
+    return (f" {who} reads {100 * score['accuracy']:.1f}% of the same photos in the same boxes, "
+            f"{paired_gap(paired['difference'], paired['margin'])} this reader, paired on the same photos.")
 
 
 def peer_sentences(peers: dict, svhn_test: dict, chars74k: dict | None) -> str:

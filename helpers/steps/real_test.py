@@ -1,7 +1,7 @@
 """The report's real-photo section: the real SVHN test photos read end to end, the other readers, Chars74K.
 
 `evaluate` reads everything once, with the final models and thresholds (Step 2's readers and the other readers read
-the test photos at the end of Step 2: `step2.real_test`); the notebook then shows the tables and figures of the
+the test photos at the end of Step 2: `step2.read_test_photos`); the notebook then shows the tables and figures of the
 `RealResults` it returns, and `RealResults.record` is what metrics.json keeps.
 """
 from __future__ import annotations

@@ -132,9 +132,9 @@ class Reading:
                     "the table above has the rest).")
         levers = []
         if len(self.shifts) > 1:
-            levers.append(f"the shifts add {wording.signed_gap(*self.gains['shifts'], decimals=2)}")
+            levers.append(f"the shifts: {wording.signed_gap(*self.gains['shifts'], decimals=2)}")
         if self.ctc_weight:
-            levers.append(f"the CTC vote adds {wording.signed_gap(*self.gains['ctc_vote'], decimals=2)} on top")
+            levers.append(f"the CTC vote on top: {wording.signed_gap(*self.gains['ctc_vote'], decimals=2)}")
         return (f"the validation numbers preferred this ({100 * self.scores[(self.shifts, self.ctc_weight)]:.2f}% "
                 f"against {100 * plain:.2f}% for one unshifted pass of the heads alone; "
                 f"{' and '.join(levers)}, paired 95% margins).")

@@ -1,6 +1,6 @@
 """Step 2 as functions of the run configuration: the data (`prepare`), the exploration of reader settings at one
 budget, the fine-tuning with real SVHN photos mixed in, the figures of both readers (`evaluate`) and, once every
-Step 2 choice is made, both readers on the real SVHN test photos with the other readers beside them (`real_test`)."""
+Step 2 choice is made, both readers on the real SVHN test photos with the other readers beside them (`read_test_photos`)."""
 from __future__ import annotations
 
 import time
@@ -173,7 +173,7 @@ def prepare(run: config.RunConfig) -> Step2Sets:
     data = load_data(run)
     seconds = time.perf_counter() - start
     train_rows, val_rows = crops.split_table(data.tables["train"], run.step2.val_count, seed=run.seed)
-    real = real_rows()   # test 1-128: read once, by `real_test`, after every choice
+    real = real_rows()   # test 1-128: read once, by `read_test_photos`, after every choice
     return Step2Sets(data, train_rows, val_rows, crops.crop_arrays(val_rows), real,
                      crops.mix_tables(train_rows, real["train"], run.step2.real_share), crops.crop_arrays(real["validation"]),
                      seconds)
@@ -272,7 +272,7 @@ class Step2Test:
         return {**{k: v for k, v in score.items() if k != "_right"}, "against_reader": dict(zip(("difference", "margin"), paired))}
 
 
-def real_test(results: Step2Results, *, others: bool = True) -> Step2Test:
+def read_test_photos(results: Step2Results, *, others: bool = True) -> Step2Test:
     """Read the real SVHN test photos (test 1-128) in their true boxes with both Step 2 readers, whose every choice was
     made on validation, and (`others`) score Tesseract and RapidOCR on them and RapidOCR on Chars74K (minutes).
     Step 4's reader reads the same photos once more, end to end, after its own choices (`real_test.evaluate`)."""
