@@ -19,7 +19,8 @@ def test_longest_numbers_says_what_the_reader_did_with_them() -> None:
     by_length = {"2": {"count": 1, "training_numbers": 90}, "5": {"count": 2, "training_numbers": 10}}
     text = step2.longest_numbers(by_length, rare, labels, 100)
     assert text.startswith("5-digit numbers are 10 of the 100 training numbers (10.0%).")
-    assert "the reader read 0 as 5 digits long; 2 had their first 4 digits right, 0 their last." in text
+    assert ("the length head gave none the length 5; the digit heads got the first 4 digits right on 2 and the last "
+            "digit on none.") in text
     assert text.endswith("seldom gives them 5 digits, as long numbers were rare in training.")   # the digits were right
     both = np.array([_row("9999"), _row("9999"), _row("12")])            # the length and the digits wrong
     assert step2.longest_numbers(by_length, both, labels, 100).endswith("and the digit heads fail on them too.")

@@ -58,7 +58,8 @@ def test_iou_split_parts_boxes_on_something_else_from_good_ones() -> None:
 def test_verdicts_name_only_the_changes_beyond_their_margin() -> None:
     changes = {"deeper": (0.03, 0.01), "centred windows": (-0.02, 0.01), "faster rate": (0.005, 0.01)}
     text = wording.verdicts(changes)
-    assert text.startswith("deeper read more") and "centred windows read fewer" in text and "faster" not in text
+    assert text.startswith("deeper read more numbers, beyond the noise") and "faster" not in text
+    assert text.endswith("centred windows read fewer, beyond the noise: the option that made the results worse")
     assert wording.verdicts({"faster rate": (0.005, 0.01)}) == "no change moved the result beyond the noise"
 
 
@@ -101,3 +102,17 @@ def test_peer_in_box_says_the_paired_gap_or_nothing() -> None:
     text = wording.peer_in_box(score)
     assert "79.7% of the same photos" in text and "level, within its margin (+3.1 ± 8.8 points), with this reader, paired" in text
     assert wording.peer_in_box(None) == ""
+
+
+def test_counts_and_caveats_read_as_sentences() -> None:
+    assert wording.share_words(4, 4, "settings") == "All 4 settings"
+    assert wording.share_words(0, 4, "settings") == "None of the 4 settings"
+    assert wording.share_words(3, 4, "settings") == "3 of the 4 settings"
+    assert wording.sure_right(0, 0) == "and none was marked sure"
+    assert wording.sure_right(1, 0) == "and the one marked sure was wrong"
+    assert wording.sure_right(3, 1) == "and of the 3 marked sure, 1 was right"
+    changes = {"centred windows": (0.012, 0.010), "deeper": (0.05, 0.01), "faster": (0.001, 0.01)}
+    assert wording.machine_caveat(changes, 0.0083) == ""                     # no gap beyond its margin is that small
+    caveat = wording.machine_caveat(changes, 0.02)
+    assert caveat == (" The gap of centred windows is under the 2.0 points another machine moved the stand-in figures, "
+                      "so it may not hold on another processor.")

@@ -62,12 +62,39 @@ def image_lines(entries: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def machine_caveat(changes: dict[str, tuple[float, float]], spread: float) -> str:
+    """A sentence naming the changes beyond their margin whose gap is smaller than what another processor moved the
+    same figure (`spread`), or "" where there is none."""
+    close = [name for name, (difference, margin) in changes.items() if margin < abs(difference) < spread]
+    if not close:
+        return ""
+    return (f" The {'gaps' if len(close) > 1 else 'gap'} of {' and '.join(close)} {'are' if len(close) > 1 else 'is'} under "
+            f"the {100 * spread:.1f} points another machine moved the stand-in figures, so "
+            f"{'they' if len(close) > 1 else 'it'} may not hold on another processor.")
+
+
+def share_words(count: int, total: int, things: str) -> str:
+    """"All 4 settings", "None of the 4 settings", "3 of the 4 settings": a count at the start of a sentence."""
+    return f"All {total} {things}" if count == total else f"None of the {total} {things}" if count == 0 \
+        else f"{count} of the {total} {things}"
+
+
+def sure_right(sure: int, right: int) -> str:
+    """How many answers marked sure were right, in words: "none was marked sure", "of the 3 marked sure, 2 were right"."""
+    if sure == 0:
+        return "and none was marked sure"
+    if sure == 1:
+        return f"and the one marked sure was {'right' if right else 'wrong'}"
+    return f"and of the {sure} marked sure, {right} {'was' if right == 1 else 'were'} right"
+
+
 def verdicts(changes: dict[str, tuple[float, float]]) -> str:
     """Which changes read more or fewer numbers beyond their paired 95% margin, in words."""
     helped = [name for name, (difference, margin) in changes.items() if difference > margin]
     hurt = [name for name, (difference, margin) in changes.items() if -difference > margin]
-    parts = ([f"{' and '.join(helped)} read more beyond the noise"] if helped else []) + \
-        ([f"{' and '.join(hurt)} read fewer: the options that made the results worse"] if hurt else [])
+    parts = ([f"{' and '.join(helped)} read more numbers, beyond the noise"] if helped else []) + \
+        ([f"{' and '.join(hurt)} read fewer, beyond the noise: {'the options' if len(hurt) > 1 else 'the option'} that "
+          f"made the results worse"] if hurt else [])
     return "; ".join(parts) if parts else "no change moved the result beyond the noise"
 
 

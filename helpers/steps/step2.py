@@ -114,6 +114,11 @@ def by_length(decoded_metrics: dict, labels: np.ndarray, train_labels: np.ndarra
             for n in range(1, 6) if (lengths == n).any()}
 
 
+def _count(number: int) -> str:
+    """A count in a sentence: "none" for 0."""
+    return "none" if number == 0 else str(number)
+
+
 def longest_numbers(by_length_figures: dict[str, dict], read_rows: np.ndarray, labels: np.ndarray, train_count: int) -> str:
     """Why the longest numbers read worst, tested on what the reader did with them: how rare they were in
     training, how often the length head gave their length, and which of their digits were right."""
@@ -121,9 +126,9 @@ def longest_numbers(by_length_figures: dict[str, dict], read_rows: np.ndarray, l
     longest, rows, truth = by_length_figures[str(n)], read_rows[labels[:, 0] == n], labels[labels[:, 0] == n]
     share, length_right = longest["training_numbers"] / train_count, (rows[:, 0] == n)
     text = (f"{n}-digit numbers are {longest['training_numbers']:,} of the {train_count:,} training numbers "
-            f"({100 * share:.1f}%). Of the {len(rows)} {n}-digit test numbers the reader read {length_right.sum()} as {n} "
-            f"digits long; {(rows[:, 1:n] == truth[:, 1:n]).all(1).sum()} had their first {n - 1} digits right, "
-            f"{(rows[:, n] == truth[:, n]).sum()} their last.")
+            f"({100 * share:.1f}%). Of the {len(rows)} {n}-digit test numbers, the length head gave "
+            f"{_count(length_right.sum())} the length {n}; the digit heads got the first {n - 1} digits right on "
+            f"{_count((rows[:, 1:n] == truth[:, 1:n]).all(1).sum())} and the last digit on {_count((rows[:, n] == truth[:, n]).sum())}.")
     if not len(rows):
         return text
     digits_right = (rows[:, 1:n] == truth[:, 1:n]).all(1).mean()
