@@ -71,6 +71,7 @@ def test_committed_notebook_answers_every_question() -> None:
         answer = cells[heading + 1]
         text = "".join(out.get("data", {}).get("text/markdown", "") for out in answer.get("outputs", []))
         assert text.strip().startswith("**Answer.**") and len(text) > 300, f"Question {number} has no answer"
+        assert "hide_input" in answer.metadata.get("tags", []), f"Question {number}: the report would show its code"
         assert "{" not in text.replace("{}", ""), f"Question {number}: unrendered placeholder"
 
 
