@@ -20,6 +20,7 @@ import numpy as np
 
 from helpers.core import boxes, cropping
 from helpers.datasets import real_photos
+from helpers.modeling import metrics
 
 PEERS = ("tesseract", "rapidocr")
 BOX_MARGIN = cropping.CROP.grow   # inside a true box, peers see the same crop as the reader: the box grown by 30%
@@ -97,6 +98,16 @@ def score(name: str, photos: real_photos.LabelledPhotos, *, in_true_box: bool) -
     right = [a == t for a, t in zip(answers, photos.numbers)]
     return {"accuracy": float(np.mean(right)), "seconds_per_photo": (time.perf_counter() - start) / max(len(photos), 1),
             "count": len(photos), "_right": right}   # "_right": per photo, to pair with this reader; not recorded
+
+
+def paired_score(score: dict, mine: np.ndarray | None) -> dict:
+    """`score` without its per-photo rights, plus its difference from this reader's rights `mine` on the same photos
+    ("against_reader": difference and 95% margin, paired) where `mine` is given."""
+    paired = {key: value for key, value in score.items() if key != "_right"}
+    if mine is not None:
+        difference = metrics.paired_difference(np.asarray(score["_right"], bool), mine)
+        paired["against_reader"] = dict(zip(("difference", "margin"), difference))
+    return paired
 
 
 def evaluate(sets: list[real_photos.LabelledPhotos], names: tuple[str, ...] = PEERS) -> dict:

@@ -13,6 +13,7 @@ import numpy as np
 from helpers.app import reader
 from helpers.datasets import real_photos
 from helpers.modeling import metrics
+from helpers.report import peers
 from helpers.steps import step2
 
 RELEASED, BEFORE = "released (detector + localizer)", "the localizer alone (before)"
@@ -75,20 +76,9 @@ def pair_with_reader(other_readers: dict, mine: dict[tuple[str, str], np.ndarray
     """The other readers' scores, each with its paired difference from this reader on the same photos
     ("against_reader": difference and 95% margin) where `mine` has this reader's rights for that set and way of
     reading ((set name, "true_box" or "whole_photo") -> right per photo); their per-photo rights left out."""
-    paired = {}
-    for part, by_peer in other_readers.items():
-        paired[part] = {}
-        for peer, ways in by_peer.items():
-            paired[part][peer] = {}
-            for way, score in ways.items():
-                if score is not None:
-                    score = dict(score)
-                    right = np.asarray(score.pop("_right"), bool)
-                    if (part, way) in mine:
-                        score["against_reader"] = dict(zip(("difference", "margin"),
-                                                           metrics.paired_difference(right, mine[(part, way)])))
-                paired[part][peer][way] = score
-    return paired
+    return {part: {peer: {way: None if score is None else peers.paired_score(score, mine.get((part, way)))
+                          for way, score in ways.items()} for peer, ways in by_peer.items()}
+            for part, by_peer in other_readers.items()}
 
 
 def evaluate(number_reader: reader.NumberReader, baseline_reader: reader.NumberReader,
@@ -98,19 +88,20 @@ def evaluate(number_reader: reader.NumberReader, baseline_reader: reader.NumberR
     photos = {"validation": real_photos.svhn_real("validation"), "test": step2_test.photos}
     readings = {part: real_photos.svhn_scores(number_reader, part_photos) for part, part_photos in photos.items()}
     before = {part: real_photos.svhn_scores(baseline_reader, part_photos) for part, part_photos in photos.items()}
-    right = [real_photos.answers_right(found[1], photos["test"].numbers) for found in (readings["test"], before["test"])]
+    test_numbers = photos["test"].numbers
+    test_end_to_end, test_in_box = (real_photos.answers_right(readings["test"][k], test_numbers) for k in (1, 2))
     framing = {name: real_photos.framing_scores(finder, photos["validation"])
                for name, finder in (("released", number_reader), (BEFORE, baseline_reader))}
     others = bool(step2_test.others)   # Tesseract on Chars74K too when the other readers were run
     yardsticks = real_photos.evaluate(number_reader, tesseract=others, sample=False)   # the SVHN sample is in svhn-real
     yardstick_readings = yardsticks.pop("_readings")
-    mine = {(photos["test"].name, "true_box"): real_photos.answers_right(readings["test"][2], photos["test"].numbers),
-            (photos["test"].name, "whole_photo"): real_photos.answers_right(readings["test"][1], photos["test"].numbers)}
+    mine = {(photos["test"].name, "true_box"): test_in_box, (photos["test"].name, "whole_photo"): test_end_to_end}
     if "chars74k" in yardstick_readings:
         digits, in_crop, end_to_end = yardstick_readings["chars74k"]
         mine.update({(digits.name, "true_box"): real_photos.answers_right(in_crop, digits.numbers),
                      (digits.name, "whole_photo"): real_photos.answers_right(end_to_end, digits.numbers)})
     other_readers = pair_with_reader(step2_test.others, mine)
     return RealResults(photos, readings, {part: figures for part, (figures, _, _) in before.items()},
-                       metrics.paired_difference(*right), framing, step2_test, yardsticks, yardstick_readings,
+                       metrics.paired_difference(test_end_to_end, real_photos.answers_right(before["test"][1], test_numbers)),
+                       framing, step2_test, yardsticks, yardstick_readings,
                        other_readers)

@@ -125,13 +125,14 @@ def longest_numbers(by_length_figures: dict[str, dict], read_rows: np.ndarray, l
     n = max(map(int, by_length_figures))
     longest, rows, truth = by_length_figures[str(n)], read_rows[labels[:, 0] == n], labels[labels[:, 0] == n]
     share, length_right = longest["training_numbers"] / train_count, (rows[:, 0] == n)
+    first_right = (rows[:, 1:n] == truth[:, 1:n]).all(1)   # all but the last digit right
     text = (f"{n}-digit numbers are {longest['training_numbers']:,} of the {train_count:,} training numbers "
             f"({100 * share:.1f}%). Of the {len(rows)} {n}-digit test numbers, the length head gave "
             f"{_count(length_right.sum())} the length {n}; the digit heads got the first {n - 1} digits right on "
-            f"{_count((rows[:, 1:n] == truth[:, 1:n]).all(1).sum())} and the last digit on {_count((rows[:, n] == truth[:, n]).sum())}.")
+            f"{_count(first_right.sum())} and the last digit on {_count((rows[:, n] == truth[:, n]).sum())}.")
     if not len(rows):
         return text
-    digits_right = (rows[:, 1:n] == truth[:, 1:n]).all(1).mean()
+    digits_right = first_right.mean()
     if length_right.mean() >= 0.5:
         return text + " The length is mostly right, so the digits, not the rarity of long numbers, cost them."
     return text + (f" So the length head seldom gives them {n} digits, as long numbers were rare in training"
@@ -273,8 +274,7 @@ class Step2Test:
         score = ((self.others.get(self.photos.name) or {}).get(name) or {}).get("true_box")
         if not score:
             return None
-        paired = metrics.paired_difference(np.asarray(score["_right"], bool), self.right[WITH_REAL])
-        return {**{k: v for k, v in score.items() if k != "_right"}, "against_reader": dict(zip(("difference", "margin"), paired))}
+        return peers.paired_score(score, self.right[WITH_REAL])
 
 
 def read_test_photos(results: Step2Results, *, others: bool = True) -> Step2Test:
