@@ -75,3 +75,23 @@ def test_other_readers_are_paired_with_this_reader_on_the_same_photos() -> None:
     assert all("_right" not in score for part in paired.values() for peer in part.values()
                for score in peer.values() if score)                          # per-photo rights are not recorded
     assert "_right" in scores["svhn_test"]["rapidocr"]["true_box"]           # the input is left as it was
+
+
+def test_the_seed_repeat_trains_the_chosen_setting_again_from_another_seed_and_pairs_it(monkeypatch) -> None:
+    from helpers.core import config
+    from helpers.modeling import training
+
+    calls = []
+
+    def fit(design, rows, val_crops, **args):
+        calls.append(args)
+        return training.TrainedModel("again", {}, 12.5, False, None, {})
+
+    monkeypatch.setattr(training, "fit_crops", fit)
+    monkeypatch.setattr(step2, "whole_number_rights", lambda model, crops: np.array([1, 1, 0, 1], bool))
+    run, setting = config.RunConfig(), config.DEEPER
+    explored = types.SimpleNamespace(right={setting.name: np.array([1, 0, 0, 1], bool)})
+    repeat = step2.repeat_with_another_seed(run, setting, None, None, explored)
+    assert calls == [step2.training_args(run, setting, seed=run.seed + 1)]   # the exploration's budget, another seed
+    assert (repeat.accuracy, repeat.difference, repeat.train_seconds) == (0.75, 0.25, 12.5)
+    assert repeat.margin > 0

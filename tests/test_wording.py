@@ -39,8 +39,8 @@ def test_paired_gap_gives_the_difference_its_margin_and_direction() -> None:
     assert wording.paired_gap(-0.027, 0.012) == "2.7 ± 1.2 points below"
     assert wording.paired_gap(0.0, 0.0) == "level (± 0.0 points) with"
     # inside its margin the direction is not known: no "above"
-    assert wording.paired_gap(0.031, 0.057) == "level, within its margin (+3.1 ± 5.7 points), with"
-    assert wording.paired_gap(-0.003, 0.044) == "level, within its margin (-0.3 ± 4.4 points), with"
+    assert wording.paired_gap(0.031, 0.057) == "within the noise (+3.1 ± 5.7 points) of"
+    assert wording.paired_gap(-0.003, 0.044) == "within the noise (-0.3 ± 4.4 points) of"
 
 
 def test_signed_gap_marks_noise() -> None:
@@ -92,7 +92,7 @@ def test_peer_sentences_compare_rapidocr_where_it_ran() -> None:
     peers["svhn_test"]["rapidocr"]["true_box"].update(pair)
     assert wording.peer_sentences(peers, {"true_box_accuracy": 0.758, "end_to_end_accuracy": 0.609}, {"accuracy": 0.83}) == (
         " RapidOCR's recognizer (PP-OCRv4), a general OCR, reads 79.7% of the same test photos in their true boxes, "
-        "level, within its margin (+3.9 ± 6.5 points), with this reader, and 91.2% of Chars74K's digits, 8.2 points "
+        "within the noise (+3.9 ± 6.5 points) of this reader, and 91.2% of Chars74K's digits, 8.2 points "
         "above it. On the whole photo, where it must find the text itself, it reads 37.5%, 23.4 points below this "
         "reader end to end (paired 95% margins).")
 
@@ -100,7 +100,7 @@ def test_peer_sentences_compare_rapidocr_where_it_ran() -> None:
 def test_peer_in_box_says_the_paired_gap_or_nothing() -> None:
     score = {"accuracy": 0.797, "against_reader": {"difference": 0.031, "margin": 0.088}}
     text = wording.peer_in_box(score)
-    assert "79.7% of the same photos" in text and "level, within its margin (+3.1 ± 8.8 points), with this reader, paired" in text
+    assert "79.7% of the same photos" in text and "within the noise (+3.1 ± 8.8 points) of this reader, paired" in text
     assert wording.peer_in_box(None) == ""
 
 
@@ -116,3 +116,7 @@ def test_counts_and_caveats_read_as_sentences() -> None:
     caveat = wording.machine_caveat(changes, 0.02)
     assert caveat == (" The gap of centred windows is under the 2.0 points another machine moved the stand-in figures, "
                       "so it may not hold on another processor.")
+    assert wording.seed_caveat(changes, -0.0005, "the deeper trunk") == (
+        " Trained again from another seed, the deeper trunk moved by -0.1 points, less than every gap above.")
+    caveat = wording.seed_caveat(changes, 0.015, "the deeper trunk")   # centred windows and faster: no larger than 1.5
+    assert caveat.endswith("the gaps of centred windows and faster are no larger, so their sign may change with the seed alone.")

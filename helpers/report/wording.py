@@ -13,13 +13,13 @@ def gap(first: float, second: float, unit: str = "points") -> str:
 
 
 def paired_gap(difference: float, margin: float) -> str:
-    """A difference of two accuracies with its 95% margin: "34.9 ± 1.7 points above", or "level, within its margin
-    (+3.1 ± 5.7 points), with" where the margin holds zero."""
+    """A difference of two accuracies with its 95% margin: "34.9 ± 1.7 points above", or "within the noise
+    (+3.1 ± 5.7 points) of" where the margin holds zero."""
     size, spread = 100 * abs(difference), 100 * margin
     if round(size, 1) == 0:
         return f"level (± {spread:.1f} points) with"
     if abs(difference) <= margin:   # inside its margin the sign is not known: say so rather than "above"
-        return f"level, within its margin ({'+' if difference > 0 else '-'}{size:.1f} ± {spread:.1f} points), with"
+        return f"within the noise ({'+' if difference > 0 else '-'}{size:.1f} ± {spread:.1f} points) of"
     return f"{size:.1f} ± {spread:.1f} points {'above' if difference > 0 else 'below'}"
 
 
@@ -71,6 +71,16 @@ def machine_caveat(changes: dict[str, tuple[float, float]], spread: float) -> st
     return (f" The {'gaps' if len(close) > 1 else 'gap'} of {' and '.join(close)} {'are' if len(close) > 1 else 'is'} under "
             f"the {100 * spread:.1f} points another machine moved the stand-in figures, so "
             f"{'they' if len(close) > 1 else 'it'} may not hold on another processor.")
+
+
+def seed_caveat(changes: dict[str, tuple[float, float]], repeat_difference: float, setting: str) -> str:
+    """A sentence on how far a second seed moved `setting`, naming the changes whose gap is no larger, or "" if none is."""
+    close = [name for name, (difference, _) in changes.items() if abs(difference) <= abs(repeat_difference)]
+    moved = f" Trained again from another seed, {setting} moved by {100 * repeat_difference:+.1f} points"
+    if not close:
+        return moved + ", less than every gap above."
+    return (moved + f"; the {'gaps' if len(close) > 1 else 'gap'} of {' and '.join(close)} {'are' if len(close) > 1 else 'is'} "
+            f"no larger, so {'their' if len(close) > 1 else 'its'} sign may change with the seed alone.")
 
 
 def share_words(count: int, total: int, things: str) -> str:

@@ -4,7 +4,7 @@ Step 2 choice is made, both readers on the real SVHN test photos with the other 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from functools import cached_property
 from pathlib import Path
 
@@ -62,6 +62,26 @@ def explore(run: config.RunConfig, train_rows: crops.NumberTable,
     runs = {setting.name: training.fit_crops(DESIGN, train_rows, val_crops, **training_args(run, setting))
             for setting in run.step2.settings}
     return Comparison.score(runs, val_crops, lambda _: metrics.decode_multihead)
+
+
+@dataclass(frozen=True)
+class SeedRepeat:
+    """The chosen setting trained again from another seed, against its first run on the same validation numbers:
+    how much the seed alone (initial weights, order and jitter of the batches) moves a setting."""
+
+    accuracy: float        # the second run's whole-number accuracy on the validation numbers
+    difference: float      # second run minus first, paired on the same numbers
+    margin: float          # the difference's 95% margin
+    train_seconds: float
+
+
+def repeat_with_another_seed(run: config.RunConfig, setting: config.ReaderSetting, train_rows: crops.NumberTable,
+                             val_crops: tuple[np.ndarray, np.ndarray], explored: Comparison) -> SeedRepeat:
+    """Train `setting` again at the exploration's budget from the run's seed plus one, and pair it with its first run."""
+    again = training.fit_crops(DESIGN, train_rows, val_crops, **training_args(run, setting, seed=run.seed + 1))
+    right = whole_number_rights(again.model, val_crops)
+    return SeedRepeat(float(right.mean()), *metrics.paired_difference(right, explored.right[setting.name]),
+                      again.train_seconds)
 
 
 def real_rows() -> dict[str, crops.NumberTable]:
@@ -216,7 +236,7 @@ class Step2Results:
                 f"per digit {100 * self.figures['per_digit_accuracy']:.2f}%")
 
     def record(self, run: config.RunConfig, sets: Step2Sets, explored: Comparison, chosen: str, initial: str,
-               seconds: float) -> dict:
+               seconds: float, repeat: SeedRepeat | None = None) -> dict:
         """What results/metrics.json keeps of Step 2."""
         standin, real = self.readers[STANDIN_ONLY], self.readers[WITH_REAL]
         step = run.step2
@@ -225,6 +245,7 @@ class Step2Results:
                 "best_epoch": standin.info["best_epoch"], "parameters": real.model.count_params(),
                 "train_numbers": len(sets.train_rows), "test_numbers": len(sets.test_crops[1]),
                 "exploration": explored.record(against=chosen),
+                "exploration_seed_repeat": asdict(repeat) if repeat else None,
                 "exploration_budget": {key: getattr(step, key) for key in ("epochs", "steps_per_epoch", "batch_size")},
                 "initial": {"configuration": initial, "test_sequence_accuracy": self.initial}, "by_length": self.by_length,
                 "standin_only_test_sequence_accuracy": self.standin_only, "step_seconds": seconds,
