@@ -10,6 +10,7 @@ import nbformat
 
 from conftest import PROJECT_ROOT
 from helpers.report import results
+from helpers.steps.step2 import WITH_REAL
 
 NOTEBOOK = PROJECT_ROOT / "digit_recognition.ipynb"
 REPORT = PROJECT_ROOT / "report.html"
@@ -114,13 +115,14 @@ def test_report_comes_from_the_committed_full_run() -> None:
         assert record[step]["step_seconds"] > 0
 
 
-def _answer(number: int) -> str:
-    """The rendered answer to question `number` in the committed notebook, its Markdown with each run of
-    spaces and line breaks as one space (as Markdown reads a paragraph), bullets on lines of their own."""
+def _answer(number: int, cell: int = 1) -> str:
+    """The rendered answer to question `number` in the committed notebook (`cell=2`: the cell after it), its
+    Markdown with each run of spaces and line breaks as one space (as Markdown reads a paragraph), bullets on
+    lines of their own."""
     cells = nbformat.read(NOTEBOOK, as_version=4).cells
     heading = next(i for i, cell in enumerate(cells) if cell.cell_type == "markdown"
                    and cell.source.startswith(f"### Question {number}\n"))
-    text = "".join(out.get("data", {}).get("text/markdown", "") for out in cells[heading + 1].get("outputs", []))
+    text = "".join(out.get("data", {}).get("text/markdown", "") for out in cells[heading + cell].get("outputs", []))
     return re.sub(r"[ \t]*\n[ \t]*(?!\* |[\n|])", " ", text).strip()
 
 
@@ -139,10 +141,12 @@ def test_answers_name_the_figures_and_settings_of_the_run() -> None:
         if name != chosen:
             assert f"{100 * run['difference_to_chosen']:+.1f} ± {100 * run['difference_margin_95']:.1f} points" in _answer(5)
     assert f"{step4['mean_iou']:.3f}" in _answer(10) and f"{100 * step4['lost_good_box']:.1f}%" in _answer(10)
-    # Q6 and Q10 lead with the real SVHN test photos, read once at the end (display updates).
-    svhn = record["real"]["svhn"]["test"]
-    assert f"**{100 * svhn['end_to_end_accuracy']:.1f}%**" in _answer(6)
+    # Q6 answers from the real SVHN test photos read by the Step 2 reader in their true boxes, Q10 (and the cell
+    # after it, end to end) from the same photos read by the released reader.
+    real, svhn = record["real"], record["real"]["svhn"]["test"]
+    assert f"**{100 * real['step2_reader_true_box'][WITH_REAL]:.1f}%**" in _answer(6)
     assert _answer(10).startswith(f"**Answer.** *On the {svhn['count']} real SVHN test photos*")
+    assert f"**{100 * svhn['end_to_end_accuracy']:.1f}%**" in _answer(10, cell=2)
     new_images = json.loads((PROJECT_ROOT / "images" / "labels.json").read_text())
     for question in (7, 8, 11):
         assert all(name in _answer(question) for name in new_images), f"Question {question} skips an image"
