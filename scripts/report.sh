@@ -23,7 +23,7 @@ if [ "${DIGITS_FAST:-0}" = "1" ]; then
     echo "==> executing digit_recognition.ipynb into $NOTEBOOK (fast mode: about 5 min of notebook time on 2 cores)"
 else
     echo "==> executing digit_recognition.ipynb into $NOTEBOOK (the long part: training on the CPU; without"
-    echo "    cache/ about 50 min on a 2-core AMD EPYC with AVX-512, 2.5 h or more on an AVX2 one (see the README);"
+    echo "    cache/ about 80 min on a 2-core AMD EPYC with AVX-512, 3 h or more on an AVX2 one (see the README);"
     echo "    the notebook prints no progress bars)"
 fi
 start=$(date +%s)

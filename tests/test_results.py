@@ -184,7 +184,7 @@ def test_real_photo_tables_show_every_figure_beside_tesseract() -> None:
            "20.0% of photos, 0.0% right |" in status and "| none |" in status
     assert results.status_table({}) == ""
     glance = results.glance_table({"run": {}, "real": REAL})
-    assert "80.0% (Tesseract: 23.0%)" in glance and "237 of 593 marked sure, 178 of 237 right" in glance
+    assert "80.0% (Tesseract: 23.0%)" in glance and "237 of 593 marked sure, 178 of them right" in glance
     with_peer = results.glance_table({"run": {}, "real": {**REAL, "peers": {"chars74k": {"rapidocr": {"true_box": {
         "accuracy": 0.91}}}}}})
     assert "80.0% (RapidOCR: 91.0%; Tesseract: 23.0%)" in with_peer
@@ -226,7 +226,7 @@ def test_real_svhn_leads_the_glance_table_and_says_what_it_measured() -> None:
                                              "coverage_at_98": 1.0, "train_seconds": 600}})
     rows = [line for line in glance.splitlines() if line.startswith("| ")][1:]
     assert "real SVHN" in rows[0] and "128 real SVHN test photos" in rows[0] and rows[1].startswith("| 1: synthetic")
-    assert "60.0% (the same reader in the true box: 80.0%)" in rows[0] and "51 of 128 marked sure, 48 of 51 right" in rows[0]
+    assert "60.0% (the same reader in the true box: 80.0%)" in rows[0] and "51 of 128 marked sure, 48 of them right" in rows[0]
     assert "threshold set on these test numbers" in rows[1] and "100.0% kept" in rows[1]   # no 99.5% figure recorded
     record = {"run": {}, "step1": {"count": 10, "sequence_accuracy": 0.99, "per_digit_accuracy": 0.997,
                                    "coverage_at_98": 1.0, "coverage_at_995": 0.875, "train_seconds": 600}}
@@ -259,3 +259,9 @@ def test_ablation_steps_compare_each_change_with_the_variant_it_extends() -> Non
     assert fonts == pytest.approx(0.10) and clutter == pytest.approx(-0.01)
     assert fonts > fonts_margin and abs(clutter) < clutter_margin   # unpaired margins of two 600-digit runs: ~4.5 points
     assert 0.04 < clutter_margin < 0.05
+
+
+def test_sure_counts_read_as_words() -> None:
+    assert results.sure_counts(4 / 128, 1.0, 128) == "4 of 128 marked sure, all 4 right"
+    assert results.sure_counts(1 / 128, 0.0, 128) == "1 of 128 marked sure, wrong"
+    assert results.sure_counts(0.0, None, 128) == "0 of 128 marked sure"

@@ -21,7 +21,10 @@ def test_longest_numbers_says_what_the_reader_did_with_them() -> None:
     assert text.startswith("5-digit numbers are 10 of the 100 training numbers (10.0%).")
     assert ("the length head gave none the length 5; the digit heads got the first 4 digits right on 2 and the last "
             "digit on none.") in text
-    assert text.endswith("seldom gives them 5 digits, as long numbers were rare in training.")   # the digits were right
+    assert text.endswith("The length head never gives them 5 digits, as long numbers were rare in training.")   # digits right
+    three = np.array([_row("12345"), _row("54321"), _row("11111")])
+    some = np.array([_row("12345"), _row("5432"), _row("1111")])        # one of the three given five digits
+    assert "The length head seldom gives them 5 digits" in step2.longest_numbers(by_length, some, three, 100)
     both = np.array([_row("9999"), _row("9999"), _row("12")])            # the length and the digits wrong
     assert step2.longest_numbers(by_length, both, labels, 100).endswith("and the digit heads fail on them too.")
     digits = np.array([_row("12349"), _row("54329"), _row("12")])       # the length right, the last digit wrong

@@ -61,6 +61,9 @@ def test_verdicts_name_only_the_changes_beyond_their_margin() -> None:
     assert text.startswith("deeper read more numbers, beyond the noise") and "faster" not in text
     assert text.endswith("centred windows read fewer, beyond the noise: the option that made the results worse")
     assert wording.verdicts({"faster rate": (0.005, 0.01)}) == "no change moved the result beyond the noise"
+    # Another processor's spread is noise too: 2 points beyond a 1-point margin is not beyond 1 + 1.5.
+    assert wording.verdicts(changes, spread=0.015) == "deeper read more numbers, beyond the noise"
+    assert wording.beyond(changes, 0.015) == ["deeper"] and wording.beyond(changes, 0.015, sign=-1) == []
 
 
 def test_miss_lines_say_what_the_first_box_held() -> None:
@@ -84,23 +87,23 @@ def test_peer_sentences_compare_rapidocr_where_it_ran() -> None:
              "chars74k": {"rapidocr": {"true_box": {"accuracy": 0.912}}}}
     text = wording.peer_sentences(peers, {"true_box_accuracy": 0.758, "end_to_end_accuracy": 0.609}, {"accuracy": 0.83})
     assert text == (" RapidOCR's recognizer (PP-OCRv4), a general OCR, reads 79.7% of the same test photos in their true "
-                    "boxes, 3.9 points above this reader, and 91.2% of Chars74K's digits, 8.2 points above it. On the "
-                    "whole photo, where it must find the text itself, it reads 37.5%, 23.4 points below this reader "
-                    "end to end.")
+                    "boxes, 3.9 points above the released reader there, and 91.2% of Chars74K's digits, 8.2 points above "
+                    "it. On the whole photo, where it must find the text itself, it reads 37.5%, 23.4 points below the "
+                    "released reader end to end.")
     assert wording.peer_sentences({}, {}, None) == ""
     pair = {"against_reader": {"difference": 0.039, "margin": 0.065}}   # recorded by the run: paired on the same photos
     peers["svhn_test"]["rapidocr"]["true_box"].update(pair)
     assert wording.peer_sentences(peers, {"true_box_accuracy": 0.758, "end_to_end_accuracy": 0.609}, {"accuracy": 0.83}) == (
         " RapidOCR's recognizer (PP-OCRv4), a general OCR, reads 79.7% of the same test photos in their true boxes, "
-        "within the noise (+3.9 ± 6.5 points) of this reader, and 91.2% of Chars74K's digits, 8.2 points "
-        "above it. On the whole photo, where it must find the text itself, it reads 37.5%, 23.4 points below this "
-        "reader end to end (paired 95% margins).")
+        "within the noise (+3.9 ± 6.5 points) of the released reader there, and 91.2% of Chars74K's digits, 8.2 "
+        "points above it. On the whole photo, where it must find the text itself, it reads 37.5%, 23.4 points below "
+        "the released reader end to end (paired 95% margins).")
 
 
 def test_peer_in_box_says_the_paired_gap_or_nothing() -> None:
     score = {"accuracy": 0.797, "against_reader": {"difference": 0.031, "margin": 0.088}}
     text = wording.peer_in_box(score)
-    assert "79.7% of the same photos" in text and "within the noise (+3.1 ± 8.8 points) of this reader, paired" in text
+    assert "79.7% of the same photos" in text and "within the noise (+3.1 ± 8.8 points) of the Step 2 reader, paired" in text
     assert wording.peer_in_box(None) == ""
 
 
@@ -112,11 +115,14 @@ def test_counts_and_caveats_read_as_sentences() -> None:
     assert wording.sure_right(1, 0) == "and the one marked sure was wrong"
     assert wording.sure_right(3, 1) == "and of the 3 marked sure, 1 was right"
     changes = {"centred windows": (0.012, 0.010), "deeper": (0.05, 0.01), "faster": (0.001, 0.01)}
-    assert wording.machine_caveat(changes, 0.0083) == ""                     # no gap beyond its margin is that small
+    assert wording.machine_caveat(changes, 0.001) == ""                      # every gain beyond its margin clears 0.1
     caveat = wording.machine_caveat(changes, 0.02)
-    assert caveat == (" The gap of centred windows is under the 2.0 points another machine moved the stand-in figures, "
-                      "so it may not hold on another processor.")
+    assert caveat == (" The gap of centred windows is beyond its paired margin, but not by the 2.0 points another machine "
+                      "moved the stand-in figures, so it may not hold on another processor.")
     assert wording.seed_caveat(changes, -0.0005, "the deeper trunk") == (
         " Trained again from another seed, the deeper trunk moved by -0.1 points, less than every gap above.")
     caveat = wording.seed_caveat(changes, 0.015, "the deeper trunk")   # centred windows and faster: no larger than 1.5
     assert caveat.endswith("the gaps of centred windows and faster are no larger, so their sign may change with the seed alone.")
+    assert wording.seed_caveat(changes, 0.06, "it").endswith(": no gap above is larger, so the whole ranking may change "
+                                                              "with the seed alone.")
+    assert wording.listing(["a, b", "c"]) == "a, b and c" and wording.listing(["a", "b", "c and d"]) == "a; b; and c and d"

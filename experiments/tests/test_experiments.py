@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import types
 from pathlib import Path
 
 import pytest
@@ -67,3 +68,20 @@ def test_the_real_svhn_rerank_table_lists_only_runs_scored_on_real_svhn() -> Non
                                          {"name": "older", "chars74k_accuracy": 0.5, "standin_test_accuracy": 0.9}])
     assert table.count("| 70.0% | 80.0% | 90.0% |") == 2 and "older" not in table
     assert "the report's stand-in" in table and "raised and muted look" in table
+
+
+def test_the_mixed_precision_run_trains_under_the_policy_and_always_restores_float32(monkeypatch) -> None:
+    import keras
+    import mixed_precision
+
+    seen = []
+
+    def fail(*args, **kwargs):
+        seen.append(keras.mixed_precision.global_policy().name)
+        raise RuntimeError("stop")
+
+    monkeypatch.setattr(mixed_precision.training, "fit_design", fail)
+    with pytest.raises(RuntimeError):
+        sets = types.SimpleNamespace(train_digits=None, val_set=(None, None))
+        mixed_precision.train("mixed_bfloat16", mixed_precision.config.RunConfig(), sets, 1, 1)
+    assert seen == ["mixed_bfloat16"] and keras.mixed_precision.global_policy().name == "float32"

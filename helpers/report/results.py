@@ -192,10 +192,14 @@ def step4_minutes(step: dict) -> float:
 
 
 def sure_counts(share: float, precision: float | None, count: int) -> str:
-    """Sure answers as counts: "5 of 128 marked sure, 5 of 5 right" (the threshold was set on validation)."""
+    """Sure answers as counts: "5 of 128 marked sure, all 5 right", "51 of 128 marked sure, 48 of them right" (the
+    threshold was set on validation)."""
     sure = int(round(share * count))
-    right = "" if not sure or precision is None else f", {int(round(precision * sure))} of {sure} right"
-    return f"{sure} of {count} marked sure{right}"
+    if not sure or precision is None:
+        return f"{sure} of {count} marked sure"
+    right = int(round(precision * sure))
+    said = ("right" if right else "wrong") if sure == 1 else f"all {sure} right" if right == sure else f"{right} of them right"
+    return f"{sure} of {count} marked sure, {said}"
 
 
 def _test_coverage(step: dict) -> str:

@@ -62,15 +62,28 @@ def image_lines(entries: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def listing(names: list[str]) -> str:
+    """Names in a sentence: "a", "a and b", "a; b; and c" (semicolons, as the names may hold commas or "and")."""
+    if len(names) < 3:
+        return " and ".join(names)
+    return "; ".join(names[:-1]) + "; and " + names[-1]
+
+
+def beyond(changes: dict[str, tuple[float, float]], spread: float = 0.0, sign: int = 1) -> list[str]:
+    """The changes whose gap (sign 1: a gain, -1: a loss) exceeds its paired 95% margin plus `spread`, what the same
+    code moved the figure on another processor: the report's rule for a single run's "better" or "worse"."""
+    return [name for name, (difference, margin) in changes.items() if sign * difference > margin + spread]
+
+
 def machine_caveat(changes: dict[str, tuple[float, float]], spread: float) -> str:
-    """A sentence naming the changes beyond their margin whose gap is smaller than what another processor moved the
-    same figure (`spread`), or "" where there is none."""
-    close = [name for name, (difference, margin) in changes.items() if margin < abs(difference) < spread]
+    """A sentence naming the changes beyond their paired margin but not beyond it plus what another processor moved
+    the same figure (`spread`), or "" where there is none."""
+    close = [name for name, (difference, margin) in changes.items() if margin < abs(difference) <= margin + spread]
     if not close:
         return ""
-    return (f" The {'gaps' if len(close) > 1 else 'gap'} of {' and '.join(close)} {'are' if len(close) > 1 else 'is'} under "
-            f"the {100 * spread:.1f} points another machine moved the stand-in figures, so "
-            f"{'they' if len(close) > 1 else 'it'} may not hold on another processor.")
+    return (f" The {'gaps' if len(close) > 1 else 'gap'} of {listing(close)} {'are' if len(close) > 1 else 'is'} beyond "
+            f"{'their' if len(close) > 1 else 'its'} paired margin, but not by the {100 * spread:.1f} points another machine "
+            f"moved the stand-in figures, so {'they' if len(close) > 1 else 'it'} may not hold on another processor.")
 
 
 def seed_caveat(changes: dict[str, tuple[float, float]], repeat_difference: float, setting: str) -> str:
@@ -79,7 +92,9 @@ def seed_caveat(changes: dict[str, tuple[float, float]], repeat_difference: floa
     moved = f" Trained again from another seed, {setting} moved by {100 * repeat_difference:+.1f} points"
     if not close:
         return moved + ", less than every gap above."
-    return (moved + f"; the {'gaps' if len(close) > 1 else 'gap'} of {' and '.join(close)} {'are' if len(close) > 1 else 'is'} "
+    if len(close) == len(changes):
+        return moved + ": no gap above is larger, so the whole ranking may change with the seed alone."
+    return (moved + f"; the {'gaps' if len(close) > 1 else 'gap'} of {listing(close)} {'are' if len(close) > 1 else 'is'} "
             f"no larger, so {'their' if len(close) > 1 else 'its'} sign may change with the seed alone.")
 
 
@@ -98,12 +113,11 @@ def sure_right(sure: int, right: int) -> str:
     return f"and of the {sure} marked sure, {right} {'was' if right == 1 else 'were'} right"
 
 
-def verdicts(changes: dict[str, tuple[float, float]]) -> str:
-    """Which changes read more or fewer numbers beyond their paired 95% margin, in words."""
-    helped = [name for name, (difference, margin) in changes.items() if difference > margin]
-    hurt = [name for name, (difference, margin) in changes.items() if -difference > margin]
-    parts = ([f"{' and '.join(helped)} read more numbers, beyond the noise"] if helped else []) + \
-        ([f"{' and '.join(hurt)} read fewer, beyond the noise: {'the options' if len(hurt) > 1 else 'the option'} that "
+def verdicts(changes: dict[str, tuple[float, float]], spread: float = 0.0) -> str:
+    """Which changes read more or fewer numbers beyond their paired 95% margin plus `spread` (`beyond`), in words."""
+    helped, hurt = beyond(changes, spread), beyond(changes, spread, sign=-1)
+    parts = ([f"{listing(helped)} read more numbers, beyond the noise"] if helped else []) + \
+        ([f"{listing(hurt)} read fewer, beyond the noise: {'the options' if len(hurt) > 1 else 'the option'} that "
           f"made the results worse"] if hurt else [])
     return "; ".join(parts) if parts else "no change moved the result beyond the noise"
 
@@ -144,7 +158,7 @@ def peer_in_box(score: dict | None, who: str = "RapidOCR's recognizer (PP-OCRv4)
         return ""
     paired = score["against_reader"]
     return (f" {who} reads {100 * score['accuracy']:.1f}% of the same photos in the same boxes, "
-            f"{paired_gap(paired['difference'], paired['margin'])} this reader, paired on the same photos.")
+            f"{paired_gap(paired['difference'], paired['margin'])} the Step 2 reader, paired on the same photos.")
 
 
 def peer_sentences(peers: dict, svhn_test: dict, chars74k: dict | None) -> str:
@@ -161,10 +175,10 @@ def peer_sentences(peers: dict, svhn_test: dict, chars74k: dict | None) -> str:
     if not in_box:
         return ""
     text = (f" RapidOCR's recognizer (PP-OCRv4), a general OCR, reads {100 * in_box['accuracy']:.1f}% of the same test "
-            f"photos in their true boxes, {against(in_box, svhn_test['true_box_accuracy'])} this reader")
+            f"photos in their true boxes, {against(in_box, svhn_test['true_box_accuracy'])} the released reader there")
     if digits and chars74k is not None:
         text += f", and {100 * digits['accuracy']:.1f}% of Chars74K's digits, {against(digits, chars74k['accuracy'])} it"
     if whole:
         text += (f". On the whole photo, where it must find the text itself, it reads {100 * whole['accuracy']:.1f}%, "
-                 f"{against(whole, svhn_test['end_to_end_accuracy'])} this reader end to end")
+                 f"{against(whole, svhn_test['end_to_end_accuracy'])} the released reader end to end")
     return text + " (paired 95% margins)." if in_box.get("against_reader") else text + "."

@@ -155,7 +155,8 @@ def longest_numbers(by_length_figures: dict[str, dict], read_rows: np.ndarray, l
     digits_right = first_right.mean()
     if length_right.mean() >= 0.5:
         return text + " The length is mostly right, so the digits, not the rarity of long numbers, cost them."
-    return text + (f" So the length head seldom gives them {n} digits, as long numbers were rare in training"
+    never = "never" if not length_right.any() else "seldom"
+    return text + (f" The length head {never} gives them {n} digits, as long numbers were rare in training"
                    + (", and the digit heads fail on them too." if digits_right < 0.5 else "."))
 
 
