@@ -265,3 +265,13 @@ def test_sure_counts_read_as_words() -> None:
     assert results.sure_counts(4 / 128, 1.0, 128) == "4 of 128 marked sure, all 4 right"
     assert results.sure_counts(1 / 128, 0.0, 128) == "1 of 128 marked sure, wrong"
     assert results.sure_counts(0.0, None, 128) == "0 of 128 marked sure"
+
+
+def test_the_real_svhn_reranking_is_told_from_its_saved_runs(tmp_path: Path) -> None:
+    for name, accuracy in (("first", 0.70), ("geometry", 0.73)):
+        (tmp_path / f"{name}.json").write_text(json.dumps({"name": name, "svhn_real_count": 256,
+                                                           "svhn_real_train_true_box_accuracy": accuracy}))
+    text = ablation.real_svhn_range(tmp_path)
+    assert text.startswith("the same reader trained on the stand-in and on 1 variant of it read 70.0% to 73.0% of all 256")
+    assert "within the noise of each other" in text
+    assert ablation.real_svhn_range(tmp_path / "none") == ""

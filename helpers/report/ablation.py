@@ -58,3 +58,18 @@ def ablation_steps(runs: dict[str, dict], count: int) -> dict[str, tuple[float, 
             a, b = runs[after]["chars74k_accuracy"], runs[before]["chars74k_accuracy"]
             steps[change] = (a - b, math.hypot(margin_95(a, count), margin_95(b, count)))
     return steps
+
+
+def real_svhn_range(folder: Path) -> str:
+    """The re-ranking's saved runs (standin_ablation.py --out experiments/results/real_svhn) in words: how far apart
+    the stand-in variants read the real SVHN train photos in their true boxes, against one run's 95% margin."""
+    runs = [run for run in load_ablation(folder) if "svhn_real_train_true_box_accuracy" in run]
+    if not runs:
+        return ""
+    accuracies = [run["svhn_real_train_true_box_accuracy"] for run in runs]
+    count, low, high = runs[0]["svhn_real_count"], min(accuracies), max(accuracies)
+    margin = max(margin_95(accuracy, count) for accuracy in accuracies)
+    verdict = "within the noise of each other" if high - low <= margin else "apart by more than one run's noise"
+    return (f"the same reader trained on the stand-in and on {len(runs) - 1} variant{'s' if len(runs) > 2 else ''} of it read {percent(low)} to "
+            f"{percent(high)} of all {count} real SVHN train photos in their true boxes, each known to about "
+            f"±{100 * margin:.0f} points: {verdict} (the re-ranking of `experiments/standin_ablation.py`)")
