@@ -35,12 +35,8 @@ def train(policy: str, run: config.RunConfig, sets: step1.Step1Data, epochs: int
     """One short training of the Step 1 reader under `policy`: its speed and its validation rights."""
     keras.mixed_precision.set_global_policy(policy)
     try:
-        step = run.step1
         start = time.perf_counter()
-        trained = training.fit_design(models.DESIGNS["attention"], sets.train_digits, sets.val_set,
-                                      batch_size=step.batch_size, epochs=epochs, steps_per_epoch=steps,
-                                      learning_rate=step.learning_rate, seed=run.seed,
-                                      config=step1.training_numbers(step), model_args=step.model_args, cache=False)
+        trained = step1.fit(run, "attention", sets, epochs=epochs, steps=steps, cache=False)
         seconds = time.perf_counter() - start
         decoded = training.predict(trained.model, sets.val_set[0], models.DESIGNS["attention"].decode)
     finally:

@@ -69,6 +69,14 @@ def listing(names: list[str]) -> str:
     return "; ".join(names[:-1]) + "; and " + names[-1]
 
 
+def _gaps_of(names: list[str]) -> tuple[str, str, str]:
+    """The subject, possessive and pronoun of a sentence about these changes' gaps: ("gap of a is", "its", "it") or
+    ("gaps of a and b are", "their", "they")."""
+    if len(names) > 1:
+        return f"gaps of {listing(names)} are", "their", "they"
+    return f"gap of {listing(names)} is", "its", "it"
+
+
 def beyond(changes: dict[str, tuple[float, float]], spread: float = 0.0, sign: int = 1) -> list[str]:
     """The changes whose gap (sign 1: a gain, -1: a loss) exceeds its paired 95% margin plus `spread`, what the same
     code moved the figure on another processor: the report's rule for a single run's "better" or "worse"."""
@@ -81,9 +89,9 @@ def machine_caveat(changes: dict[str, tuple[float, float]], spread: float) -> st
     close = [name for name, (difference, margin) in changes.items() if margin < abs(difference) <= margin + spread]
     if not close:
         return ""
-    return (f" The {'gaps' if len(close) > 1 else 'gap'} of {listing(close)} {'are' if len(close) > 1 else 'is'} beyond "
-            f"{'their' if len(close) > 1 else 'its'} paired margin, but not by the {100 * spread:.1f} points another machine "
-            f"moved the stand-in figures, so {'they' if len(close) > 1 else 'it'} may not hold on another processor.")
+    subject, its, it = _gaps_of(close)
+    return (f" The {subject} beyond {its} paired margin, but not by the {100 * spread:.1f} points another machine "
+            f"moved the stand-in figures, so {it} may not hold on another processor.")
 
 
 def seed_caveat(changes: dict[str, tuple[float, float]], repeat_difference: float, setting: str) -> str:
@@ -94,8 +102,8 @@ def seed_caveat(changes: dict[str, tuple[float, float]], repeat_difference: floa
         return moved + ", less than every gap above."
     if len(close) == len(changes):
         return moved + ": no gap above is larger, so the whole ranking may change with the seed alone."
-    return (moved + f"; the {'gaps' if len(close) > 1 else 'gap'} of {listing(close)} {'are' if len(close) > 1 else 'is'} "
-            f"no larger, so {'their' if len(close) > 1 else 'its'} sign may change with the seed alone.")
+    subject, its, _ = _gaps_of(close)
+    return moved + f"; the {subject} no larger, so {its} sign may change with the seed alone."
 
 
 def share_words(count: int, total: int, things: str) -> str:

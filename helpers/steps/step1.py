@@ -67,24 +67,27 @@ def sample_numbers(run: config.RunConfig, sets: Step1Data, count: int) -> tuple[
     return sequences.generate_sequences(sets.train_digits, count, seed=run.seed, config=training_numbers(run.step1))
 
 
-def _fit(run: config.RunConfig, key: str, sets: Step1Data, *, epochs: int, steps: int,
-         start_from: training.TrainedModel | None = None) -> training.TrainedModel:
+def fit(run: config.RunConfig, key: str, sets: Step1Data, *, epochs: int, steps: int,
+        start_from: training.TrainedModel | None = None, **changes) -> training.TrainedModel:
+    """Train (or load) design `key` on Step 1's numbers at the step's settings; `changes` go to `training.fit_design`
+    (e.g. `cache=False`)."""
     step = run.step1
     return training.fit_design(models.DESIGNS[key], sets.train_digits, sets.val_set, batch_size=step.batch_size,
                                epochs=epochs, steps_per_epoch=steps, learning_rate=step.learning_rate, seed=run.seed,
-                               config=training_numbers(step), model_args=step.model_args, start_from=start_from)
+                               config=training_numbers(step), model_args=step.model_args, start_from=start_from,
+                               **changes)
 
 
 def compare_designs(run: config.RunConfig, sets: Step1Data) -> Comparison:
     """Train (or load) every design at the comparison budget and score them on the validation numbers."""
-    runs = {key: _fit(run, key, sets, epochs=run.step1.compare_epochs, steps=run.step1.compare_steps)
+    runs = {key: fit(run, key, sets, epochs=run.step1.compare_epochs, steps=run.step1.compare_steps)
             for key in models.DESIGNS}
     return Comparison.score(runs, sets.val_set, lambda key: models.DESIGNS[key].decode)
 
 
 def train_chosen(run: config.RunConfig, sets: Step1Data, comparison: Comparison, key: str) -> training.TrainedModel:
     """Continue the chosen design from its comparison run with the full budget (a fresh schedule)."""
-    return _fit(run, key, sets, epochs=run.step1.epochs, steps=run.step1.steps_per_epoch,
+    return fit(run, key, sets, epochs=run.step1.epochs, steps=run.step1.steps_per_epoch,
                 start_from=comparison.runs[key])
 
 
