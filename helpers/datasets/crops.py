@@ -140,6 +140,9 @@ def with_random_pairs(rows, count: int, *, training: bool, seed: int):
     import tensorflow as tf
 
     if training:
+        # tf.data's shuffle and random draw on TensorFlow's global seed as well as their own: set it to `seed`,
+        # so that the stream depends on `seed` alone, not on the seed an earlier training left behind.
+        tf.random.set_seed(seed)
         rows = rows.shuffle(count, seed=seed, reshuffle_each_iteration=True).repeat()
         return tf.data.Dataset.zip(rows, tf.data.Dataset.random(seed=seed).batch(2))
     return rows.map(lambda *row: (row, tf.zeros(2, tf.int64)))

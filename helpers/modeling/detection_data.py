@@ -15,6 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from helpers.core import boxes as box_tools
+from helpers.datasets import crops
 from helpers.modeling.detection import STRIDE
 
 MAX_DIGITS = 8     # digit boxes kept per photo (SVHN has up to 6 digits)
@@ -148,8 +149,7 @@ def detection_dataset(table: DigitTable, *, batch_size: int, seed: int, close: f
     if not 0 <= close <= 1:
         raise ValueError(f"close is a share of the photos (0-1), got {close}.")
     rows = tf.data.Dataset.from_tensor_slices((table.paths, table.boxes, table.counts))
-    rows = rows.shuffle(len(table), seed=seed, reshuffle_each_iteration=True).repeat()
-    rows = tf.data.Dataset.zip(rows, tf.data.Dataset.random(seed=seed).batch(2))
+    rows = crops.with_random_pairs(rows, len(table), training=True, seed=seed)
     map_rows = map_columns = WINDOW // STRIDE
 
     def load(row, pair):
