@@ -245,7 +245,7 @@ def test_svhn_length_and_peer_tables_show_each_figure() -> None:
                                         "whole_photo": {"accuracy": 0.375, "seconds_per_photo": 0.8, "count": 128}},
                            "tesseract": {"true_box": None, "whole_photo": None}}}
     table = results.peers_table(peers, {"svhn_test": {"true_box": 0.8, "whole_photo": 0.6}})
-    assert "| real SVHN test 1-128 | this report's reader | 80.0% | 60.0% | - |" in table
+    assert "| real SVHN test 1-128 | the released reader | 80.0% | 60.0% | - |" in table
     assert "| real SVHN test 1-128 | RapidOCR (PP-OCRv4) | 80.5% | 37.5% | 0.05 / 0.80 |" in table
     assert "Tesseract" not in table      # not installed: no row rather than a row of dashes
 

@@ -94,7 +94,8 @@ def test_the_seed_repeat_trains_the_chosen_setting_again_from_another_seed_and_p
     monkeypatch.setattr(step2, "whole_number_rights", lambda model, crops: np.array([1, 1, 0, 1], bool))
     run, setting = config.RunConfig(), config.DEEPER
     explored = types.SimpleNamespace(right={setting.name: np.array([1, 0, 0, 1], bool)})
-    repeat = step2.repeat_with_another_seed(run, setting, None, None, explored)
+    repeat, again = step2.repeat_with_another_seed(run, setting, None, None, explored)
+    assert again.model == "again"   # counted with the run's other models
     assert calls == [step2.training_args(run, setting, seed=run.seed + 1)]   # the exploration's budget, another seed
     assert (repeat.accuracy, repeat.difference, repeat.train_seconds) == (0.75, 0.25, 12.5)
     assert repeat.margin > 0

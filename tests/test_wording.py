@@ -115,14 +115,17 @@ def test_counts_and_caveats_read_as_sentences() -> None:
     assert wording.sure_right(1, 0) == "and the one marked sure was wrong"
     assert wording.sure_right(3, 1) == "and of the 3 marked sure, 1 was right"
     changes = {"centred windows": (0.012, 0.010), "deeper": (0.05, 0.01), "faster": (0.001, 0.01)}
-    assert wording.machine_caveat(changes, 0.001) == ""                      # every gain beyond its margin clears 0.1
-    caveat = wording.machine_caveat(changes, 0.02)
-    assert caveat == (" The gap of centred windows is beyond its paired margin, but not by the 2.0 points another machine "
-                      "moved the stand-in figures, so it may not hold on another processor.")
-    assert wording.seed_caveat(changes, -0.0005, "the deeper trunk") == (
-        " Trained again from another seed, the deeper trunk moved by -0.1 points, less than every gap above.")
-    caveat = wording.seed_caveat(changes, 0.015, "the deeper trunk")   # centred windows and faster: no larger than 1.5
-    assert caveat.endswith("the gaps of centred windows and faster are no larger, so their sign may change with the seed alone.")
-    assert wording.seed_caveat(changes, 0.06, "it").endswith(": no gap above is larger, so the whole ranking may change "
-                                                              "with the seed alone.")
+    assert wording.run_caveat(changes, 0.001) == ""                      # every gain beyond its margin clears 0.1
+    assert wording.run_caveat(changes, 0.02) == (" The gap of centred windows is beyond its paired margin but not by its "
+                                                 "margin plus 2.0 points, so it may change in another run.")
+    assert wording.run_caveat(changes, 0.06).startswith(" The gaps of centred windows and deeper are beyond their")
+    text = wording.rerun_verdicts(changes, (-0.015, 0.005), 0.008)   # the seed's 1.5 points is the larger move
+    assert text.startswith("Trained again from another seed, the chosen setting read -1.5 ± 0.5 points against its first run")
+    assert "plus 1.5 points. By that rule deeper read more numbers, beyond the noise. The gap of centred windows" in text
+    assert wording.counted([], "hurt") == "none hurt" and wording.counted(["a"], "helped") == "one change helped (a)"
+    assert wording.counted(["a, b", "c"], "hurt") == "2 changes hurt (a, b; c)"
     assert wording.listing(["a, b", "c"]) == "a, b and c" and wording.listing(["a", "b", "c and d"]) == "a; b; and c and d"
+
+
+def test_an_iou_under_the_bar_never_reads_as_the_bar() -> None:
+    assert wording.iou_text(0.497) == "0.49" and wording.iou_text(0.5) == "0.50" and wording.iou_text(0.8) == "0.80"

@@ -327,7 +327,7 @@ def peers_table(peers: dict, reader_figures: dict[str, dict]) -> str:
     rows = []
     for set_name, by_peer in peers.items():
         mine = reader_figures.get(set_name, {})
-        rows.append({"set": names.get(set_name, set_name), "who": "this report's reader",
+        rows.append({"set": names.get(set_name, set_name), "who": "the released reader",
                      "box": percent(mine.get("true_box")), "whole": percent(mine.get("whole_photo")), "speed": "-"})
         for peer, scores in by_peer.items():
             box, whole = scores.get("true_box"), scores.get("whole_photo")

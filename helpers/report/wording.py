@@ -1,6 +1,8 @@
 """Phrases the report's answers repeat, in one place, so the answer cells read as plain text."""
 from __future__ import annotations
 
+import math
+
 from helpers.core.labels import confidence_text  # shared with the app and the figures
 
 
@@ -47,6 +49,11 @@ def verdict(truth: str | None, number: str) -> str:
     return "right" if number == truth else f"wrong (it is {truth})"
 
 
+def iou_text(iou: float) -> str:
+    """A box's IoU to two decimals, rounded down, so that a box under the 0.5 that counts as found never reads "0.50"."""
+    return f"{math.floor(100 * iou + 1e-9) / 100:.2f}"
+
+
 def image_lines(entries: list[dict]) -> str:
     """One Markdown bullet per image: its name, what makes it hard, what was read and whether it was right.
 
@@ -56,7 +63,7 @@ def image_lines(entries: list[dict]) -> str:
     lines = []
     for entry in entries:
         how = f" ({entry['how']})" if entry.get("how") else ""
-        box = "" if entry.get("iou") is None else f", box IoU {entry['iou']:.2f}"
+        box = "" if entry.get("iou") is None else f", box IoU {iou_text(entry['iou'])}"
         lines.append(f"* **{entry['name']}**{how}: {answer(entry['number'], entry['confidence'], entry['status'])}"
                      f"{box}; {verdict(entry['truth'], entry['number'])}.")
     return "\n".join(lines)
@@ -83,27 +90,32 @@ def beyond(changes: dict[str, tuple[float, float]], spread: float = 0.0, sign: i
     return [name for name, (difference, margin) in changes.items() if sign * difference > margin + spread]
 
 
-def machine_caveat(changes: dict[str, tuple[float, float]], spread: float) -> str:
-    """A sentence naming the changes beyond their paired margin but not beyond it plus what another processor moved
-    the same figure (`spread`), or "" where there is none."""
+def run_caveat(changes: dict[str, tuple[float, float]], spread: float) -> str:
+    """A sentence naming the changes beyond their paired margin but not beyond it plus `spread`, what a second run of
+    the same setting (another seed or processor) moved its figure, or "" where there is none."""
     close = [name for name, (difference, margin) in changes.items() if margin < abs(difference) <= margin + spread]
     if not close:
         return ""
     subject, its, it = _gaps_of(close)
-    return (f" The {subject} beyond {its} paired margin, but not by the {100 * spread:.1f} points another machine "
-            f"moved the stand-in figures, so {it} may not hold on another processor.")
+    return (f" The {subject} beyond {its} paired margin but not by {its} margin plus {100 * spread:.1f} points, so "
+            f"{it} may change in another run.")
 
 
-def seed_caveat(changes: dict[str, tuple[float, float]], repeat_difference: float, setting: str) -> str:
-    """A sentence on how far a second seed moved `setting`, naming the changes whose gap is no larger, or "" if none is."""
-    close = [name for name, (difference, _) in changes.items() if abs(difference) <= abs(repeat_difference)]
-    moved = f" Trained again from another seed, {setting} moved by {100 * repeat_difference:+.1f} points"
-    if not close:
-        return moved + ", less than every gap above."
-    if len(close) == len(changes):
-        return moved + ": no gap above is larger, so the whole ranking may change with the seed alone."
-    subject, its, _ = _gaps_of(close)
-    return moved + f"; the {subject} no larger, so {its} sign may change with the seed alone."
+def rerun_verdicts(changes: dict[str, tuple[float, float]], seed_move: tuple[float, float], machine_move: float) -> str:
+    """The report's rule for settings each trained once, then `verdicts` by it: a gap counts beyond its paired margin plus
+    the larger of what another seed (`seed_move`: difference, margin) and another processor moved the same setting."""
+    spread = max(abs(seed_move[0]), machine_move)
+    return (f"Trained again from another seed, the chosen setting read {signed_gap(*seed_move)} against its first run, and "
+            f"a cold run on another machine moved the stand-in figures by {100 * machine_move:.1f} points: a gap between two single runs "
+            f"counts only beyond its paired margin plus {100 * spread:.1f} points. By that rule "
+            f"{verdicts(changes, spread)}.{run_caveat(changes, spread)}")
+
+
+def counted(names: list[str], verb: str) -> str:
+    """How many changes did something, naming them: "one change helped (a)", "2 changes hurt (a; b)", "none hurt"."""
+    if not names:
+        return f"none {verb}"
+    return f"{'one change' if len(names) == 1 else f'{len(names)} changes'} {verb} ({'; '.join(names)})"
 
 
 def share_words(count: int, total: int, things: str) -> str:
@@ -153,7 +165,7 @@ def miss_lines(misses: list[dict], route: float) -> str:
             what = (f"the detector's first find is a shape {miss['first_height']:.0f} px tall elsewhere in the photo, read "
                     f"“{miss['number']}” (confidence {confidence_text(miss['confidence'])}); {number} {found}")
             if miss["first_height"] <= route * miss["photo_height"] and miss["localizer_number"]:
-                what += (f", and that find, small, went ahead of the localizer's box (IoU {miss['localizer_iou']:.2f}, "
+                what += (f", and that find, small, went ahead of the localizer's box (IoU {iou_text(miss['localizer_iou'])}, "
                          f"read “{miss['localizer_number']}”)")
         lines.append(f"* **{miss['name']}**: {what}.")
     return "Where the first box missed a real photograph's number:\n\n" + "\n".join(lines) if lines else ""

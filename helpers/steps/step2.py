@@ -76,12 +76,14 @@ class SeedRepeat:
 
 
 def repeat_with_another_seed(run: config.RunConfig, setting: config.ReaderSetting, train_rows: crops.NumberTable,
-                             val_crops: tuple[np.ndarray, np.ndarray], explored: Comparison) -> SeedRepeat:
-    """Train `setting` again at the exploration's budget from the run's seed plus one, and pair it with its first run."""
+                             val_crops: tuple[np.ndarray, np.ndarray],
+                             explored: Comparison) -> tuple[SeedRepeat, training.TrainedModel]:
+    """Train `setting` again at the exploration's budget from the run's seed plus one, and pair it with its first run
+    (the second run's model too, for the run's count of models and training time)."""
     again = training.fit_crops(DESIGN, train_rows, val_crops, **training_args(run, setting, seed=run.seed + 1))
     right = whole_number_rights(again.model, val_crops)
     return SeedRepeat(float(right.mean()), *metrics.paired_difference(right, explored.right[setting.name]),
-                      again.train_seconds)
+                      again.train_seconds), again
 
 
 def real_rows() -> dict[str, crops.NumberTable]:
