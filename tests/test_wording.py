@@ -37,7 +37,7 @@ def test_image_lines_one_bullet_per_image_with_its_box() -> None:
 def test_paired_gap_gives_the_difference_its_margin_and_direction() -> None:
     assert wording.paired_gap(0.349, 0.017) == "34.9 ± 1.7 points above"
     assert wording.paired_gap(-0.027, 0.012) == "2.7 ± 1.2 points below"
-    assert wording.paired_gap(0.0, 0.0) == "level (± 0.0 points) with"
+    assert wording.paired_gap(0.0, 0.0) == "within the noise (0.0 ± 0.0 points) of"
     # inside its margin the direction is not known: no "above"
     assert wording.paired_gap(0.031, 0.057) == "within the noise (+3.1 ± 5.7 points) of"
     assert wording.paired_gap(-0.003, 0.044) == "within the noise (-0.3 ± 4.4 points) of"

@@ -16,10 +16,10 @@ def gap(first: float, second: float, unit: str = "points") -> str:
 
 def paired_gap(difference: float, margin: float) -> str:
     """A difference of two accuracies with its 95% margin: "34.9 ± 1.7 points above", or "within the noise
-    (+3.1 ± 5.7 points) of" where the margin holds zero."""
+    (+3.1 ± 5.7 points) of" where the margin holds zero ("(0.0 ± 8.4 points)" for none)."""
     size, spread = 100 * abs(difference), 100 * margin
     if round(size, 1) == 0:
-        return f"level (± {spread:.1f} points) with"
+        return f"within the noise (0.0 ± {spread:.1f} points) of"
     if abs(difference) <= margin:   # inside its margin the sign is not known: say so rather than "above"
         return f"within the noise ({'+' if difference > 0 else '-'}{size:.1f} ± {spread:.1f} points) of"
     return f"{size:.1f} ± {spread:.1f} points {'above' if difference > 0 else 'below'}"
