@@ -118,7 +118,8 @@ def test_counts_and_caveats_read_as_sentences() -> None:
     assert wording.run_caveat(changes, 0.001) == ""                      # every gain beyond its margin clears 0.1
     assert wording.run_caveat(changes, 0.02) == (" The gap of centred windows is beyond its paired margin but not by its "
                                                  "margin plus 2.0 points, so it may change in another run.")
-    assert wording.run_caveat(changes, 0.06).startswith(" The gaps of centred windows and deeper are beyond their")
+    assert wording.run_caveat(changes, 0.06).startswith(" The gaps of centred windows and deeper are beyond their paired margins but "
+                                                           "not by their margins plus 6.0 points")
     text = wording.rerun_verdicts(changes, (-0.015, 0.005), 0.008)   # the seed's 1.5 points is the larger move
     assert text.startswith("Trained again from another seed, the chosen setting read -1.5 ± 0.5 points against its first run")
     assert "plus 1.5 points. By that rule deeper read more numbers, beyond the noise. The gap of centred windows" in text

@@ -97,7 +97,8 @@ def run_caveat(changes: dict[str, tuple[float, float]], spread: float) -> str:
     if not close:
         return ""
     subject, its, it = _gaps_of(close)
-    return (f" The {subject} beyond {its} paired margin but not by {its} margin plus {100 * spread:.1f} points, so "
+    margin = "margin" if len(close) == 1 else "margins"
+    return (f" The {subject} beyond {its} paired {margin} but not by {its} {margin} plus {100 * spread:.1f} points, so "
             f"{it} may change in another run.")
 
 
