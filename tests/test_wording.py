@@ -120,6 +120,7 @@ def test_counts_and_caveats_read_as_sentences() -> None:
                                                  "margin plus 2.0 points, so it may change in another run.")
     assert wording.run_caveat(changes, 0.06).startswith(" The gaps of centred windows and deeper are beyond their paired margins but "
                                                            "not by their margins plus 6.0 points")
+    assert wording.rerun_close(changes, 0.02) == ["centred windows"] and wording.rerun_spread(-0.015, 0.008) == 0.015
     text = wording.rerun_verdicts(changes, (-0.015, 0.005), 0.008)   # the seed's 1.5 points is the larger move
     assert text.startswith("Trained again from another seed, the chosen setting read -1.5 ± 0.5 points against its first run")
     assert "plus 1.5 points. By that rule deeper read more numbers, beyond the noise. The gap of centred windows" in text

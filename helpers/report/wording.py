@@ -90,10 +90,20 @@ def beyond(changes: dict[str, tuple[float, float]], spread: float = 0.0, sign: i
     return [name for name, (difference, margin) in changes.items() if sign * difference > margin + spread]
 
 
+def rerun_close(changes: dict[str, tuple[float, float]], spread: float) -> list[str]:
+    """The changes beyond their paired margin but not beyond it plus `spread`, what a second run of the same setting
+    (another seed or processor) moved its figure: a gap that one run cannot settle."""
+    return [name for name, (difference, margin) in changes.items() if margin < abs(difference) <= margin + spread]
+
+
+def rerun_spread(seed_difference: float, machine_move: float) -> float:
+    """What a second run moved a setting: the larger of another seed's and another processor's move."""
+    return max(abs(seed_difference), machine_move)
+
+
 def run_caveat(changes: dict[str, tuple[float, float]], spread: float) -> str:
-    """A sentence naming the changes beyond their paired margin but not beyond it plus `spread`, what a second run of
-    the same setting (another seed or processor) moved its figure, or "" where there is none."""
-    close = [name for name, (difference, margin) in changes.items() if margin < abs(difference) <= margin + spread]
+    """A sentence naming the changes `rerun_close` finds, or "" where there is none."""
+    close = rerun_close(changes, spread)
     if not close:
         return ""
     subject, its, it = _gaps_of(close)
@@ -105,7 +115,7 @@ def run_caveat(changes: dict[str, tuple[float, float]], spread: float) -> str:
 def rerun_verdicts(changes: dict[str, tuple[float, float]], seed_move: tuple[float, float], machine_move: float) -> str:
     """The report's rule for settings each trained once, then `verdicts` by it: a gap counts beyond its paired margin plus
     the larger of what another seed (`seed_move`: difference, margin) and another processor moved the same setting."""
-    spread = max(abs(seed_move[0]), machine_move)
+    spread = rerun_spread(seed_move[0], machine_move)
     return (f"Trained again from another seed, the chosen setting read {signed_gap(*seed_move)} against its first run, and "
             f"a cold run on another machine moved the stand-in figures by {100 * machine_move:.1f} points: a gap between two single runs "
             f"counts only beyond its paired margin plus {100 * spread:.1f} points. By that rule "
