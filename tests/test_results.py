@@ -88,7 +88,7 @@ def test_update_readme_replaces_only_the_marked_section(tmp_path: Path) -> None:
     assert "full run on 2 CPU cores (Test CPU, AVX2), started now._" in readme.read_text()
     record["run"].update(wall_seconds=600, peak_memory_gib=2.5, models_trained=1, models_from_cache=3)
     results.update_readme(readme, record)
-    assert ("ran top to bottom in 10.0 min, peak memory 2.5 GiB. 3 of its 4 models were loaded from the cache"
+    assert ("ran top to bottom in 10.0 min, peak memory 2.5 GiB. 3 of its 4 models were reused from an earlier run"
             in readme.read_text())
     record["run"]["models_from_cache"] = 0
     results.update_readme(readme, record)
@@ -275,3 +275,9 @@ def test_the_real_svhn_reranking_is_told_from_its_saved_runs(tmp_path: Path) -> 
     assert text.startswith("the same reader trained on the stand-in and on 1 variant of it read 70.0% to 73.0% of all 256")
     assert "within the noise of each other" in text
     assert ablation.real_svhn_range(tmp_path / "none") == ""
+
+
+def test_run_line_names_reused_models_only_when_there_are_some() -> None:
+    record = {"wall_seconds": 90.0, "peak_memory_gib": 1.31, "models_trained": 14, "models_from_cache": 0}
+    assert results.run_line(record) == "notebook ran in 1.5 min, peak memory 1.3 GiB; 14 models trained here"
+    assert results.run_line({**record, "models_from_cache": 2}).endswith("14 models trained here, 2 reused from an earlier run")

@@ -47,6 +47,7 @@ def test_signed_gap_marks_noise() -> None:
     assert wording.signed_gap(0.051, 0.039) == "+5.1 ± 3.9 points"
     assert wording.signed_gap(-0.003, 0.044) == "-0.3 ± 4.4 points (within the noise)"
     assert wording.signed_gap(0.0033, 0.0018, decimals=2) == "+0.33 ± 0.18 points"
+    assert wording.signed_gap(-0.003, 0.044, tag=False) == "-0.3 ± 4.4 points"   # the sentence gives the verdict
 
 
 def test_iou_split_parts_boxes_on_something_else_from_good_ones() -> None:

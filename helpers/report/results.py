@@ -92,6 +92,13 @@ def run_record(runs: list, started: float) -> dict[str, float]:
             "models_trained": len(runs) - cached, "models_from_cache": cached}
 
 
+def run_line(record: dict[str, float]) -> str:
+    """A `run_record` in one line: wall time, peak memory, models trained (and reused, where any were)."""
+    reused = f", {record['models_from_cache']} reused from an earlier run" if record["models_from_cache"] else ""
+    return (f"notebook ran in {record['wall_seconds'] / 60:.1f} min, peak memory {record['peak_memory_gib']:.1f} GiB; "
+            f"{record['models_trained']} models trained here{reused}")
+
+
 def markdown_table(rows: list[dict[str, Any]], columns: dict[str, str]) -> str:
     """A Markdown table of `rows`, with `columns` mapping each key to its header."""
     lines = ["| " + " | ".join(columns.values()) + " |", "|" + "---|" * len(columns)]
@@ -176,7 +183,7 @@ def glance_table(record: dict) -> str:
         if run.get("models_from_cache"):   # a run that loaded models is not a measure of training time
             total = run["models_from_cache"] + run.get("models_trained", 0)
             cached = f"All {total}" if run["models_from_cache"] == total else f"{run['models_from_cache']} of its {total}"
-            notes += (f" {cached} models were loaded from the cache, trained earlier by the same code and "
+            notes += (f" {cached} models were reused from an earlier run of the same code and "
                       "settings; the training times in the table are those of the runs that trained them.")
         elif run.get("models_trained"):   # a cold run: its wall time is what a student waits
             notes += f" It trained all {run['models_trained']} of its models."
@@ -245,7 +252,8 @@ def _real_rows(real: dict, rows: list[dict], peers: dict | None = None) -> str:
     if digits or sample:
         note = ("\n\nThe stand-in rows are measured on rendered images like the training ones. The real SVHN test "
                 "photos were read once, after every choice. Chars74K's digits were never trained on and set no "
-                "threshold, but Q5's ablation compared the stand-in's settings on them, so they are not untouched. "
+                "threshold, but two of the stand-in's settings and two of Step 4's were chosen on them (Q5), so they "
+                "are a real check, not an untouched test. "
                 "\"Marked sure\" answers pass the confidence threshold set on real SVHN validation photos (train "
                 "201-256); Steps 1 and 2 give Goodfellow et al.'s coverage instead, whose threshold is set on the test "
                 "answers themselves.")

@@ -25,10 +25,10 @@ def paired_gap(difference: float, margin: float) -> str:
     return f"{size:.1f} ± {spread:.1f} points {'above' if difference > 0 else 'below'}"
 
 
-def signed_gap(difference: float, margin: float, decimals: int = 1) -> str:
+def signed_gap(difference: float, margin: float, decimals: int = 1, tag: bool = True) -> str:
     """A difference with its 95% margin, signed, for lists: "+5.1 ± 3.9 points", "+2.9 ± 4.5 points (within the
-    noise)"; `decimals=2` for small gains ("+0.33 ± 0.18 points")."""
-    noise = " (within the noise)" if abs(difference) <= margin else ""
+    noise)"; `decimals=2` for small gains ("+0.33 ± 0.18 points"); `tag=False` leaves the verdict to the sentence."""
+    noise = " (within the noise)" if tag and abs(difference) <= margin else ""
     return f"{100 * difference:+.{decimals}f} ± {100 * margin:.{decimals}f} points{noise}"
 
 

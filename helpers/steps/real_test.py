@@ -16,7 +16,7 @@ from helpers.modeling import metrics
 from helpers.report import peers
 from helpers.steps import step2
 
-RELEASED, BEFORE = "released (detector + localizer)", "the localizer alone (before)"
+RELEASED, BEFORE = "released (detector + localizer)", "the localizer alone (earlier release)"
 
 
 @dataclass

@@ -166,7 +166,7 @@ class Step4Models:
     def summary(self) -> str:
         """One line per model: trained or loaded, how long, how good on validation."""
         def done(run: training.TrainedModel, verb: str) -> str:
-            return "loaded from cache" if run.from_cache else verb
+            return "reused from an earlier run" if run.from_cache else verb
 
         blanks, rows = self.blanks, self.detector_rows
         return "\n".join([
